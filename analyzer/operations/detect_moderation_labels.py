@@ -1,0 +1,73 @@
+"""DetectModerationLabels: NudeNet's exposed body parts in Rekognition's taxonomy (v7).
+
+Only nudity is covered. Each detected part yields its level-3 label and that label's
+level-2 and level-1 ancestors, each with the best confidence found beneath it.
+"""
+
+from dataclasses import dataclass
+
+from analyzer.images import Picture
+from analyzer.models import nudity
+from analyzer.models.registry import Models
+from analyzer.operations import Operation, Params, Response
+from analyzer.operations.params import percent
+
+_EXPLICIT = ("Explicit Nudity", "Explicit")
+_NON_EXPLICIT = (
+    "Non-Explicit Nudity",
+    "Non-Explicit Nudity of Intimate parts and Kissing",
+)
+# NudeNet class -> (level-3 label, level-2 parent, level-1 parent).
+_TAXONOMY: dict[str, tuple[str, str, str]] = {
+    "FEMALE_GENITALIA_EXPOSED": ("Exposed Female Genitalia", *_EXPLICIT),
+    "MALE_GENITALIA_EXPOSED": ("Exposed Male Genitalia", *_EXPLICIT),
+    "FEMALE_BREAST_EXPOSED": ("Exposed Female Nipple", *_EXPLICIT),
+    "BUTTOCKS_EXPOSED": ("Exposed Buttocks or Anus", *_EXPLICIT),
+    "ANUS_EXPOSED": ("Exposed Buttocks or Anus", *_EXPLICIT),
+    "MALE_BREAST_EXPOSED": ("Exposed Male Nipple", *_NON_EXPLICIT),
+}
+
+
+@dataclass(frozen=True)
+class DetectModerationLabelsRequest:
+    min_confidence: float
+
+
+def parse(params: Params) -> DetectModerationLabelsRequest:
+    return DetectModerationLabelsRequest(percent(params, "MinConfidence", 50.0))
+
+
+def labels(parts: list[nudity.BodyPart]) -> dict[tuple[str, str, int], float]:
+    """(Name, ParentName, TaxonomyLevel) -> best confidence, for every level."""
+    found: dict[tuple[str, str, int], float] = {}
+    for part in parts:
+        if part.name not in _TAXONOMY:
+            continue
+        leaf, middle, top = _TAXONOMY[part.name]
+        for key in ((leaf, middle, 3), (middle, top, 2), (top, "", 1)):
+            found[key] = max(found.get(key, 0.0), part.score * 100)
+    return found
+
+
+def run(
+    request: DetectModerationLabelsRequest, picture: Picture, models: Models
+) -> Response:
+    with models.nudity.use() as detector:
+        parts = detector.detect(picture)
+    found = sorted(labels(parts).items(), key=lambda item: (item[0][2], -item[1]))
+    return {
+        "ModerationLabels": [
+            {
+                "Confidence": confidence,
+                "Name": name,
+                "ParentName": parent,
+                "TaxonomyLevel": level,
+            }
+            for (name, parent, level), confidence in found
+            if confidence >= request.min_confidence
+        ],
+        "ModerationModelVersion": nudity.VERSION,
+    }
+
+
+OPERATION = Operation("DetectModerationLabels", parse, run)
