@@ -1,0 +1,1 @@
+"""Lambda code of the image recognition pipeline: handlers -> domain -> adapters."""

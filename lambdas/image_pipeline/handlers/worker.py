@@ -1,0 +1,62 @@
+"""SQS -> worker: each record names S3 uploads; each upload is analysed once (see domain.analysis)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from image_pipeline.adapters.rekognition import RekognitionRecognizer
+from image_pipeline.adapters.results_table import ResultsTable
+from image_pipeline.adapters.s3_objects import S3ObjectStore
+from image_pipeline.adapters.sns_events import SnsEventPublisher
+from image_pipeline.domain.analysis import ImageAnalysis
+from image_pipeline.domain.features import Feature
+from image_pipeline.domain.intake import process_message
+from image_pipeline.settings import WorkerSettings
+from image_pipeline.telemetry import logger, metrics, tracer
+
+processor = AsyncBatchProcessor(event_type=EventType.SQS)
+
+
+@lru_cache(maxsize=1)
+def analysis() -> tuple[ImageAnalysis, WorkerSettings]:
+    settings = WorkerSettings.from_environ(os.environ)
+    rekognition = boto3.client(
+        "rekognition",
+        config=Config(retries={"mode": "adaptive", "max_attempts": settings.rekognition_max_attempts}),
+    )
+    calls = ThreadPoolExecutor(max_workers=settings.image_concurrency * len(Feature), thread_name_prefix="rekognition")
+    service = ImageAnalysis(
+        objects=S3ObjectStore(boto3.client("s3")),
+        recognizer=RekognitionRecognizer(rekognition, calls, settings.recognition()),
+        repository=ResultsTable(boto3.client("dynamodb"), settings.table_name),
+        publisher=SnsEventPublisher(boto3.client("sns"), settings.events_topic_arn),
+        settings=settings.analysis(),
+    )
+    return service, settings
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    service, settings = analysis()
+    slots = asyncio.Semaphore(settings.image_concurrency)
+
+    async def record_handler(record: SQSRecord) -> list[str]:
+        async with slots:
+            return await asyncio.to_thread(process_message, service, record.body)
+
+    return async_process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,20 @@
+"""Powertools Logger, Metrics and Tracer shared by handlers and domain code."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+def count(name: str, value: float = 1, *, unit: str = "Count") -> None:
+    metrics.add_metric(name=name, unit=MetricUnit(unit), value=value)
+
+
+def count_by(name: str, dimension: str, value: str) -> None:
+    """A count with one dimension of its own (e.g. Rekognition calls per feature)."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name=dimension, value=value)

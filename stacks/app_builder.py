@@ -1,0 +1,47 @@
+"""Builds the whole app for one environment; ``app.py`` and the tests share it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from aws_cdk import App, Environment, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.config import EnvironmentConfig, config_for
+from stacks.data_stack import DataStack
+from stacks.nag import acknowledge_findings
+from stacks.recognition_stack import RecognitionStack
+
+PROJECT = "ImagePipeline"
+
+
+@dataclass(frozen=True)
+class PipelineApp:
+    app: App
+    config: EnvironmentConfig
+    data: DataStack
+    recognition: RecognitionStack
+
+
+def stack_name(config: EnvironmentConfig, part: str) -> str:
+    return f"{PROJECT}-{config.name}-{part}"
+
+
+def build_app(app: App, *, account: str | None = None, region: str | None = None) -> PipelineApp:
+    """Compose the stacks for the environment named by the ``env`` context (dev by default)."""
+    config = config_for(app.node.try_get_context("env"))
+    alarm_email = app.node.try_get_context("alarmEmail")
+    if alarm_email:
+        config = dataclasses.replace(config, alarm_email=alarm_email)
+    env = Environment(account=account, region=region)
+    data = DataStack(app, stack_name(config, "Data"), config=config, env=env)
+    recognition = RecognitionStack(
+        app, stack_name(config, "Recognition"), config=config, bucket=data.bucket, table=data.table, env=env
+    )
+    recognition.add_stack_dependency(data, "reads the bucket through the data stack's exports")
+    Tags.of(app).add("project", PROJECT)
+    Tags.of(app).add("environment", config.name)
+    acknowledge_findings(data=data, recognition=recognition)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return PipelineApp(app=app, config=config, data=data, recognition=recognition)

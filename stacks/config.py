@@ -1,0 +1,143 @@
+"""One frozen configuration object per environment, chosen with ``cdk synth -c env=NAME``.
+
+Environment differences are values here and nowhere else: constructs receive an
+``EnvironmentConfig`` and never read ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+# Must equal the aws-lambda-powertools pin in lambdas/requirements.txt (a unit test checks it):
+# the deployed functions take Powertools from its public layer at exactly this version.
+POWERTOOLS_VERSION = "3.37.0"
+
+FEATURES = ("labels", "text", "faces", "moderation", "celebrities")
+UPLOAD_PREFIX = "uploads/"
+
+
+@dataclass(frozen=True)
+class ConfidenceThresholds:
+    """Minimum confidence (0..100) below which Rekognition answers are not stored."""
+
+    labels: float = 70.0
+    text: float = 80.0
+    moderation: float = 50.0
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    # Worker function
+    worker_memory_mb: int
+    worker_timeout: Duration
+    # SQS -> Lambda event source
+    batch_size: int
+    max_batching_window: Duration
+    max_concurrency: int
+    # Images of one batch analysed at once inside one invocation.
+    image_concurrency: int
+    # The account's Rekognition quota (transactions per second, per operation) in the target region.
+    rekognition_tps_quota: int
+    rekognition_max_attempts: int
+    max_receive_count: int
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
+    point_in_time_recovery: bool
+    alarm_email: str | None
+    default_features: tuple[str, ...]
+    thresholds: ConfidenceThresholds = field(default_factory=ConfidenceThresholds)
+    max_labels: int = 50
+    incomplete_upload_days: int = 1
+
+    def __post_init__(self) -> None:
+        unknown = set(self.default_features) - set(FEATURES)
+        if unknown or not self.default_features:
+            raise ValueError(f"{self.name}: default_features must be a non-empty subset of {FEATURES}")
+        if not 2 <= self.max_concurrency <= 1000:
+            raise ValueError(f"{self.name}: max_concurrency must be 2..1000 (SQS event source limit)")
+        if not 1 <= self.batch_size <= 10 or not 1 <= self.image_concurrency <= self.batch_size:
+            raise ValueError(f"{self.name}: batch_size 1..10 and image_concurrency 1..batch_size")
+        # Each image makes at most one call per operation, so at most
+        # max_concurrency x image_concurrency calls of one operation are in flight at once.
+        if self.in_flight_calls_per_operation > self.rekognition_tps_quota:
+            raise ValueError(
+                f"{self.name}: max_concurrency x image_concurrency = {self.in_flight_calls_per_operation}"
+                f" exceeds the Rekognition quota of {self.rekognition_tps_quota} TPS"
+            )
+
+    @property
+    def in_flight_calls_per_operation(self) -> int:
+        return self.max_concurrency * self.image_concurrency
+
+    @property
+    def queue_visibility_timeout(self) -> Duration:
+        """AWS asks for at least six times the function timeout on an SQS event source."""
+        return Duration.seconds(self.worker_timeout.to_seconds() * 6)
+
+
+ENVIRONMENTS: dict[str, EnvironmentConfig] = {
+    "dev": EnvironmentConfig(
+        name="dev",
+        worker_memory_mb=512,
+        worker_timeout=Duration.seconds(60),
+        batch_size=10,
+        max_batching_window=Duration.seconds(1),
+        max_concurrency=2,
+        image_concurrency=2,
+        rekognition_tps_quota=5,
+        rekognition_max_attempts=5,
+        max_receive_count=3,
+        log_retention=logs.RetentionDays.ONE_WEEK,
+        removal_policy=RemovalPolicy.DESTROY,
+        point_in_time_recovery=False,
+        alarm_email=None,
+        default_features=("labels", "text"),
+    ),
+    "staging": EnvironmentConfig(
+        name="staging",
+        worker_memory_mb=1024,
+        worker_timeout=Duration.seconds(60),
+        batch_size=10,
+        max_batching_window=Duration.seconds(2),
+        max_concurrency=2,
+        image_concurrency=2,
+        rekognition_tps_quota=5,
+        rekognition_max_attempts=6,
+        max_receive_count=5,
+        log_retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.RETAIN,
+        point_in_time_recovery=True,
+        alarm_email=None,
+        default_features=("labels", "text", "faces", "moderation"),
+    ),
+    "prod": EnvironmentConfig(
+        name="prod",
+        worker_memory_mb=1024,
+        worker_timeout=Duration.seconds(60),
+        batch_size=10,
+        max_batching_window=Duration.seconds(2),
+        max_concurrency=10,
+        image_concurrency=4,
+        rekognition_tps_quota=50,
+        rekognition_max_attempts=8,
+        max_receive_count=5,
+        log_retention=logs.RetentionDays.THREE_MONTHS,
+        removal_policy=RemovalPolicy.RETAIN,
+        point_in_time_recovery=True,
+        alarm_email=None,
+        default_features=("labels", "text", "faces", "moderation"),
+    ),
+}
+
+
+def config_for(name: str | None) -> EnvironmentConfig:
+    """The config of environment ``name`` (``-c env=NAME``); dev when none is given."""
+    key = name or "dev"
+    try:
+        return ENVIRONMENTS[key]
+    except KeyError:
+        raise ValueError(f"unknown environment {key!r}; choose one of {sorted(ENVIRONMENTS)}") from None

@@ -1,0 +1,66 @@
+"""Alarms on what needs a person: dead letters, a backlog that ages, worker errors."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import EnvironmentConfig
+from stacks.constructs.messaging import encrypted_topic
+
+FIVE_MINUTES = Duration.minutes(5)
+
+
+class PipelineMonitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        key: kms.IKey,
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+        worker: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = encrypted_topic(self, "Alarms", key=key, display_name=f"Image pipeline alarms ({config.name})")
+        if config.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        alarms = [
+            cloudwatch.Alarm(
+                self,
+                "DeadLetters",
+                alarm_description="Images could not be processed after every retry: inspect the DLQ",
+                metric=dead_letter_queue.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+            ),
+            cloudwatch.Alarm(
+                self,
+                "Backlog",
+                alarm_description="Uploads wait longer than 15 minutes for analysis",
+                metric=queue.metric_approximate_age_of_oldest_message(period=FIVE_MINUTES),
+                threshold=Duration.minutes(15).to_seconds(),
+                evaluation_periods=3,
+            ),
+            cloudwatch.Alarm(
+                self,
+                "WorkerErrors",
+                alarm_description="The worker function failed whole invocations",
+                metric=worker.metric_errors(period=FIVE_MINUTES),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+        ]
+        for alarm in alarms:
+            alarm.add_alarm_action(actions.SnsAction(self.topic))

@@ -1,0 +1,102 @@
+"""The worker: SQS batch -> Rekognition -> results table, with least-privilege grants."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import UPLOAD_PREFIX, EnvironmentConfig
+from stacks.constructs.pipeline_function import PipelineFunction
+
+REKOGNITION_ACTIONS = [
+    "rekognition:DetectLabels",
+    "rekognition:DetectText",
+    "rekognition:DetectFaces",
+    "rekognition:DetectModerationLabels",
+    "rekognition:RecognizeCelebrities",
+]
+TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+]
+
+
+class RecognitionWorker(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        bucket: s3.IBucket,
+        table: dynamodb.ITableV2,
+        queue: sqs.IQueue,
+        events_topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        thresholds = config.thresholds
+        self.lambda_ = PipelineFunction(
+            self,
+            "Worker",
+            config=config,
+            handler="image_pipeline.handlers.worker.handler",
+            service="recognition-worker",
+            description="Analyses uploaded images with Amazon Rekognition",
+            memory_size=config.worker_memory_mb,
+            timeout=config.worker_timeout,
+            environment={
+                "TABLE_NAME": table.table_name,
+                "EVENTS_TOPIC_ARN": events_topic.topic_arn,
+                "UPLOAD_PREFIX": UPLOAD_PREFIX,
+                "DEFAULT_FEATURES": ",".join(config.default_features),
+                "MIN_CONFIDENCE_LABELS": str(thresholds.labels),
+                "MIN_CONFIDENCE_TEXT": str(thresholds.text),
+                "MIN_CONFIDENCE_MODERATION": str(thresholds.moderation),
+                "MAX_LABELS": str(config.max_labels),
+                "IMAGE_CONCURRENCY": str(config.image_concurrency),
+                "REKOGNITION_MAX_ATTEMPTS": str(config.rekognition_max_attempts),
+                "LOCK_SECONDS": str(int(config.worker_timeout.to_seconds())),
+            },
+        )
+        function = self.lambda_.function
+        role = self.lambda_.role
+        # Rekognition's image operations support no resource-level permissions, hence "*".
+        self.rekognition_policy = iam.Policy(
+            self,
+            "RekognitionPolicy",
+            roles=[role],
+            statements=[iam.PolicyStatement(actions=REKOGNITION_ACTIONS, resources=["*"])],
+        )
+        # Rekognition reads the object with the caller's permissions: read on the upload prefix only.
+        self.uploads_read_policy = iam.Policy(
+            self,
+            "UploadsReadPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")],
+                )
+            ],
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=TABLE_ACTIONS, resources=[table.table_arn]))
+        events_topic.grant_publish(role)
+        function.add_event_source(
+            event_sources.SqsEventSource(
+                queue,
+                batch_size=config.batch_size,
+                max_batching_window=config.max_batching_window,
+                max_concurrency=config.max_concurrency,
+                report_batch_item_failures=True,
+            )
+        )
+        self.function = function
+        self.role = role

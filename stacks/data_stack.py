@@ -1,0 +1,36 @@
+"""Stateful resources: the image bucket and the results table. Stateless changes never touch this stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks import outputs
+from stacks.config import EnvironmentConfig
+from stacks.constructs.image_store import ImageStore
+from stacks.constructs.results_table import ResultsTable
+
+
+class DataStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        store = ImageStore(self, "ImageStore", config=config)
+        results = ResultsTable(self, "Results", config=config)
+        self.access_logs = store.access_logs
+        self.table = results.table
+        # The bucket crosses stacks under stable export names, so that what other stacks synthesize
+        # (and cdk-nag's findings on it) names the bucket the same way in every synth.
+        self.bucket: s3.IBucket = s3.Bucket.from_bucket_attributes(
+            self,
+            "ExportedImages",
+            bucket_arn=self.export_value(store.bucket.bucket_arn, name=self.export_name("ImageBucketArn")),
+            bucket_name=self.export_value(store.bucket.bucket_name, name=self.export_name("ImageBucketName")),
+        )
+        CfnOutput(self, outputs.UPLOAD_BUCKET_NAME, value=store.bucket.bucket_name)
+        CfnOutput(self, outputs.RESULTS_TABLE_NAME, value=self.table.table_name)
+
+    def export_name(self, value: str) -> str:
+        return f"{self.stack_name}-{value}"

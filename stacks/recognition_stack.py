@@ -1,0 +1,58 @@
+"""Stateless recognition pipeline: upload fan-out, worker, domain events, alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks import outputs
+from stacks.config import EnvironmentConfig
+from stacks.constructs.messaging import encrypted_topic, pipeline_key
+from stacks.constructs.monitoring import PipelineMonitoring
+from stacks.constructs.recognition_worker import RecognitionWorker
+from stacks.constructs.upload_fanout import UploadFanout
+
+
+class RecognitionStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        bucket: s3.IBucket,
+        table: dynamodb.ITableV2,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        key = pipeline_key(self, "TopicKey", description=f"Encrypts the image pipeline's topics ({config.name})")
+        fanout = UploadFanout(self, "UploadFanout", config=config, bucket=bucket, key=key)
+        # One versioned domain event per finished image (image.analyzed / image.failed).
+        self.image_events = encrypted_topic(self, "ImageEvents", key=key, display_name="Image analysed or failed")
+        worker = RecognitionWorker(
+            self,
+            "Recognition",
+            config=config,
+            bucket=bucket,
+            table=table,
+            queue=fanout.queue,
+            events_topic=self.image_events,
+        )
+        PipelineMonitoring(
+            self,
+            "Monitoring",
+            config=config,
+            key=key,
+            queue=fanout.queue,
+            dead_letter_queue=fanout.dead_letter_queue,
+            worker=worker.function,
+        )
+        self.fanout = fanout
+        self.worker = worker
+        CfnOutput(self, outputs.UPLOAD_QUEUE_URL, value=fanout.queue.queue_url)
+        CfnOutput(self, outputs.DEAD_LETTER_QUEUE_URL, value=fanout.dead_letter_queue.queue_url)
+        CfnOutput(self, outputs.IMAGE_EVENTS_TOPIC_ARN, value=self.image_events.topic_arn)
