@@ -17,21 +17,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--tps-limit",
         type=int,
-        help="requests per second per operation beyond which to answer "
-        "ProvisionedThroughputExceededException",
+        help="requests per second per operation beyond which to answer ProvisionedThroughputExceededException",
     )
-    parser.add_argument(
-        "--latency-ms", type=int, default=0, help="added to every request"
-    )
+    parser.add_argument("--latency-ms", type=int, default=0, help="added to every request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    config = ServerConfig(
-        args.host, args.port, args.s3_endpoint_url, args.tps_limit, args.latency_ms
-    )
+    config = ServerConfig(args.host, args.port, args.s3_endpoint_url, args.tps_limit, args.latency_ms)
     server = make_server(config)
-    logging.getLogger("analyzer").info(
-        "listening on http://%s:%d", args.host, server.server_port
-    )
+    logging.getLogger("analyzer").info("listening on http://%s:%d", args.host, server.server_port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -63,7 +63,5 @@ def decode(data: bytes) -> Picture:
         try:
             rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
         except (OSError, ValueError, SyntaxError) as error:
-            raise InvalidImageFormatException(
-                "Request has invalid image format"
-            ) from error
+            raise InvalidImageFormatException("Request has invalid image format") from error
     return Picture(rgb)

@@ -23,18 +23,13 @@ class S3ImageReader:
             if version is None:
                 response = self._client.get_object(Bucket=bucket, Key=key)
             else:
-                response = self._client.get_object(
-                    Bucket=bucket, Key=key, VersionId=version
-                )
+                response = self._client.get_object(Bucket=bucket, Key=key, VersionId=version)
         except (ClientError, BotoCoreError) as error:
             raise InvalidS3ObjectException(
-                "Unable to get object metadata from S3. Check object key, region "
-                "and/or access permissions."
+                "Unable to get object metadata from S3. Check object key, region and/or access permissions."
             ) from error
         body = response["Body"]
         with body:
             if response["ContentLength"] > MAX_S3_OBJECT_BYTES:
-                raise ImageTooLargeException(
-                    "Image size is too large: S3 objects may be at most 15 MB"
-                )
+                raise ImageTooLargeException("Image size is too large: S3 objects may be at most 15 MB")
             return body.read()

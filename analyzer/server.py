@@ -50,9 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         body = self.rfile.read(length)
-        status, document = self.server.analyzer.handle(
-            self.headers.get("X-Amz-Target"), body
-        )
+        status, document = self.server.analyzer.handle(self.headers.get("X-Amz-Target"), body)
         self._send(status, document)
 
     def do_GET(self) -> None:
@@ -62,9 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {"status": "ok", "models": self.server.analyzer.models.load_counts()},
             )
         else:
-            self._send(
-                404, {"__type": "UnknownOperationException", "Message": "Not found"}
-            )
+            self._send(404, {"__type": "UnknownOperationException", "Message": "Not found"})
 
     def _send(self, status: int, document: dict[str, Any]) -> None:
         payload = json.dumps(document).encode()
@@ -90,11 +86,7 @@ class _Server(ThreadingHTTPServer):
 
 
 def default_s3_client(endpoint_url: str | None) -> "S3Client":
-    region = (
-        os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or "us-east-1"
-    )
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
 
 
@@ -105,9 +97,7 @@ def make_server(
 ) -> _Server:
     analyzer = Analyzer(
         models=models or Models(),
-        images=ImageSource(
-            S3ImageReader(s3_client or default_s3_client(config.s3_endpoint_url))
-        ),
+        images=ImageSource(S3ImageReader(s3_client or default_s3_client(config.s3_endpoint_url))),
         throttle=Throttle(config.tps_limit, config.latency_ms),
     )
     return _Server((config.host, config.port), analyzer)

@@ -22,9 +22,7 @@ class ImageSource:
     def fetch(self, params: Mapping[str, Any]) -> bytes:
         image = params.get("Image")
         if not isinstance(image, dict) or ("Bytes" in image) == ("S3Object" in image):
-            raise InvalidParameterException(
-                "Image must have exactly one of Bytes or S3Object"
-            )
+            raise InvalidParameterException("Image must have exactly one of Bytes or S3Object")
         if "Bytes" in image:
             return self._inline(image["Bytes"])
         return self._stored(image["S3Object"])
@@ -38,9 +36,7 @@ class ImageSource:
         except binascii.Error as error:
             raise SerializationException("Image.Bytes is not valid base64") from error
         if len(data) > MAX_IMAGE_BYTES:
-            raise ImageTooLargeException(
-                "Image size is too large: images passed as bytes may be at most 5 MB"
-            )
+            raise ImageTooLargeException("Image size is too large: images passed as bytes may be at most 5 MB")
         return data
 
     def _stored(self, location: Any) -> bytes:

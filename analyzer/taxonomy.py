@@ -267,9 +267,9 @@ _NAMES: dict[int, str] = {
     998: "Ear of Grain",
 }
 
-_GENERAL: dict[int, str] = {
-    index: label for start, end, label in _RANGES for index in range(start, end + 1)
-} | {index: label for label, indices in _GROUPS.items() for index in indices}
+_GENERAL: dict[int, str] = {index: label for start, end, label in _RANGES for index in range(start, end + 1)} | {
+    index: label for label, indices in _GROUPS.items() for index in indices
+}
 
 
 def display_name(index: int, imagenet_name: str) -> str:

@@ -43,7 +43,6 @@ class Throttle:
                 window.popleft()
             if len(window) >= limit:
                 raise ProvisionedThroughputExceededException(
-                    f"Provisioned rate exceeded: {operation} allows {limit} "
-                    "transactions per second"
+                    f"Provisioned rate exceeded: {operation} allows {limit} transactions per second"
                 )
             window.append(now)

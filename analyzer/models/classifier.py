@@ -45,9 +45,7 @@ def export_onnx(target: Path) -> Path:
     )
     model.eval()
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        dir=target.parent, suffix=".onnx", delete=False
-    ) as tmp:
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".onnx", delete=False) as tmp:
         partial = Path(tmp.name)
     try:
         torch.onnx.export(
@@ -76,16 +74,12 @@ class ImageClassifier:
     def __init__(self, onnx_path: Path) -> None:
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(
-            str(onnx_path), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.names = class_names()
 
     def probabilities(self, picture: Picture) -> npt.NDArray[np.float64]:
         """Softmax over the 1000 classes for the whole image, squashed to 224 x 224."""
-        resized = Image.fromarray(picture.rgb).resize(
-            (_INPUT_SIDE, _INPUT_SIDE), Image.Resampling.BILINEAR
-        )
+        resized = Image.fromarray(picture.rgb).resize((_INPUT_SIDE, _INPUT_SIDE), Image.Resampling.BILINEAR)
         pixels = (np.asarray(resized, dtype=np.float32) - 127.0) / 128.0
         batch = pixels.transpose(2, 0, 1)[np.newaxis]
         logits = np.asarray(self._session.run(None, {"image": batch})[0][0], np.float64)

@@ -69,14 +69,10 @@ class FaceDetector:
         faces = []
         for (x, y, w, h), weight in zip(boxes, weights, strict=True):
             box = PixelBox(x / scale, y / scale, w / scale, h / scale)
-            faces.append(
-                Face(box, _confidence(float(weight)), self._find_eyes(gray, box))
-            )
+            faces.append(Face(box, _confidence(float(weight)), self._find_eyes(gray, box)))
         return sorted(faces, key=lambda face: -face.confidence)
 
-    def _find_eyes(
-        self, gray: npt.NDArray[np.uint8], face: PixelBox
-    ) -> tuple[tuple[float, float], ...]:
+    def _find_eyes(self, gray: npt.NDArray[np.uint8], face: PixelBox) -> tuple[tuple[float, float], ...]:
         left, top = int(face.left), int(face.top)
         upper = gray[top : top + int(face.height * 0.6), left : left + int(face.width)]
         size = max(8, int(face.width / 8))
@@ -95,9 +91,7 @@ class FaceDetector:
         gray = cv2.cvtColor(picture.rgb, cv2.COLOR_RGB2GRAY)
         box = face.box
         top = int(box.top + box.height / 2)
-        lower = gray[
-            top : int(box.top + box.height), int(box.left) : int(box.left + box.width)
-        ]
+        lower = gray[top : int(box.top + box.height), int(box.left) : int(box.left + box.width)]
         size = max(8, int(box.width / 4))
         found, _, weights = self._smiles.detectMultiScale3(
             lower, 1.7, 20, minSize=(size, size // 2), outputRejectLevels=True

@@ -23,7 +23,4 @@ class NudityDetector:
 
     def detect(self, picture: Picture) -> list[BodyPart]:
         found = self._detector.detect(picture.bgr())
-        return [
-            BodyPart(item["class"], float(item["score"]), PixelBox(*item["box"]))
-            for item in found
-        ]
+        return [BodyPart(item["class"], float(item["score"]), PixelBox(*item["box"])) for item in found]

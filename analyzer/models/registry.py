@@ -11,18 +11,10 @@ from analyzer.models.ocr import TextReader
 
 @dataclass
 class Models:
-    faces: LazyModel[FaceDetector] = field(
-        default_factory=lambda: LazyModel("faces", FaceDetector)
-    )
-    text: LazyModel[TextReader] = field(
-        default_factory=lambda: LazyModel("text", TextReader)
-    )
-    nudity: LazyModel[NudityDetector] = field(
-        default_factory=lambda: LazyModel("nudity", NudityDetector)
-    )
-    classifier: LazyModel[ImageClassifier] = field(
-        default_factory=lambda: LazyModel("classifier", load_classifier)
-    )
+    faces: LazyModel[FaceDetector] = field(default_factory=lambda: LazyModel("faces", FaceDetector))
+    text: LazyModel[TextReader] = field(default_factory=lambda: LazyModel("text", TextReader))
+    nudity: LazyModel[NudityDetector] = field(default_factory=lambda: LazyModel("nudity", NudityDetector))
+    classifier: LazyModel[ImageClassifier] = field(default_factory=lambda: LazyModel("classifier", load_classifier))
 
     def load_counts(self) -> dict[str, int]:
         models = (self.faces, self.text, self.nudity, self.classifier)

@@ -39,17 +39,12 @@ class DetectFacesRequest:
 
 def parse(params: Params) -> DetectFacesRequest:
     wanted = set(string_list(params, "Attributes", ATTRIBUTES))
-    return DetectFacesRequest(
-        smile=bool(wanted & {"ALL", "SMILE"}), gender=bool(wanted & {"ALL", "GENDER"})
-    )
+    return DetectFacesRequest(smile=bool(wanted & {"ALL", "SMILE"}), gender=bool(wanted & {"ALL", "GENDER"}))
 
 
 def _gender(face: Face, parts: list[BodyPart]) -> dict[str, Any] | None:
     matches = [
-        part
-        for part in parts
-        if part.name in _GENDERS
-        and part.box.intersection_over_union(face.box) >= _SAME_FACE_IOU
+        part for part in parts if part.name in _GENDERS and part.box.intersection_over_union(face.box) >= _SAME_FACE_IOU
     ]
     if not matches:
         return None
@@ -81,11 +76,7 @@ def run(request: DetectFacesRequest, picture: Picture, models: Models) -> Respon
             parts = nudity.detect(picture)
     with models.faces.use() as detector:
         faces = detector.detect(picture)
-        details = [
-            describe(picture, face)
-            | _attributes(request, picture, face, detector, parts)
-            for face in faces
-        ]
+        details = [describe(picture, face) | _attributes(request, picture, face, detector, parts) for face in faces]
     return {"FaceDetails": details}
 
 

@@ -49,17 +49,11 @@ def parse(params: Params) -> DetectLabelsRequest:
 class _Board:
     """Labels collected from every source, with their parents and instances."""
 
-    confidence: defaultdict[str, float] = field(
-        default_factory=lambda: defaultdict(float)
-    )
+    confidence: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     parents: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    instances: defaultdict[str, list[dict[str, Any]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    instances: defaultdict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
-    def add_classes(
-        self, probabilities: npt.NDArray[np.float64], names: list[str]
-    ) -> None:
+    def add_classes(self, probabilities: npt.NDArray[np.float64], names: list[str]) -> None:
         """A label's confidence is the summed probability of the classes beneath it."""
         for index in np.flatnonzero(probabilities >= _CLASS_FLOOR):
             name = taxonomy.display_name(int(index), names[index])
@@ -96,8 +90,7 @@ class _Board:
         legible = [
             line.confidence * 100
             for line in lines
-            if sum(character.isalnum() for character in line.text)
-            >= _MIN_TEXT_CHARACTERS
+            if sum(character.isalnum() for character in line.text) >= _MIN_TEXT_CHARACTERS
         ]
         if legible:
             self.add_detection("Text", max(legible))

@@ -49,9 +49,7 @@ def labels(parts: list[nudity.BodyPart]) -> dict[tuple[str, str, int], float]:
     return found
 
 
-def run(
-    request: DetectModerationLabelsRequest, picture: Picture, models: Models
-) -> Response:
+def run(request: DetectModerationLabelsRequest, picture: Picture, models: Models) -> Response:
     with models.nudity.use() as detector:
         parts = detector.detect(picture)
     found = sorted(labels(parts).items(), key=lambda item: (item[0][2], -item[1]))

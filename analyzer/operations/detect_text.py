@@ -46,9 +46,7 @@ def parse(params: Params) -> DetectTextRequest:
     word_filter = structure(filters, "WordFilter")
     regions = filters.get("RegionsOfInterest", [])
     if not isinstance(regions, list) or len(regions) > 10:
-        raise InvalidParameterException(
-            "RegionsOfInterest must be a list of at most 10"
-        )
+        raise InvalidParameterException("RegionsOfInterest must be a list of at most 10")
     return DetectTextRequest(
         min_confidence=percent(word_filter, "MinConfidence", 0.0),
         min_height=ratio(word_filter, "MinBoundingBoxHeight"),
@@ -74,18 +72,14 @@ def _geometry(quad: ocr.Quad, picture: Picture) -> dict[str, Any]:
     }
 
 
-def _keeps(
-    request: DetectTextRequest, word: ocr.Word, geometry: dict[str, Any]
-) -> bool:
+def _keeps(request: DetectTextRequest, word: ocr.Word, geometry: dict[str, Any]) -> bool:
     box = geometry["BoundingBox"]
     if word.confidence * 100 < request.min_confidence:
         return False
     if box["Height"] < request.min_height or box["Width"] < request.min_width:
         return False
     centre = (box["Left"] + box["Width"] / 2, box["Top"] + box["Height"] / 2)
-    return not request.regions or any(
-        _inside(*centre, region) for region in request.regions
-    )
+    return not request.regions or any(_inside(*centre, region) for region in request.regions)
 
 
 def run(request: DetectTextRequest, picture: Picture, models: Models) -> Response:
@@ -97,18 +91,14 @@ def run(request: DetectTextRequest, picture: Picture, models: Models) -> Respons
         kept: list[tuple[ocr.Word, dict[str, Any]]] = []
         for word in line.words:
             geometry = _geometry(word.quad, picture)
-            if len(word_entries) + len(kept) < MAX_WORDS and _keeps(
-                request, word, geometry
-            ):
+            if len(word_entries) + len(kept) < MAX_WORDS and _keeps(request, word, geometry):
                 kept.append((word, geometry))
         if not kept:
             continue
         line_id = len(line_entries)
         line_entries.append(
             {
-                "DetectedText": line.text
-                if len(kept) == len(line.words)
-                else " ".join(word.text for word, _ in kept),
+                "DetectedText": line.text if len(kept) == len(line.words) else " ".join(word.text for word, _ in kept),
                 "Type": "LINE",
                 "Id": line_id,
                 "Confidence": line.confidence * 100,

@@ -9,22 +9,14 @@ from analyzer.operations import Params
 
 def percent(params: Params, name: str, default: float) -> float:
     value = params.get(name, default)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0 <= value <= 100
-    ):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
         raise InvalidParameterException(f"{name} must be a number between 0 and 100")
     return float(value)
 
 
 def ratio(params: Params, name: str) -> float:
     value = params.get(name, 0.0)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0 <= value <= 1
-    ):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise InvalidParameterException(f"{name} must be a number between 0 and 1")
     return float(value)
 
@@ -38,9 +30,7 @@ def optional_count(params: Params, name: str) -> int | None:
     return value
 
 
-def string_list(
-    params: Params, name: str, allowed: Collection[str] | None = None
-) -> list[str]:
+def string_list(params: Params, name: str, allowed: Collection[str] | None = None) -> list[str]:
     value = params.get(name, [])
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise InvalidParameterException(f"{name} must be a list of strings")
