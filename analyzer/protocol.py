@@ -50,7 +50,7 @@ class Analyzer:
             return 200, self._answer(target, body)
         except RekognitionError as error:
             return error.status, {"__type": error.code, "Message": error.message}
-        except Exception:  # noqa: BLE001 - any other failure is AWS's InternalServerError
+        except Exception:
             _log.exception("%s failed", target)
             return 500, {
                 "__type": "InternalServerError",

@@ -1,21 +1,25 @@
 """Read an image named by ``Image.S3Object`` through an injected S3 client."""
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analyzer.errors import ImageTooLargeException, InvalidS3ObjectException
 
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
 MAX_S3_OBJECT_BYTES = 15 * 1024 * 1024
+
+
+class S3Client(Protocol):
+    """The one call of boto3's S3 client that the reader makes."""
+
+    def get_object(self, *, Bucket: str, Key: str, VersionId: str = ...) -> Mapping[str, Any]: ...  # noqa: N803
 
 
 class S3ImageReader:
     """Fetches object bytes; every S3 failure becomes ``InvalidS3ObjectException``."""
 
-    def __init__(self, client: "S3Client") -> None:
+    def __init__(self, client: S3Client) -> None:
         self._client = client
 
     def read(self, bucket: str, key: str, version: str | None = None) -> bytes:
@@ -32,4 +36,5 @@ class S3ImageReader:
         with body:
             if response["ContentLength"] > MAX_S3_OBJECT_BYTES:
                 raise ImageTooLargeException("Image size is too large: S3 objects may be at most 15 MB")
-            return body.read()
+            data: bytes = body.read()
+            return data

@@ -8,18 +8,15 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import boto3
 
 from analyzer.models.registry import Models
 from analyzer.protocol import Analyzer
-from analyzer.s3 import S3ImageReader
+from analyzer.s3 import S3Client, S3ImageReader
 from analyzer.source import ImageSource
 from analyzer.throttle import Throttle
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -85,15 +82,16 @@ class _Server(ThreadingHTTPServer):
         self.analyzer = analyzer
 
 
-def default_s3_client(endpoint_url: str | None) -> "S3Client":
+def default_s3_client(endpoint_url: str | None) -> S3Client:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+    client: S3Client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+    return client
 
 
 def make_server(
     config: ServerConfig,
     models: Models | None = None,
-    s3_client: "S3Client | None" = None,
+    s3_client: S3Client | None = None,
 ) -> _Server:
     analyzer = Analyzer(
         models=models or Models(),
@@ -140,7 +138,7 @@ class RunningServer:
 def start_server(
     config: ServerConfig | None = None,
     models: Models | None = None,
-    s3_client: "S3Client | None" = None,
+    s3_client: S3Client | None = None,
 ) -> RunningServer:
     """Starts a server in this process (port 0 by default: any free port)."""
     return RunningServer(make_server(config or ServerConfig(port=0), models, s3_client))

@@ -84,7 +84,8 @@ class ImageClassifier:
         batch = pixels.transpose(2, 0, 1)[np.newaxis]
         logits = np.asarray(self._session.run(None, {"image": batch})[0][0], np.float64)
         exp = np.exp(logits - logits.max())
-        return exp / exp.sum()
+        probabilities: npt.NDArray[np.float64] = exp / exp.sum()
+        return probabilities
 
 
 def load_classifier() -> ImageClassifier:
