@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -48,15 +49,18 @@ def export_onnx(target: Path) -> Path:
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".onnx", delete=False) as tmp:
         partial = Path(tmp.name)
     try:
-        torch.onnx.export(
-            model,
-            (torch.zeros(1, 3, _INPUT_SIDE, _INPUT_SIDE),),
-            str(partial),
-            input_names=["image"],
-            output_names=["logits"],
-            opset_version=17,
-            dynamo=False,
-        )
+        with warnings.catch_warnings():  # the TorchScript exporter's deprecation notes
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model,
+                (torch.zeros(1, 3, _INPUT_SIDE, _INPUT_SIDE),),
+                str(partial),
+                input_names=["image"],
+                output_names=["logits"],
+                opset_version=17,
+                dynamo=False,
+            )
+        partial.chmod(0o644)
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
