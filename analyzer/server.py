@@ -38,13 +38,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
+        declared = self.headers.get("Content-Length") or "0"
+        length = int(declared) if declared.isdigit() else -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            # The body is left unread, so the connection can't carry another request.
             self.close_connection = True
-            self._send(
-                400,
-                {"__type": "ImageTooLargeException", "Message": "Request too large"},
-            )
+            code = "ImageTooLargeException" if length > 0 else "SerializationException"
+            self._send(400, {"__type": code, "Message": f"Unacceptable Content-Length: {declared}"})
             return
         body = self.rfile.read(length)
         status, document = self.server.analyzer.handle(self.headers.get("X-Amz-Target"), body)

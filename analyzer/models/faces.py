@@ -12,6 +12,7 @@ from analyzer.images import Picture
 
 VERSION = f"OpenCV-{cv2.__version__}-haarcascade_frontalface_default"
 _DETECTION_SIDE = 1024
+_PART_WIDTH = 256
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Face:
     confidence: float
     eyes: tuple[tuple[float, float], ...]
     """Centres of the two eyes, left to right in the image, or nothing."""
+    smile: Smile | None = None
 
     @property
     def roll(self) -> float | None:
@@ -54,13 +56,12 @@ class FaceDetector:
         self._eyes = _cascade("haarcascade_eye.xml")
         self._smiles = _cascade("haarcascade_smile.xml")
 
-    def detect(self, picture: Picture) -> list[Face]:
+    def detect(self, picture: Picture, with_smile: bool = False) -> list[Face]:
         gray: npt.NDArray[np.uint8] = cv2.cvtColor(picture.rgb, cv2.COLOR_RGB2GRAY)  # type: ignore[assignment]
         scale = min(1.0, _DETECTION_SIDE / max(gray.shape))
         small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale)
-        small = cv2.equalizeHist(small)
         boxes, _, weights = self._faces.detectMultiScale3(
-            small,
+            cv2.equalizeHist(small),
             scaleFactor=1.1,
             minNeighbors=5,
             minSize=(24, 24),
@@ -69,33 +70,43 @@ class FaceDetector:
         faces = []
         for (x, y, w, h), weight in zip(boxes, weights, strict=True):
             box = PixelBox(x / scale, y / scale, w / scale, h / scale)
-            faces.append(Face(box, _confidence(float(weight)), self._find_eyes(gray, box)))
+            smile = self._smile(gray, box) if with_smile else None
+            faces.append(Face(box, _confidence(float(weight)), self._eyes_in(gray, box), smile))
         return sorted(faces, key=lambda face: -face.confidence)
 
-    def _find_eyes(self, gray: npt.NDArray[np.uint8], face: PixelBox) -> tuple[tuple[float, float], ...]:
-        left, top = int(face.left), int(face.top)
-        upper = gray[top : top + int(face.height * 0.6), left : left + int(face.width)]
-        size = max(8, int(face.width / 8))
-        found = self._eyes.detectMultiScale(upper, 1.1, 5, minSize=(size, size))
-        middle = face.width / 2
+    def _eyes_in(self, gray: npt.NDArray[np.uint8], face: PixelBox) -> tuple[tuple[float, float], ...]:
+        """The largest eye on each side of the face's upper 60%, or nothing."""
+        part = _Part(gray, face, 0.0, 0.6)
+        found = self._eyes.detectMultiScale(part.pixels, 1.1, 5, minSize=(_PART_WIDTH // 8,) * 2)
+        middle = _PART_WIDTH / 2
         centres = [(x + w / 2, y + h / 2, w * h) for x, y, w, h in found]
         left_eyes = [c for c in centres if c[0] < middle]
         right_eyes = [c for c in centres if c[0] >= middle]
         if not left_eyes or not right_eyes:
             return ()
         pair = (max(left_eyes, key=lambda c: c[2]), max(right_eyes, key=lambda c: c[2]))
-        return tuple((left + x, top + y) for x, y, _ in pair)
+        return tuple(part.to_image(x, y) for x, y, _ in pair)
 
-    def smile(self, picture: Picture, face: Face) -> Smile:
-        """Looks for a smile in the lower half of the face with the smile cascade."""
-        gray = cv2.cvtColor(picture.rgb, cv2.COLOR_RGB2GRAY)
-        box = face.box
-        top = int(box.top + box.height / 2)
-        lower = gray[top : int(box.top + box.height), int(box.left) : int(box.left + box.width)]
-        size = max(8, int(box.width / 4))
+    def _smile(self, gray: npt.NDArray[np.uint8], face: PixelBox) -> Smile:
+        """The smile cascade on the lower half of the face."""
+        part = _Part(gray, face, 0.5, 1.0)
         found, _, weights = self._smiles.detectMultiScale3(
-            lower, 1.7, 20, minSize=(size, size // 2), outputRejectLevels=True
+            part.pixels, 1.7, 20, minSize=(_PART_WIDTH // 4, _PART_WIDTH // 8), outputRejectLevels=True
         )
         if len(found) == 0:
             return Smile(False, 50.0)
         return Smile(True, _confidence(float(max(weights))))
+
+
+class _Part:
+    """A horizontal band of a face, rescaled to ``_PART_WIDTH`` px wide for the cascades."""
+
+    def __init__(self, gray: npt.NDArray[np.uint8], face: PixelBox, start: float, end: float) -> None:
+        self.left = int(face.left)
+        self.top = int(face.top + face.height * start)
+        band = gray[self.top : int(face.top + face.height * end), self.left : int(face.left + face.width)]
+        self.scale = _PART_WIDTH / band.shape[1]
+        self.pixels = cv2.resize(band, None, fx=self.scale, fy=self.scale)
+
+    def to_image(self, x: float, y: float) -> tuple[float, float]:
+        return (self.left + x / self.scale, self.top + y / self.scale)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzer.images import Picture
-from analyzer.models.faces import Face, FaceDetector
+from analyzer.models.faces import Face
 from analyzer.models.nudity import BodyPart
 from analyzer.models.registry import Models
 from analyzer.operations import Operation, Params, Response
@@ -52,17 +52,10 @@ def _gender(face: Face, parts: list[BodyPart]) -> dict[str, Any] | None:
     return {"Value": _GENDERS[best.name], "Confidence": best.score * 100}
 
 
-def _attributes(
-    request: DetectFacesRequest,
-    picture: Picture,
-    face: Face,
-    detector: FaceDetector,
-    parts: list[BodyPart],
-) -> dict[str, Any]:
+def _attributes(request: DetectFacesRequest, face: Face, parts: list[BodyPart]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
-    if request.smile:
-        smile = detector.smile(picture, face)
-        extra["Smile"] = {"Value": smile.value, "Confidence": smile.confidence}
+    if face.smile is not None:
+        extra["Smile"] = {"Value": face.smile.value, "Confidence": face.smile.confidence}
     gender = _gender(face, parts) if request.gender else None
     if gender is not None:
         extra["Gender"] = gender
@@ -75,9 +68,8 @@ def run(request: DetectFacesRequest, picture: Picture, models: Models) -> Respon
         with models.nudity.use() as nudity:
             parts = nudity.detect(picture)
     with models.faces.use() as detector:
-        faces = detector.detect(picture)
-        details = [describe(picture, face) | _attributes(request, picture, face, detector, parts) for face in faces]
-    return {"FaceDetails": details}
+        faces = detector.detect(picture, with_smile=request.smile)
+    return {"FaceDetails": [describe(picture, face) | _attributes(request, face, parts) for face in faces]}
 
 
 OPERATION = Operation("DetectFaces", parse, run)

@@ -1,6 +1,8 @@
 """Rekognition's errors for bad images, bad parameters and unknown operations."""
 
 import io
+import socket
+import urllib.parse
 from typing import Any
 
 import numpy as np
@@ -107,3 +109,16 @@ def test_image_needs_exactly_one_source(call_raw: Any) -> None:
     answer = call_raw("DetectText", {"Image": {}})
 
     assert answer.document["__type"] == "InvalidParameterException"
+
+
+def test_bodies_beyond_32_mib_are_refused_unread(server: Any) -> None:
+    address = urllib.parse.urlsplit(server.url)
+    with socket.create_connection((address.hostname, address.port)) as connection:
+        connection.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: RekognitionService.DetectLabels\r\n"
+            b"Content-Length: 99999999999\r\n\r\n"
+        )
+        reply = connection.recv(65536).decode()
+
+    assert reply.startswith("HTTP/1.1 400")
+    assert "ImageTooLargeException" in reply
