@@ -83,7 +83,7 @@ ANCESTORS: dict[str, tuple[str, ...]] = {
     "Nature": (),
     "Outdoors": (),
     "Landscape": ("Nature", "Outdoors"),
-    "Sport": ("Person",),
+    "Sport": (),
     "Ball": ("Sport",),
     "Person": (),
     "Face": ("Head", "Person"),

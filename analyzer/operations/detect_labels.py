@@ -74,9 +74,7 @@ class _Board:
     def add_faces(self, found: list[Face], picture: Picture) -> None:
         if not found:
             return
-        best = max(face.confidence for face in found)
-        for label in ("Face", "Person"):
-            self.add_detection(label, best)
+        self.add_detection("Face", max(face.confidence for face in found))  # and Head, Person
         self.instances["Person"] = [
             {
                 "BoundingBox": bounding_box(face.box, picture.width, picture.height),
