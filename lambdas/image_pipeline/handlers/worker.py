@@ -25,16 +25,20 @@ from image_pipeline.domain.intake import process_message
 from image_pipeline.settings import WorkerSettings
 from image_pipeline.telemetry import logger, metrics, tracer
 
-processor = AsyncBatchProcessor(event_type=EventType.SQS)
+# A batch in which every record failed is reported like any other, record by record.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def rekognition_client(settings: WorkerSettings) -> Any:
+    """Throttling and 5xx answers are retried by botocore with backoff (adaptive mode also slows the client)."""
+    retries = {"mode": "adaptive", "total_max_attempts": settings.rekognition_max_attempts}
+    return boto3.client("rekognition", config=Config(retries=retries))
 
 
 @lru_cache(maxsize=1)
 def analysis() -> tuple[ImageAnalysis, WorkerSettings]:
     settings = WorkerSettings.from_environ(os.environ)
-    rekognition = boto3.client(
-        "rekognition",
-        config=Config(retries={"mode": "adaptive", "max_attempts": settings.rekognition_max_attempts}),
-    )
+    rekognition = rekognition_client(settings)
     calls = ThreadPoolExecutor(max_workers=settings.image_concurrency * len(Feature), thread_name_prefix="rekognition")
     service = ImageAnalysis(
         objects=S3ObjectStore(boto3.client("s3")),
@@ -58,5 +62,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
             return await asyncio.to_thread(process_message, service, record.body)
 
     return async_process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event,
+        record_handler=record_handler,
+        processor=processor,
+        context=context,
     )

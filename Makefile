@@ -1,0 +1,58 @@
+# The front door. Every target installs what it needs into .venv and node_modules first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ENV ?= dev
+ENVIRONMENTS := dev staging prod
+CDK := npx --no-install cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := true
+
+.PHONY: install test lint unit synth deploy destroy diff bootstrap clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt $(wildcard requirements-analyzer.txt)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt $(if $(wildcard requirements-analyzer.txt),-r requirements-analyzer.txt)
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# The whole suite: lint, type checks, unit, handler, infra (synth + cdk-nag + cfn-lint) and e2e tests.
+test: install lint
+	$(VENV)/bin/pytest
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/pytest tests/unit
+
+# Synthesize every environment into cdk.out/<env>; cdk-nag errors fail the synth; then cfn-lint.
+synth: install
+	for env in $(ENVIRONMENTS); do \
+	  $(CDK) synth --quiet -c env=$$env -o cdk.out/$$env || exit 1; \
+	done
+	$(VENV)/bin/cfn-lint cdk.out/*/*.template.json
+
+bootstrap: install
+	$(CDK) bootstrap -c env=$(ENV)
+
+diff: install
+	$(CDK) diff --all -c env=$(ENV) -o cdk.out/$(ENV)
+
+deploy: install
+	$(CDK) deploy --all -c env=$(ENV) -o cdk.out/$(ENV) --require-approval broadening --outputs-file cdk-outputs-$(ENV).json
+
+destroy: install
+	$(CDK) destroy --all -c env=$(ENV) -o cdk.out/$(ENV)
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

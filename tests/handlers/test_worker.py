@@ -1,0 +1,251 @@
+"""The worker handler end to end in moto: bucket -> topic -> queue -> handler -> table and events."""
+
+from __future__ import annotations
+
+import pytest
+
+from image_pipeline.domain.image_header import MAX_IMAGE_BYTES
+from tests.handlers.conftest import Harness
+from tests.support.fake_rekognition import FEATURE_OPERATIONS
+from tests.support.images import image_bytes, jpeg_with_large_exif
+
+
+def test_an_upload_is_analysed_with_the_default_features(harness: Harness) -> None:
+    # Given an image uploaded with no feature choice
+    harness.upload("uploads/cat.jpg", image_bytes(640, 480), owner="alice")
+    # When the worker is fed what the queue holds
+    [batch] = harness.drain()
+    # Then the dev defaults (labels, text) were called once each, on the S3 object, and stored
+    assert batch.failed_ids == []
+    assert harness.rekognition.calls == {"DetectLabels": 1, "DetectText": 1}
+    for _, request in harness.rekognition.requests:
+        assert request["Image"] == {"S3Object": {"Bucket": "images", "Name": "uploads/cat.jpg"}}
+    image = harness.only_image()
+    assert image["status"] == "COMPLETED"
+    assert image["owner"] == "alice"
+    assert image["image"] == {"format": "JPEG", "width": 640, "height": 480, "sizeBytes": image["image"]["sizeBytes"]}
+    assert image["results"]["labels"][0]["name"] == "Cat"
+    assert image["results"]["text"]["lines"][0]["text"] == "HELLO"
+    [event] = harness.events()
+    assert (event["type"], event["data"]["imageId"]) == ("image.analyzed", image["imageId"])
+
+
+@pytest.mark.parametrize("feature", list(FEATURE_OPERATIONS))
+def test_each_feature_makes_exactly_its_one_call(harness: Harness, feature: str) -> None:
+    harness.upload("uploads/one.png", image_bytes(300, 300, "PNG"), features=feature)
+    harness.drain()
+    assert harness.rekognition.calls == {FEATURE_OPERATIONS[feature]: 1}
+    image = harness.only_image()
+    assert list(image["results"]) == [feature]
+    assert image["features"] == [feature]
+
+
+def test_a_subset_of_features_costs_only_those_calls(harness: Harness) -> None:
+    harness.upload("uploads/two.jpg", image_bytes(), features="faces,labels")
+    harness.drain()
+    assert harness.rekognition.calls == {"DetectFaces": 1, "DetectLabels": 1}
+    assert sorted(harness.only_image()["results"]) == ["faces", "labels"]
+
+
+def test_an_image_id_and_owner_from_the_api_metadata_are_kept(harness: Harness) -> None:
+    harness.upload("uploads/bob/abc/x.jpg", image_bytes(), owner="bob", **{"image-id": "0f8a5c1e-api"})
+    harness.drain()
+    image = harness.only_image()
+    assert (image["imageId"], image["owner"]) == ("0f8a5c1e-api", "bob")
+
+
+def test_the_owner_can_find_images_by_label_above_a_confidence(harness: Harness) -> None:
+    harness.upload("uploads/cat.jpg", image_bytes(), owner="alice", features="labels")
+    harness.drain()
+    found = harness.pipeline.dynamodb.query(
+        TableName=harness.pipeline.table,
+        IndexName="ByOwnerLabel",
+        KeyConditionExpression="gsi2pk = :label AND gsi2sk >= :min",
+        ExpressionAttributeValues={":label": {"S": "OWNER#alice#LABEL#cat"}, ":min": {"S": "090"}},
+    )["Items"]
+    assert [item["imageId"]["S"] for item in found] == [harness.only_image()["imageId"]]
+
+
+def test_a_duplicate_delivery_costs_no_second_call_and_no_second_result(harness: Harness) -> None:
+    # Given an upload whose event is delivered twice (S3, SNS and SQS all deliver at least once)
+    harness.upload("uploads/dup.jpg", image_bytes())
+    [message] = harness.receive_raw()
+    harness.pipeline.sqs.send_message(QueueUrl=harness.pipeline.queue_url, MessageBody=message["Body"])
+    harness.pipeline.sqs.change_message_visibility(
+        QueueUrl=harness.pipeline.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
+    # When both deliveries are processed
+    harness.drain()
+    # Then Rekognition was called once per feature, one result and one event exist
+    assert harness.rekognition.calls == {"DetectLabels": 1, "DetectText": 1}
+    assert len(harness.images()) == 1
+    assert len(harness.events()) == 1
+
+
+def test_an_identical_image_under_another_key_reuses_the_analysis(harness: Harness) -> None:
+    data = image_bytes(seed=7)
+    harness.upload("uploads/first.jpg", data)
+    harness.drain()
+    harness.upload("uploads/second.jpg", data)
+    harness.drain()
+    assert harness.rekognition.calls == {"DetectLabels": 1, "DetectText": 1}
+    first, second = sorted(harness.images(), key=lambda image: image["object"]["key"])
+    assert second["status"] == "COMPLETED"
+    assert second["reusedFrom"] == first["imageId"]
+    assert second["results"] == first["results"]
+
+
+def test_the_same_image_with_other_features_is_analysed_again(harness: Harness) -> None:
+    data = image_bytes(seed=8)
+    harness.upload("uploads/a.jpg", data, features="labels")
+    harness.upload("uploads/b.jpg", data, features="text")
+    harness.drain()
+    assert harness.rekognition.calls == {"DetectLabels": 1, "DetectText": 1}
+
+
+def test_throttling_is_retried_by_botocore_then_succeeds(harness: Harness) -> None:
+    harness.rekognition.fail("DetectLabels", "ProvisionedThroughputExceededException", times=2)
+    harness.upload("uploads/busy.jpg", image_bytes(), features="labels")
+    [batch] = harness.drain()
+    assert batch.failed_ids == []
+    assert harness.rekognition.calls["DetectLabels"] == 3
+    assert harness.only_image()["status"] == "COMPLETED"
+
+
+def test_throttling_beyond_the_retries_fails_the_record_and_writes_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Rekognition throttles longer than botocore retries (2 attempts here)
+    monkeypatch.setenv("REKOGNITION_MAX_ATTEMPTS", "2")
+    from image_pipeline.handlers import worker
+
+    worker.analysis.cache_clear()
+    harness.rekognition.fail("DetectLabels", "ThrottlingException", times=2)
+    harness.upload("uploads/busy.jpg", image_bytes(), features="labels")
+    # When the batch is processed
+    batch = harness.feed()
+    # Then the record is reported failed, so SQS delivers it again later; nothing is stored or announced
+    assert batch.received == 1
+    assert len(batch.failed_ids) == 1
+    assert harness.items() == []
+    assert harness.events() == []
+    # And when it comes back and Rekognition answers, it completes
+    harness.pipeline.sqs.purge_queue(QueueUrl=harness.pipeline.queue_url)
+    harness.upload("uploads/busy.jpg", image_bytes(), features="labels")
+    harness.drain()
+    assert harness.only_image()["status"] == "COMPLETED"
+
+
+def test_server_errors_are_retried_like_throttling(harness: Harness) -> None:
+    harness.rekognition.fail("DetectText", "InternalServerError", times=1, status=500)
+    harness.upload("uploads/x.jpg", image_bytes(), features="text")
+    harness.drain()
+    assert harness.rekognition.calls["DetectText"] == 2
+    assert harness.only_image()["status"] == "COMPLETED"
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        ("InvalidImageFormatException", "REKOGNITION_INVALID_IMAGE_FORMAT"),
+        ("ImageTooLargeException", "REKOGNITION_IMAGE_TOO_LARGE"),
+        ("InvalidParameterException", "REKOGNITION_INVALID_PARAMETER"),
+        ("InvalidS3ObjectException", "REKOGNITION_INVALID_S3_OBJECT"),
+    ],
+)
+def test_non_retryable_rekognition_errors_fail_the_image_once(harness: Harness, error: str, code: str) -> None:
+    harness.rekognition.fail("DetectLabels", error)
+    harness.upload("uploads/odd.jpg", image_bytes(), features="labels")
+    [batch] = harness.drain()
+    assert batch.failed_ids == []
+    assert harness.rekognition.calls["DetectLabels"] == 1
+    image = harness.only_image()
+    assert image["status"] == "FAILED"
+    assert image["error"]["code"] == code
+    assert [event["type"] for event in harness.events()] == ["image.failed"]
+
+
+def _padded_jpeg(size: int) -> bytes:
+    data = image_bytes(200, 200)
+    return data[:-2] + b"\x00" * (size - len(data)) + data[-2:]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"this is a text file, not an image", "UNSUPPORTED_FORMAT"),
+        (b"GIF89a" + b"\x00" * 500, "UNSUPPORTED_FORMAT"),
+        (image_bytes(400, 400)[:3000], "TRUNCATED_IMAGE"),
+        (jpeg_with_large_exif()[:20_000], "TRUNCATED_IMAGE"),
+        (b"", "EMPTY_OBJECT"),
+        (image_bytes(79, 400), "IMAGE_TOO_SMALL"),
+        (image_bytes(10_001, 80), "IMAGE_DIMENSIONS_TOO_LARGE"),
+        (_padded_jpeg(MAX_IMAGE_BYTES + 1), "IMAGE_TOO_LARGE"),
+    ],
+    ids=["text", "gif", "truncated-jpeg", "cut-before-frame", "zero-bytes", "79px", "10001px", "over-15MB"],
+)
+def test_bad_images_fail_clearly_before_any_paid_call(harness: Harness, body: bytes, code: str) -> None:
+    harness.upload("uploads/bad.jpg", body, features="labels,text,faces")
+    [batch] = harness.drain()
+    assert batch.failed_ids == []
+    assert harness.rekognition.total_calls == 0
+    image = harness.only_image()
+    assert (image["status"], image["error"]["code"]) == ("FAILED", code)
+    assert image["error"]["message"]
+
+
+def test_an_image_at_exactly_15_mb_is_accepted(harness: Harness) -> None:
+    harness.upload("uploads/big.jpg", _padded_jpeg(MAX_IMAGE_BYTES), features="labels")
+    harness.drain()
+    assert harness.only_image()["status"] == "COMPLETED"
+
+
+def test_a_frame_header_past_the_first_read_is_still_found(harness: Harness) -> None:
+    harness.upload("uploads/exif.jpg", jpeg_with_large_exif(), features="labels")
+    harness.drain()
+    assert harness.only_image()["image"]["width"] == 120
+
+
+def test_an_unknown_feature_fails_the_image_with_a_clear_reason(harness: Harness) -> None:
+    harness.upload("uploads/x.jpg", image_bytes(), features="labels,colours")
+    harness.drain()
+    image = harness.only_image()
+    assert image["error"]["code"] == "INVALID_FEATURES"
+    assert harness.rekognition.total_calls == 0
+
+
+def test_one_poison_record_among_ten_is_the_only_failure(harness: Harness) -> None:
+    # Given nine uploads and one message that is no S3 event
+    for index in range(9):
+        harness.upload(f"uploads/batch-{index}.jpg", image_bytes(seed=index), features="labels")
+    harness.pipeline.sqs.send_message(QueueUrl=harness.pipeline.queue_url, MessageBody="{not an s3 event")
+    # When they arrive in one batch of ten
+    batch = harness.feed()
+    # Then exactly the poison record is reported failed and the nine are analysed
+    assert batch.received == 10
+    assert len(batch.failed_ids) == 1
+    assert len([i for i in harness.images() if i["status"] == "COMPLETED"]) == 9
+
+
+def test_a_poison_record_rests_in_the_dlq_after_max_receive_count(harness: Harness) -> None:
+    harness.pipeline.sqs.send_message(QueueUrl=harness.pipeline.queue_url, MessageBody="garbage")
+    for _ in range(harness.pipeline.max_receive_count):
+        batch = harness.feed()
+        assert len(batch.failed_ids) == 1
+        harness.expire_visibility(batch)
+    assert harness.feed().received == 0
+    dead = harness.pipeline.sqs.receive_message(QueueUrl=harness.pipeline.dead_letter_url).get("Messages", [])
+    assert [m["Body"] for m in dead] == ["garbage"]
+
+
+def test_keys_with_spaces_and_unicode_are_decoded(harness: Harness) -> None:
+    harness.upload("uploads/my café ☕ photo.jpg", image_bytes(), features="labels")
+    [batch] = harness.drain()
+    assert batch.failed_ids == []
+    assert harness.only_image()["object"]["key"] == "uploads/my café ☕ photo.jpg"
+
+
+def test_uploads_outside_the_prefix_are_not_analysed(harness: Harness) -> None:
+    harness.upload("elsewhere/x.jpg", image_bytes())
+    assert harness.drain() == []
+    assert harness.images() == []
