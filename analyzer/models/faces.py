@@ -1,6 +1,12 @@
-"""Faces, eyes and smiles: OpenCV's Haar cascades, shipped in opencv-python-headless 4.x."""
+"""Faces, eyes and smiles: OpenCV's Haar cascades, shipped in opencv-python-headless 4.x.
+
+The face cascade alone finds many false faces in textures (coins, the moon), so a face
+counts fully only when the eye cascade finds both eyes in it or another detector saw a face
+in the same place; faces that only the other detector saw are added with its confidence.
+"""
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -13,6 +19,18 @@ from analyzer.images import Picture
 VERSION = f"OpenCV-{cv2.__version__}-haarcascade_frontalface_default"
 _DETECTION_SIDE = 1024
 _PART_WIDTH = 256
+SAME_FACE_IOU = 0.3
+"""Two boxes overlapping at least this much (intersection over union) are one face."""
+_UNCONFIRMED = 0.5
+"""Factor on the confidence of a cascade face with neither both eyes nor a second opinion."""
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A face found by another detector, with its confidence (0..100)."""
+
+    box: PixelBox
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -56,7 +74,7 @@ class FaceDetector:
         self._eyes = _cascade("haarcascade_eye.xml")
         self._smiles = _cascade("haarcascade_smile.xml")
 
-    def detect(self, picture: Picture, with_smile: bool = False) -> list[Face]:
+    def detect(self, picture: Picture, with_smile: bool = False, sightings: Sequence[Sighting] = ()) -> list[Face]:
         gray: npt.NDArray[np.uint8] = cv2.cvtColor(picture.rgb, cv2.COLOR_RGB2GRAY)  # type: ignore[assignment]
         scale = min(1.0, _DETECTION_SIDE / max(gray.shape))
         small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale)
@@ -67,12 +85,30 @@ class FaceDetector:
             minSize=(24, 24),
             outputRejectLevels=True,
         )
+        found = [
+            Sighting(PixelBox(x / scale, y / scale, w / scale, h / scale), _confidence(float(weight)))
+            for (x, y, w, h), weight in zip(boxes, weights, strict=True)
+        ]
         faces = []
-        for (x, y, w, h), weight in zip(boxes, weights, strict=True):
-            box = PixelBox(x / scale, y / scale, w / scale, h / scale)
-            smile = self._smile(gray, box) if with_smile else None
-            faces.append(Face(box, _confidence(float(weight)), self._eyes_in(gray, box), smile))
+        for face in found:
+            eyes = self._eyes_in(gray, face.box)
+            seen = any(face.box.intersection_over_union(other.box) >= SAME_FACE_IOU for other in sightings)
+            confidence = face.confidence if seen or len(eyes) == 2 else face.confidence * _UNCONFIRMED
+            faces.append(self._face(gray, face.box, confidence, eyes, with_smile))
+        for other in sightings:
+            if all(other.box.intersection_over_union(face.box) < SAME_FACE_IOU for face in found):
+                faces.append(self._face(gray, other.box, other.confidence, self._eyes_in(gray, other.box), with_smile))
         return sorted(faces, key=lambda face: -face.confidence)
+
+    def _face(
+        self,
+        gray: npt.NDArray[np.uint8],
+        box: PixelBox,
+        confidence: float,
+        eyes: tuple[tuple[float, float], ...],
+        with_smile: bool,
+    ) -> Face:
+        return Face(box, confidence, eyes, self._smile(gray, box) if with_smile else None)
 
     def _eyes_in(self, gray: npt.NDArray[np.uint8], face: PixelBox) -> tuple[tuple[float, float], ...]:
         """The largest eye on each side of the face's upper 60%, or nothing."""

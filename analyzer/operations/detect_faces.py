@@ -1,14 +1,12 @@
-"""DetectFaces: Haar cascade faces; with ALL, a smile cascade and NudeNet's face genders."""
+"""DetectFaces: Haar cascade and NudeNet faces; with ALL, a smile cascade and NudeNet's genders."""
 
 from dataclasses import dataclass
 from typing import Any
 
 from analyzer.images import Picture
-from analyzer.models.faces import Face
-from analyzer.models.nudity import BodyPart
 from analyzer.models.registry import Models
 from analyzer.operations import Operation, Params, Response
-from analyzer.operations.face_details import describe
+from analyzer.operations.face_details import GENDERS, FoundFace, describe, find_faces
 from analyzer.operations.params import string_list
 
 ATTRIBUTES = (
@@ -27,8 +25,6 @@ ATTRIBUTES = (
     "SMILE",
     "SUNGLASSES",
 )
-_GENDERS = {"FACE_FEMALE": "Female", "FACE_MALE": "Male"}
-_SAME_FACE_IOU = 0.3
 
 
 @dataclass(frozen=True)
@@ -42,34 +38,20 @@ def parse(params: Params) -> DetectFacesRequest:
     return DetectFacesRequest(smile=bool(wanted & {"ALL", "SMILE"}), gender=bool(wanted & {"ALL", "GENDER"}))
 
 
-def _gender(face: Face, parts: list[BodyPart]) -> dict[str, Any] | None:
-    matches = [
-        part for part in parts if part.name in _GENDERS and part.box.intersection_over_union(face.box) >= _SAME_FACE_IOU
-    ]
-    if not matches:
-        return None
-    best = max(matches, key=lambda part: part.score)
-    return {"Value": _GENDERS[best.name], "Confidence": best.score * 100}
-
-
-def _attributes(request: DetectFacesRequest, face: Face, parts: list[BodyPart]) -> dict[str, Any]:
+def _attributes(request: DetectFacesRequest, found: FoundFace) -> dict[str, Any]:
     extra: dict[str, Any] = {}
-    if face.smile is not None:
-        extra["Smile"] = {"Value": face.smile.value, "Confidence": face.smile.confidence}
-    gender = _gender(face, parts) if request.gender else None
-    if gender is not None:
-        extra["Gender"] = gender
+    smile = found.face.smile
+    if smile is not None:
+        extra["Smile"] = {"Value": smile.value, "Confidence": smile.confidence}
+    if request.gender and found.nudenet_face is not None:
+        part = found.nudenet_face
+        extra["Gender"] = {"Value": GENDERS[part.name], "Confidence": part.score * 100}
     return extra
 
 
 def run(request: DetectFacesRequest, picture: Picture, models: Models) -> Response:
-    parts: list[BodyPart] = []
-    if request.gender:
-        with models.nudity.use() as nudity:
-            parts = nudity.detect(picture)
-    with models.faces.use() as detector:
-        faces = detector.detect(picture, with_smile=request.smile)
-    return {"FaceDetails": [describe(picture, face) | _attributes(request, face, parts) for face in faces]}
+    found = find_faces(picture, models, with_smile=request.smile)
+    return {"FaceDetails": [describe(picture, item.face) | _attributes(request, item) for item in found]}
 
 
 OPERATION = Operation("DetectFaces", parse, run)

@@ -11,13 +11,14 @@ import numpy.typing as npt
 from analyzer import taxonomy
 from analyzer.geometry import bounding_box
 from analyzer.images import Picture
-from analyzer.models import classifier, faces, ocr
+from analyzer.models import classifier, faces, nudity, ocr
 from analyzer.models.faces import Face
 from analyzer.models.registry import Models
 from analyzer.operations import Operation, Params, Response
+from analyzer.operations.face_details import find_faces
 from analyzer.operations.params import optional_count, percent, string_list, structure
 
-VERSION = f"{classifier.VERSION}+{faces.VERSION}+{ocr.VERSION}"
+VERSION = f"{classifier.VERSION}+{faces.VERSION}+{nudity.VERSION}+{ocr.VERSION}"
 FEATURES = ("GENERAL_LABELS", "IMAGE_PROPERTIES")
 _CLASS_FLOOR = 0.005
 """ImageNet classes below this probability are not counted at all."""
@@ -115,8 +116,7 @@ def run(request: DetectLabelsRequest, picture: Picture, models: Models) -> Respo
     if request.general_labels:
         with models.classifier.use() as model:
             board.add_classes(model.probabilities(picture), model.names)
-        with models.faces.use() as detector:
-            board.add_faces(detector.detect(picture), picture)
+        board.add_faces([item.face for item in find_faces(picture, models)], picture)
         with models.text.use() as reader:
             lines = reader.read(picture)
         board.add_text(lines)

@@ -1,6 +1,7 @@
-"""The parts of a face description that DetectFaces and RecognizeCelebrities share."""
+"""Finding and describing faces, shared by DetectFaces, RecognizeCelebrities, DetectLabels."""
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -8,7 +9,33 @@ import numpy as np
 
 from analyzer.geometry import bounding_box, point
 from analyzer.images import Picture
-from analyzer.models.faces import Face
+from analyzer.models.faces import SAME_FACE_IOU, Face, Sighting
+from analyzer.models.nudity import BodyPart
+from analyzer.models.registry import Models
+
+GENDERS = {"FACE_FEMALE": "Female", "FACE_MALE": "Male"}
+"""NudeNet's face classes, which are also its guess of the gender."""
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    face: Face
+    nudenet_face: BodyPart | None
+    """NudeNet's face at the same place, if it saw one."""
+
+
+def find_faces(picture: Picture, models: Models, with_smile: bool = False) -> list[FoundFace]:
+    """Haar cascade faces, confirmed or completed by NudeNet's faces."""
+    with models.nudity.use() as nudity:
+        nudenet_faces = [part for part in nudity.detect(picture) if part.name in GENDERS]
+    with models.faces.use() as detector:
+        faces = detector.detect(picture, with_smile, [Sighting(part.box, part.score * 100) for part in nudenet_faces])
+    return [FoundFace(face, _same_place(face, nudenet_faces)) for face in faces]
+
+
+def _same_place(face: Face, parts: list[BodyPart]) -> BodyPart | None:
+    overlapping = [part for part in parts if part.box.intersection_over_union(face.box) >= SAME_FACE_IOU]
+    return max(overlapping, key=lambda part: part.score, default=None)
 
 
 def _quality(picture: Picture, face: Face) -> dict[str, float]:

@@ -3,7 +3,7 @@
 from analyzer.images import Picture
 from analyzer.models.registry import Models
 from analyzer.operations import Operation, Params, Response
-from analyzer.operations.face_details import describe
+from analyzer.operations.face_details import describe, find_faces
 
 
 def parse(params: Params) -> None:
@@ -11,12 +11,8 @@ def parse(params: Params) -> None:
 
 
 def run(request: None, picture: Picture, models: Models) -> Response:
-    with models.faces.use() as detector:
-        faces = detector.detect(picture)
-    return {
-        "CelebrityFaces": [],
-        "UnrecognizedFaces": [describe(picture, face) for face in faces],
-    }
+    found = find_faces(picture, models)
+    return {"CelebrityFaces": [], "UnrecognizedFaces": [describe(picture, item.face) for item in found]}
 
 
 OPERATION = Operation("RecognizeCelebrities", parse, run)

@@ -3,6 +3,8 @@
 from typing import Any
 
 import pytest
+from PIL import Image
+from skimage import data
 
 OPERATIONS = {
     "DetectLabels": ("detect_labels", {}),
@@ -156,3 +158,28 @@ def test_celebrities_are_never_recognized_offline(rekognition: Any, samples: Any
     assert answer["CelebrityFaces"] == []
     (face,) = answer["UnrecognizedFaces"]
     assert face["Confidence"] > 90
+
+
+def _grayscale_png(encode: Any, pixels: Any) -> bytes:
+    return bytes(encode(Image.fromarray(pixels).convert("RGB"), "PNG"))
+
+
+def test_cascade_faces_in_textures_are_not_trusted(rekognition: Any, encode: Any) -> None:
+    # The face cascade alone "sees" faces in scikit-image's coins; no eyes, no NudeNet face.
+    image = _grayscale_png(encode, data.coins())
+
+    faces = rekognition.detect_faces(Image={"Bytes": image})["FaceDetails"]
+    labels = _labels(rekognition.detect_labels(Image={"Bytes": image}))
+
+    assert all(face["Confidence"] <= 50 for face in faces)
+    assert "Person" not in labels
+
+
+def test_a_face_the_cascade_misses_is_found_by_nudenet(rekognition: Any, encode: Any) -> None:
+    # The cameraman looks down into his camera: no frontal face for the cascade.
+    image = _grayscale_png(encode, data.camera())
+
+    (face,) = rekognition.detect_faces(Image={"Bytes": image}, Attributes=["ALL"])["FaceDetails"]
+
+    assert face["Gender"]["Value"] == "Male"
+    assert face["BoundingBox"]["Top"] < 0.5
