@@ -15,6 +15,8 @@ from analyzer.models.registry import Models
 
 GENDERS = {"FACE_FEMALE": "Female", "FACE_MALE": "Male"}
 """NudeNet's face classes, which are also its guess of the gender."""
+MIN_FACE_SIDE = 16
+"""NudeNet faces smaller than this (px) are ignored: too small to describe."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,11 @@ class FoundFace:
 def find_faces(picture: Picture, models: Models, with_smile: bool = False) -> list[FoundFace]:
     """Haar cascade faces, confirmed or completed by NudeNet's faces."""
     with models.nudity.use() as nudity:
-        nudenet_faces = [part for part in nudity.detect(picture) if part.name in GENDERS]
+        nudenet_faces = [
+            part
+            for part in nudity.detect(picture)
+            if part.name in GENDERS and min(part.box.width, part.box.height) >= MIN_FACE_SIDE
+        ]
     with models.faces.use() as detector:
         faces = detector.detect(picture, with_smile, [Sighting(part.box, part.score * 100) for part in nudenet_faces])
     return [FoundFace(face, _same_place(face, nudenet_faces)) for face in faces]
