@@ -3,7 +3,7 @@
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
 OPERATIONS = {
@@ -183,3 +183,25 @@ def test_a_face_the_cascade_misses_is_found_by_nudenet(rekognition: Any, encode:
 
     assert face["Gender"]["Value"] == "Male"
     assert face["BoundingBox"]["Top"] < 0.5
+
+
+def test_text_stops_at_100_words(rekognition: Any, encode: Any) -> None:
+    canvas = Image.new("RGB", (1400, 1000), "white")
+    draw = ImageDraw.Draw(canvas)
+    for row in range(12):
+        line = " ".join(f"w{row}{column}" for column in range(10))
+        draw.text((20, 20 + row * 80), line, fill="black", font=ImageFont.load_default(size=36))
+
+    detections = rekognition.detect_text(Image={"Bytes": encode(canvas, "PNG")})["TextDetections"]
+
+    words = [d for d in detections if d["Type"] == "WORD"]
+    lines = [d for d in detections if d["Type"] == "LINE"]
+    assert len(words) == 100
+    assert {word["ParentId"] for word in words} == {line["Id"] for line in lines}
+
+
+def test_no_labels_without_the_general_labels_feature(rekognition: Any, samples: Any) -> None:
+    answer = rekognition.detect_labels(Image={"Bytes": samples.chelsea}, Features=["IMAGE_PROPERTIES"])
+
+    assert answer["Labels"] == []
+    assert "ImageProperties" not in answer  # not implemented, so not claimed
