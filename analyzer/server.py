@@ -83,8 +83,17 @@ class _Server(ThreadingHTTPServer):
 
 
 def default_s3_client(endpoint_url: str | None) -> S3Client:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    client: S3Client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+    """boto3's S3 client for ``endpoint_url``. An emulator (any endpoint given) gets
+    placeholder credentials when boto3 finds none, since emulators accept any."""
+    session = boto3.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    placeholder = "analyzer" if endpoint_url is not None and session.get_credentials() is None else None
+    client: S3Client = session.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=session.region_name or "us-east-1",
+        aws_access_key_id=placeholder,
+        aws_secret_access_key=placeholder,
+    )
     return client
 
 

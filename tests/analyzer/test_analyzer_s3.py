@@ -1,8 +1,12 @@
 """Image.S3Object, read from a moto S3 server through the analyzer's injected client."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from analyzer.s3 import S3ImageReader
+from analyzer.server import default_s3_client
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +53,17 @@ def test_objects_over_15_mb_are_too_large(rekognition: Any, s3_client: Any, buck
 
     with pytest.raises(rekognition.exceptions.ImageTooLargeException):
         rekognition.detect_labels(Image={"S3Object": {"Bucket": bucket, "Name": "huge.png"}})
+
+
+def test_an_emulator_needs_no_credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto_s3: str, bucket: str, samples: Any
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    reader = S3ImageReader(default_s3_client(moto_s3))
+
+    assert reader.read(bucket, "uploads/cat.png") == samples.chelsea
