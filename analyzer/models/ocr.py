@@ -36,6 +36,16 @@ def _quad(points: object) -> Quad:
     return tuple((float(x), float(y)) for x, y in points)  # type: ignore[attr-defined]
 
 
+def _line(text: str, confidence: float, quad: Quad, words: Sequence[Any]) -> Line:
+    """A line and its words; a line whose words rapidocr could not box is one word."""
+    boxed = tuple(
+        Word(word_text, float(word_score), _quad(word_box))
+        for word_text, word_score, word_box in words
+        if word_text.strip()
+    )
+    return Line(text, confidence, quad, boxed or (Word(text, confidence, quad),))
+
+
 class TextReader:
     """Finds lines of text and their words; models are taken from the installed wheel.
 
@@ -72,16 +82,7 @@ class TextReader:
         words_per_line: Sequence[Any] = result.word_results or [() for _ in result.txts]
         boxes: Sequence[Any] = [] if result.boxes is None else list(result.boxes)
         return [
-            Line(
-                text=text,
-                confidence=float(score),
-                quad=_quad(box),
-                words=tuple(
-                    Word(word_text, float(word_score), _quad(word_box))
-                    for word_text, word_score, word_box in words
-                    if word_text.strip()
-                ),
-            )
+            _line(text, float(score), _quad(box), words)
             for text, score, box, words in zip(
                 result.txts,
                 result.scores or (),

@@ -9,6 +9,7 @@ from analyzer import taxonomy
 from analyzer.errors import InvalidImageFormatException, InvalidParameterException
 from analyzer.geometry import PixelBox, bounding_box
 from analyzer.images import decode
+from analyzer.models import ocr
 
 
 def _png(image: Image.Image) -> bytes:
@@ -66,3 +67,11 @@ def test_every_label_and_parent_is_in_the_hierarchy() -> None:
 )
 def test_display_names_are_title_case(index: int, imagenet: str, name: str) -> None:
     assert taxonomy.display_name(index, imagenet) == name
+
+
+def test_a_line_without_word_boxes_is_one_word() -> None:
+    quad = ((0.0, 0.0), (10.0, 0.0), (10.0, 5.0), (0.0, 5.0))
+
+    line = ocr._line("縦書き", 0.9, quad, ())
+
+    assert line.words == (ocr.Word("縦書き", 0.9, quad),)
