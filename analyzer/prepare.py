@@ -7,8 +7,7 @@ from analyzer.models.registry import Models
 
 
 def main() -> None:
-    models = Models()
-    for model in (models.classifier, models.faces, models.text, models.nudity):
+    for model in Models().all():
         started = time.perf_counter()
         with model.use():
             pass

@@ -39,7 +39,7 @@ def megapixel_jpeg() -> bytes:
 
 def load_times(models: Models) -> dict[str, float]:
     times = {}
-    for model in (models.classifier, models.faces, models.text, models.nudity):
+    for model in models.all():
         started = time.perf_counter()
         with model.use():
             pass

@@ -1,13 +1,16 @@
-"""DetectModerationLabels: NudeNet's exposed body parts in Rekognition's taxonomy (v7).
+"""DetectModerationLabels: NudeNet's exposed body parts in Rekognition's taxonomy (v7),
+checked by Open-NSFW's score for the whole image.
 
 Only nudity is covered. Each detected part yields its level-3 label and that label's
-level-2 and level-1 ancestors, each with the best confidence found beneath it.
+level-2 and level-1 ancestors, each with the best confidence found beneath it. Parts count
+only when Open-NSFW does not call the image safe; when it calls the image unsafe, "Explicit"
+is reported even if NudeNet found no part.
 """
 
 from dataclasses import dataclass
 
 from analyzer.images import Picture
-from analyzer.models import nudity
+from analyzer.models import nudity, open_nsfw
 from analyzer.models.registry import Models
 from analyzer.operations import Operation, Params, Response
 from analyzer.operations.params import percent
@@ -17,6 +20,9 @@ _NON_EXPLICIT = (
     "Non-Explicit Nudity",
     "Non-Explicit Nudity of Intimate parts and Kissing",
 )
+SAFE_BELOW = 0.2
+UNSAFE_FROM = 0.8
+"""Yahoo's guidance for Open-NSFW: below 0.2 safe, from 0.8 unsafe, a human's call between."""
 # NudeNet class -> (level-3 label, level-2 parent, level-1 parent).
 _TAXONOMY: dict[str, tuple[str, str, str]] = {
     "FEMALE_GENITALIA_EXPOSED": ("Exposed Female Genitalia", *_EXPLICIT),
@@ -37,9 +43,13 @@ def parse(params: Params) -> DetectModerationLabelsRequest:
     return DetectModerationLabelsRequest(percent(params, "MinConfidence", 50.0))
 
 
-def labels(parts: list[nudity.BodyPart]) -> dict[tuple[str, str, int], float]:
+def labels(parts: list[nudity.BodyPart], nsfw_score: float) -> dict[tuple[str, str, int], float]:
     """(Name, ParentName, TaxonomyLevel) -> best confidence, for every level."""
     found: dict[tuple[str, str, int], float] = {}
+    if nsfw_score >= UNSAFE_FROM:
+        found[_EXPLICIT[1], "", 1] = nsfw_score * 100
+    if nsfw_score < SAFE_BELOW:
+        return found
     for part in parts:
         if part.name not in _TAXONOMY:
             continue
@@ -50,9 +60,11 @@ def labels(parts: list[nudity.BodyPart]) -> dict[tuple[str, str, int], float]:
 
 
 def run(request: DetectModerationLabelsRequest, picture: Picture, models: Models) -> Response:
+    with models.nsfw.use() as scorer:
+        nsfw_score = scorer.score(picture)
     with models.nudity.use() as detector:
         parts = detector.detect(picture)
-    found = sorted(labels(parts).items(), key=lambda item: (item[0][2], -item[1]))
+    found = sorted(labels(parts, nsfw_score).items(), key=lambda item: (item[0][2], -item[1]))
     return {
         "ModerationLabels": [
             {
@@ -64,7 +76,7 @@ def run(request: DetectModerationLabelsRequest, picture: Picture, models: Models
             for (name, parent, level), confidence in found
             if confidence >= request.min_confidence
         ],
-        "ModerationModelVersion": nudity.VERSION,
+        "ModerationModelVersion": f"{nudity.VERSION}+{open_nsfw.VERSION}",
     }
 
 

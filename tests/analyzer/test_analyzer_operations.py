@@ -205,3 +205,12 @@ def test_no_labels_without_the_general_labels_feature(rekognition: Any, samples:
 
     assert answer["Labels"] == []
     assert "ImageProperties" not in answer  # not implemented, so not claimed
+
+
+def test_open_nsfw_vetoes_nudenet_on_an_abstract_image(rekognition: Any, encode: Any) -> None:
+    # NudeNet alone sees "exposed buttocks" (0.83) in scikit-image's colorwheel.
+    image = encode(Image.fromarray(data.colorwheel()).convert("RGB"), "PNG")
+
+    answer = rekognition.detect_moderation_labels(Image={"Bytes": image})
+
+    assert answer["ModerationLabels"] == []

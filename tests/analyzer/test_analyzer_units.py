@@ -10,6 +10,8 @@ from analyzer.errors import InvalidImageFormatException, InvalidParameterExcepti
 from analyzer.geometry import PixelBox, bounding_box
 from analyzer.images import decode
 from analyzer.models import ocr
+from analyzer.models.nudity import BodyPart
+from analyzer.operations import detect_moderation_labels as moderation
 
 
 def _png(image: Image.Image) -> bytes:
@@ -75,3 +77,37 @@ def test_a_line_without_word_boxes_is_one_word() -> None:
     line = ocr._line("縦書き", 0.9, quad, ())
 
     assert line.words == (ocr.Word("縦書き", 0.9, quad),)
+
+
+def _part(name: str, score: float) -> BodyPart:
+    return BodyPart(name, score, PixelBox(0, 0, 10, 10))
+
+
+def test_an_exposed_part_yields_its_level_3_label_and_ancestors() -> None:
+    found = moderation.labels([_part("FEMALE_BREAST_EXPOSED", 0.7)], nsfw_score=0.5)
+
+    assert found == {
+        ("Exposed Female Nipple", "Explicit Nudity", 3): pytest.approx(70),
+        ("Explicit Nudity", "Explicit", 2): pytest.approx(70),
+        ("Explicit", "", 1): pytest.approx(70),
+    }
+
+
+def test_parts_do_not_count_in_an_image_open_nsfw_calls_safe() -> None:
+    assert moderation.labels([_part("BUTTOCKS_EXPOSED", 0.83)], nsfw_score=0.01) == {}
+
+
+def test_an_unsafe_image_is_explicit_even_without_parts() -> None:
+    assert moderation.labels([], nsfw_score=0.9) == {("Explicit", "", 1): pytest.approx(90)}
+
+
+def test_covered_parts_and_faces_are_not_moderation_labels() -> None:
+    parts = [_part("FACE_FEMALE", 0.9), _part("BELLY_COVERED", 0.9), _part("MALE_BREAST_EXPOSED", 0.6)]
+
+    found = moderation.labels(parts, nsfw_score=0.5)
+
+    assert set(found) == {
+        ("Exposed Male Nipple", "Non-Explicit Nudity", 3),
+        ("Non-Explicit Nudity", "Non-Explicit Nudity of Intimate parts and Kissing", 2),
+        ("Non-Explicit Nudity of Intimate parts and Kissing", "", 1),
+    }
