@@ -34,14 +34,10 @@ class PipelineMonitoring(Construct):
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         alarms = [
-            cloudwatch.Alarm(
-                self,
+            self._any(
                 "DeadLetters",
-                alarm_description="Images could not be processed after every retry: inspect the DLQ",
-                metric=dead_letter_queue.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES),
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
+                "Images could not be processed after every retry: inspect the DLQ",
+                dead_letter_queue.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES),
             ),
             cloudwatch.Alarm(
                 self,
@@ -51,16 +47,24 @@ class PipelineMonitoring(Construct):
                 threshold=Duration.minutes(15).to_seconds(),
                 evaluation_periods=3,
             ),
-            cloudwatch.Alarm(
-                self,
+            self._any(
                 "WorkerErrors",
-                alarm_description="The worker function failed whole invocations",
-                metric=worker.metric_errors(period=FIVE_MINUTES),
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                "The worker function failed whole invocations",
+                worker.metric_errors(period=FIVE_MINUTES),
             ),
         ]
         for alarm in alarms:
             alarm.add_alarm_action(actions.SnsAction(self.topic))
+
+    def _any(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
+        """Alarm as soon as the metric is above zero in one period; no data means nothing happened."""
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
