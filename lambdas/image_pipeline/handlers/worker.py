@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
@@ -25,8 +26,11 @@ from image_pipeline.domain.intake import process_message
 from image_pipeline.settings import WorkerSettings
 from image_pipeline.telemetry import logger, metrics, tracer
 
-# A batch in which every record failed is reported like any other, record by record.
-processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# A batch in which every record failed is reported like any other, record by record; each failed
+# record is logged with its traceback (Powertools' Logger stands in for the logging.Logger it asks for).
+processor = AsyncBatchProcessor(
+    event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=cast(logging.Logger, logger)
+)
 
 
 def rekognition_client(settings: WorkerSettings) -> Any:
