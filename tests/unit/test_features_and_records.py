@@ -75,6 +75,13 @@ def test_image_item_round_trips_and_keys_serve_the_owner_timeline() -> None:
     assert record_from_item(item) == record()
 
 
+def test_attributes_written_by_others_survive_a_read_and_rewrite() -> None:
+    item = {**image_item(record()), "uploadExpiresAt": "2026-11-22T02:00:00Z"}
+    reread = record_from_item(item)
+    assert reread.extra == {"uploadExpiresAt": "2026-11-22T02:00:00Z"}
+    assert image_item(reread) == item
+
+
 def test_label_items_index_each_label_once_by_owner_and_confidence() -> None:
     labels = [
         {"name": "Cat", "confidence": 97.5},

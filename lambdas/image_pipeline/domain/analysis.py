@@ -7,7 +7,6 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
 
 from image_pipeline.domain import image_header
 from image_pipeline.domain.errors import AnalysisInProgress, ImageRejected
@@ -51,11 +50,12 @@ class Upload:
 
 
 def identify(ref: ObjectRef, info: ObjectInfo) -> Upload:
-    """Image id and owner from the metadata the API sets on upload; derived ones for direct uploads."""
+    """Image id and owner from the metadata the API sets on upload; derived ones for direct uploads.
+
+    ``ref`` is pinned to the object's version or ETag, so a derived id names exactly one upload."""
     image_id = info.metadata.get("image-id", "")
     if not IMAGE_ID_PATTERN.match(image_id):
-        identity = f"{ref.bucket}/{ref.key}#{info.version_id or info.etag}"
-        image_id = str(uuid.uuid5(_IMAGE_ID_NAMESPACE, identity))
+        image_id = str(uuid.uuid5(_IMAGE_ID_NAMESPACE, ref.identity))
     owner = info.metadata.get("owner", ANONYMOUS)
     if not OWNER_PATTERN.match(owner):
         owner = ANONYMOUS
@@ -178,6 +178,5 @@ class ImageAnalysis:
         """Publish the domain event once per outcome; a crash between save and publish is mended on redelivery."""
         if record.event_published:
             return
-        event: dict[str, Any] = build_event(record)
-        self._publisher.publish(event)
+        self._publisher.publish(build_event(record))
         self._repository.mark_published(record.image_id)

@@ -10,7 +10,7 @@ Keys (one table, generic names):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -164,11 +164,7 @@ def _facts(image: dict[str, Any]) -> ImageFacts:
 
 def record_from_item(item: dict[str, Any]) -> ImageRecord:
     image = item.get("image")
-    known = {
-        "schemaVersion", "imageId", "owner", "status", "createdAt", "updatedAt", "object", "features", "image",
-        "results", "error", "reusedFrom", "pk", "sk", "gsi1pk", "gsi1sk", "objectIdentity", "eventPublished",
-    }  # fmt: skip
-    return ImageRecord(
+    record = ImageRecord(
         image_id=item["imageId"],
         owner=item["owner"],
         status=Status(item["status"]),
@@ -182,5 +178,7 @@ def record_from_item(item: dict[str, Any]) -> ImageRecord:
         error=item.get("error"),
         reused_from=item.get("reusedFrom"),
         event_published=bool(item.get("eventPublished", False)),
-        extra={key: value for key, value in item.items() if key not in known},
     )
+    # Attributes this module does not write (e.g. set by another writer of the item) are kept as they are.
+    own = image_item(record)
+    return replace(record, extra={key: value for key, value in item.items() if key not in own})
