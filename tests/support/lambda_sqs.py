@@ -28,6 +28,10 @@ class BatchResult:
     failed_receipts: list[str] = field(default_factory=list)
 
 
+def queue_arn_of(sqs: Any, queue_url: str) -> str:
+    return str(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     return {
         "Records": [
@@ -51,7 +55,7 @@ def feed_once(
     sqs: Any, queue_url: str, handler: Callable[[dict[str, Any], Any], Any], batch_size: int, wait_seconds: int = 1
 ) -> BatchResult:
     """Receive up to a batch, invoke, delete what succeeded, leave the failures to their visibility timeout."""
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = queue_arn_of(sqs, queue_url)
     messages = sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=batch_size, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
     ).get("Messages", [])

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 
+from tests.support.lambda_sqs import queue_arn_of
 from tests.support.synth import Synthesized
 from tests.support.template import Resolver, only
 
@@ -71,9 +72,9 @@ def provision(synth: Synthesized) -> MotoPipeline:
     upload_id, upload = next((lid, res) for lid, res in queues.items() if "RedrivePolicy" in res["Properties"])
     dlq_id = upload["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
     dead_letter_url = _create_queue(sqs, "dead-letters", queues[dlq_id]["Properties"], None)
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = queue_arn_of(sqs, dead_letter_url)
     queue_url = _create_queue(sqs, "uploads", upload["Properties"], dlq_arn)
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = queue_arn_of(sqs, queue_url)
     physical[upload_id] = {"Ref": queue_url, "Arn": queue_arn}
 
     topics = {lid for lid, res in recognition["Resources"].items() if res["Type"] == "AWS::SNS::Topic"}
@@ -106,9 +107,7 @@ def provision(synth: Synthesized) -> MotoPipeline:
     _, mapping = only(recognition, "AWS::Lambda::EventSourceMapping")
 
     events_queue_url = sqs.create_queue(QueueName="events-probe")["QueueUrl"]
-    events_queue_arn = sqs.get_queue_attributes(QueueUrl=events_queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    events_queue_arn = queue_arn_of(sqs, events_queue_url)
     sns.subscribe(
         TopicArn=environment["EVENTS_TOPIC_ARN"],
         Protocol="sqs",
