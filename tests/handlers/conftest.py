@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
+from image_pipeline.adapters.dynamo import from_item
 from image_pipeline.handlers import worker
 from tests.support.fake_rekognition import FAKE_ENDPOINT, FakeRekognition
 from tests.support.lambda_sqs import BatchResult, feed_once
@@ -62,8 +63,6 @@ class Harness:
         return list(response.get("Messages", []))
 
     def items(self, sk_prefix: str = "") -> list[dict[str, Any]]:
-        from image_pipeline.adapters.dynamo import from_item
-
         items = self.pipeline.dynamodb.scan(TableName=self.pipeline.table)["Items"]
         return [from_item(i) for i in items if i["sk"]["S"].startswith(sk_prefix)]
 
