@@ -30,3 +30,29 @@ class AnalysisInProgress(RetryableError):
 
 class RecognitionUnavailable(RetryableError):
     """Rekognition throttled or failed after botocore's retries."""
+
+
+class RequestError(PipelineError):
+    """A caller's request the API refuses; mapped to an HTTP status in one place (handlers/api.py)."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(RequestError):
+    """The request is well-formed JSON but asks for something impossible (422 is for schema errors)."""
+
+    status_code = 400
+
+
+class NotFound(RequestError):
+    """Unknown, or owned by somebody else: the two are indistinguishable on purpose."""
+
+    status_code = 404
+
+
+class Conflict(RequestError):
+    status_code = 409

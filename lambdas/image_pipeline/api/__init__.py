@@ -1,0 +1,1 @@
+"""The REST API's routes (Powertools routers), included by handlers/api.py."""

@@ -1,0 +1,20 @@
+"""Who is calling: the Cognito user pool authorizer puts the verified token's claims in the request context."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from image_pipeline.domain.errors import RequestError
+
+
+class Unauthenticated(RequestError):
+    status_code = 401
+
+
+def current_owner(router: Router) -> str:
+    """The caller's stable user id (the token's ``sub``); every read and write is scoped to it."""
+    claims = router.current_event.request_context.authorizer.claims or {}
+    owner = claims.get("sub")
+    if not owner:
+        raise Unauthenticated("no verified identity in the request")
+    return str(owner)
