@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aws_cdk import App, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from stacks.api_stack import ApiStack
 from stacks.config import EnvironmentConfig, config_for
 from stacks.data_stack import DataStack
 from stacks.nag import acknowledge_findings
@@ -22,6 +23,7 @@ class PipelineApp:
     config: EnvironmentConfig
     data: DataStack
     recognition: RecognitionStack
+    api: ApiStack
 
 
 def stack_name(config: EnvironmentConfig, part: str) -> str:
@@ -34,14 +36,27 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
     alarm_email = app.node.try_get_context("alarmEmail")
     if alarm_email:
         config = dataclasses.replace(config, alarm_email=alarm_email)
+    extra_origins = app.node.try_get_context("extraCorsOrigins")
+    if extra_origins:
+        origins = tuple(origin.strip() for origin in str(extra_origins).split(",") if origin.strip())
+        config = dataclasses.replace(config, extra_cors_origins=origins)
     env = Environment(account=account, region=region)
     data = DataStack(app, stack_name(config, "Data"), config=config, env=env)
     recognition = RecognitionStack(
         app, stack_name(config, "Recognition"), config=config, bucket=data.bucket, table=data.table, env=env
     )
     recognition.add_stack_dependency(data, "reads the bucket through the data stack's exports")
+    api = ApiStack(
+        app,
+        stack_name(config, "Api"),
+        config=config,
+        bucket=data.bucket,
+        table=data.table,
+        user_pool=data.user_pool,
+        env=env,
+    )
     Tags.of(app).add("project", PROJECT)
     Tags.of(app).add("environment", config.name)
-    acknowledge_findings(data=data, recognition=recognition)
+    acknowledge_findings(data=data, recognition=recognition, api=api)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return PipelineApp(app=app, config=config, data=data, recognition=recognition)
+    return PipelineApp(app=app, config=config, data=data, recognition=recognition, api=api)

@@ -52,6 +52,17 @@ class EnvironmentConfig:
     thresholds: ConfidenceThresholds = field(default_factory=ConfidenceThresholds)
     max_labels: int = 50
     incomplete_upload_days: int = 1
+    # REST API stage throttling (requests per second, steady and burst) and its firewall.
+    api_rate_limit: int = 20
+    api_burst_limit: int = 40
+    api_waf: bool = False
+    api_memory_mb: int = 512
+    # How long a presigned upload (POST) and a presigned display link (GET) stay valid.
+    upload_url_seconds: int = 300
+    display_url_seconds: int = 300
+    # Origins besides the web page's own (CloudFront) that may call the API from a browser,
+    # e.g. the local mode's page; set with ``-c extraCorsOrigins=https://a,https://b``.
+    extra_cors_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.default_features) - set(FEATURES)
@@ -59,6 +70,8 @@ class EnvironmentConfig:
             raise ValueError(f"{self.name}: default_features must be a non-empty subset of {FEATURES}")
         if not 2 <= self.max_concurrency <= 1000:
             raise ValueError(f"{self.name}: max_concurrency must be 2..1000 (SQS event source limit)")
+        if self.api_rate_limit < 1 or self.api_burst_limit < self.api_rate_limit:
+            raise ValueError(f"{self.name}: api_rate_limit >= 1 and api_burst_limit >= api_rate_limit")
         if not 1 <= self.batch_size <= 10 or not 1 <= self.image_concurrency <= self.batch_size:
             raise ValueError(f"{self.name}: batch_size 1..10 and image_concurrency 1..batch_size")
         # Each image makes at most one call per operation, so at most
@@ -130,6 +143,9 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         point_in_time_recovery=True,
         alarm_email=None,
         default_features=("labels", "text", "faces", "moderation"),
+        api_rate_limit=100,
+        api_burst_limit=200,
+        api_waf=True,
     ),
 }
 

@@ -1,4 +1,6 @@
-"""Stateful resources: the image bucket and the results table. Stateless changes never touch this stack."""
+"""Stateful resources: the image bucket, the results table and the user pool.
+
+Stateless changes never touch this stack."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from stacks import outputs
 from stacks.config import EnvironmentConfig
 from stacks.constructs.image_store import ImageStore
 from stacks.constructs.results_table import ResultsTable
+from stacks.constructs.user_directory import UserDirectory
 
 
 class DataStack(Stack):
@@ -19,6 +22,9 @@ class DataStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         store = ImageStore(self, "ImageStore", config=config)
         results = ResultsTable(self, "Results", config=config)
+        users = UserDirectory(self, "UserDirectory", config=config)
+        self.user_pool = users.user_pool
+        self.user_pool_client = users.client
         self.access_logs = store.access_logs
         self.table = results.table
         # The bucket crosses stacks under stable export names, so that what other stacks synthesize
@@ -31,6 +37,8 @@ class DataStack(Stack):
         )
         CfnOutput(self, outputs.UPLOAD_BUCKET_NAME, value=store.bucket.bucket_name)
         CfnOutput(self, outputs.RESULTS_TABLE_NAME, value=self.table.table_name)
+        CfnOutput(self, outputs.USER_POOL_ID, value=self.user_pool.user_pool_id)
+        CfnOutput(self, outputs.USER_POOL_CLIENT_ID, value=self.user_pool_client.user_pool_client_id)
 
     def export_name(self, value: str) -> str:
         return f"{self.stack_name}-{value}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+from stacks.api_stack import ApiStack
 from stacks.config import UPLOAD_PREFIX
 from stacks.data_stack import DataStack
 from stacks.recognition_stack import RecognitionStack
@@ -20,7 +21,8 @@ def _bucket_notifications_role(stack: Stack) -> IConstruct:
     return stack.node.find_child(BUCKET_NOTIFICATIONS_HANDLER).node.find_child("Role")
 
 
-def acknowledge_findings(*, data: DataStack, recognition: RecognitionStack) -> None:
+def acknowledge_findings(*, data: DataStack, recognition: RecognitionStack, api: ApiStack) -> None:
+    acknowledge_api(api, data=data)
     worker = recognition.worker
     acknowledge(
         worker.rekognition_policy,
@@ -49,4 +51,47 @@ def acknowledge_findings(*, data: DataStack, recognition: RecognitionStack) -> N
         _bucket_notifications_role(recognition),
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
         "CDK's own BucketNotificationsHandler singleton; its role is not configurable and only writes logs.",
+    )
+
+
+def acknowledge_api(api: ApiStack, *, data: DataStack) -> None:
+    handler = api.handler
+    acknowledge(
+        handler.role.node.find_child("DefaultPolicy"),
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
+    )
+    acknowledge(
+        handler.objects_policy,
+        f"AwsSolutions-IAM5[Resource::{data.export_name('ImageBucketArn')}/{UPLOAD_PREFIX}*]",
+        "Presigned upload, display and delete links for keys the function itself chooses under the upload "
+        "prefix (<prefix><owner>/<image id>.<ext>); the prefix is the narrowest fixed resource.",
+    )
+    rest = api.rest_api
+    acknowledge(
+        rest.api.node.find_child("CloudWatchRole"),
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        "API Gateway's account-wide logging role; AWS's managed policy is the documented way to grant it.",
+    )
+    for route, method in rest.methods.items():
+        if route.public:
+            for finding in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+                acknowledge(
+                    method,
+                    finding,
+                    f"{route.method} {route.path} publishes the API's description (OpenAPI / Swagger UI), "
+                    "which holds no data; every data route requires a Cognito ID token.",
+                )
+    if api.firewall is None:
+        acknowledge(
+            rest.stage,
+            "AwsSolutions-APIG3",
+            "WAF is a per-environment switch (api_waf in stacks/config.py), on in prod; this environment relies "
+            "on stage throttling and Cognito sign-in on every data route.",
+        )
+    acknowledge(
+        data.user_pool,
+        "AwsSolutions-COG2",
+        "MFA (TOTP) is optional so that the web page and scripts can sign in with USER_PASSWORD_AUTH; accounts "
+        "are created by an administrator (self sign-up is off) and threat protection is on.",
     )

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from image_pipeline.adapters.dynamo import from_item, to_item
 from image_pipeline.domain.errors import AnalysisInProgress
+from image_pipeline.domain.features import Feature, feature_key
 from image_pipeline.domain.records import (
     CONTENT_SK,
     IMAGE_SK,
     LOCK_SK,
     ImageRecord,
     Status,
+    confidence_sort_key,
+    content_pk,
     image_item,
     image_pk,
     label_items,
+    label_pk,
+    owner_pk,
     record_from_item,
 )
 
@@ -26,10 +32,21 @@ def _conditional_failure(error: ClientError) -> bool:
     return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
+# BatchWriteItem takes 25 requests, BatchGetItem 100 keys.
+_WRITE_BATCH = 25
+
+
+@dataclass(frozen=True)
+class IndexNames:
+    by_owner: str
+    by_owner_label: str
+
+
 class ResultsTable:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, indexes: IndexNames | None = None) -> None:
         self._db = client
         self._table = table_name
+        self._indexes = indexes
 
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
         return {"pk": {"S": pk}, "sk": {"S": sk}}
@@ -83,7 +100,11 @@ class ResultsTable:
         new_labels = label_items(record)
         kept = {item["sk"] for item in new_labels}
         stale = [item["sk"] for item in label_items(previous)] if previous else []
-        actions: list[dict[str, Any]] = [{"Put": {"TableName": self._table, "Item": to_item(image_item(record))}}]
+        put: dict[str, Any] = {"TableName": self._table, "Item": to_item(image_item(record))}
+        if previous is not None:
+            # The item was read under the lock; if it is gone now, the image was deleted meanwhile.
+            put["ConditionExpression"] = "attribute_exists(pk)"
+        actions: list[dict[str, Any]] = [{"Put": put}]
         actions += [
             {"Delete": {"TableName": self._table, "Key": self._key(image_pk(record.image_id), sk)}}
             for sk in stale
@@ -108,7 +129,9 @@ class ResultsTable:
             self._db.transact_write_items(TransactItems=actions)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                raise AnalysisInProgress(f"lost the analysis lock of image {record.image_id}") from error
+                raise AnalysisInProgress(
+                    f"lost the analysis lock of image {record.image_id}, or the image was deleted"
+                ) from error
             raise
 
     def mark_published(self, image_id: str) -> None:
@@ -118,3 +141,120 @@ class ResultsTable:
             UpdateExpression="SET eventPublished = :true",
             ExpressionAttributeValues={":true": {"BOOL": True}},
         )
+
+    # --- the API's side: pending images, listings, deletion ---
+
+    def _index(self) -> IndexNames:
+        if self._indexes is None:
+            raise RuntimeError("this ResultsTable was made without index names")
+        return self._indexes
+
+    def create_pending(self, record: ImageRecord) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item=to_item(image_item(record)),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def _page(self, request: dict[str, Any], limit: int) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Up to ``limit`` items of a query, following DynamoDB's pages while a filter leaves them short."""
+        items: list[dict[str, Any]] = []
+        start = request.pop("ExclusiveStartKey", None)
+        while True:
+            page = self._db.query(
+                **request, Limit=limit - len(items), **({"ExclusiveStartKey": start} if start else {})
+            )
+            items += [from_item(item) for item in page.get("Items", [])]
+            start = page.get("LastEvaluatedKey")
+            if start is None or len(items) >= limit:
+                return items, from_item(start) if start else None
+
+    def list_by_owner(
+        self, owner: str, status: Status | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": self._index().by_owner,
+            "KeyConditionExpression": "gsi1pk = :owner",
+            "ExpressionAttributeValues": {":owner": {"S": owner_pk(owner)}},
+            "ScanIndexForward": False,
+        }
+        if status is not None:
+            request["FilterExpression"] = "#status = :status"
+            request["ExpressionAttributeNames"] = {"#status": "status"}
+            request["ExpressionAttributeValues"][":status"] = {"S": status.value}
+        if start:
+            request["ExclusiveStartKey"] = to_item(start)
+        items, last = self._page(request, limit)
+        return [record_from_item(item) for item in items], last
+
+    def list_by_label(
+        self, owner: str, label: str, min_confidence: float, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": self._index().by_owner_label,
+            "KeyConditionExpression": "gsi2pk = :label AND gsi2sk >= :floor",
+            "ExpressionAttributeValues": {
+                ":label": {"S": label_pk(owner, label)},
+                ":floor": {"S": confidence_sort_key(min_confidence)},
+            },
+            "ScanIndexForward": False,
+        }
+        if start:
+            request["ExclusiveStartKey"] = to_item(start)
+        hits, last = self._page(request, limit)
+        images = self._get_images([hit["imageId"] for hit in hits])
+        return [images[hit["imageId"]] for hit in hits if hit["imageId"] in images], last
+
+    def _get_images(self, image_ids: list[str]) -> dict[str, ImageRecord]:
+        found: dict[str, ImageRecord] = {}
+        keys = [self._key(image_pk(image_id), IMAGE_SK) for image_id in dict.fromkeys(image_ids)]
+        while keys:
+            response = self._db.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+            for item in response.get("Responses", {}).get(self._table, []):
+                record = record_from_item(from_item(item))
+                found[record.image_id] = record
+            keys = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+        return found
+
+    def delete_image(self, record: ImageRecord) -> None:
+        """Every item under the image's key (result, label items, lock) and the content pointer naming it."""
+        keys: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": image_pk(record.image_id)}},
+            "ProjectionExpression": "pk, sk",
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._db.query(**request)
+            keys += [{"pk": item["pk"], "sk": item["sk"]} for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        # The image item goes last: until it is gone, a retried delete still finds the image.
+        others = [key for key in keys if key["sk"]["S"] != IMAGE_SK]
+        for first in range(0, len(others), _WRITE_BATCH):
+            pending = {self._table: [{"DeleteRequest": {"Key": key}} for key in others[first : first + _WRITE_BATCH]]}
+            while pending:
+                pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        self._delete_content_pointer(record)
+        self._db.delete_item(TableName=self._table, Key=self._key(image_pk(record.image_id), IMAGE_SK))
+
+    def _delete_content_pointer(self, record: ImageRecord) -> None:
+        etag, image = record.object.get("etag"), record.image
+        if record.status is not Status.COMPLETED or not etag or image is None:
+            return
+        features = frozenset(Feature(name) for name in record.features)
+        try:
+            self._db.delete_item(
+                TableName=self._table,
+                Key=self._key(content_pk(etag, image.size_bytes, feature_key(features)), CONTENT_SK),
+                ConditionExpression="imageId = :id",
+                ExpressionAttributeValues={":id": {"S": record.image_id}},
+            )
+        except ClientError as error:
+            if not _conditional_failure(error):
+                raise

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from image_pipeline.domain.errors import RequestError
 
@@ -13,7 +16,8 @@ class Unauthenticated(RequestError):
 
 def current_owner(router: Router) -> str:
     """The caller's stable user id (the token's ``sub``); every read and write is scoped to it."""
-    claims = router.current_event.request_context.authorizer.claims or {}
+    event = cast(APIGatewayProxyEvent, router.current_event)
+    claims = event.request_context.authorizer.claims or {}
     owner = claims.get("sub")
     if not owner:
         raise Unauthenticated("no verified identity in the request")

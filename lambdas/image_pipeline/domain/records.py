@@ -24,6 +24,9 @@ MAX_INDEXED_LABELS = 45
 IMAGE_SK = "IMAGE"
 LOCK_SK = "LOCK"
 CONTENT_SK = "CONTENT"
+# The table's TTL attribute. The API sets it on a PENDING image so that an upload that never comes is
+# forgotten; a finished result drops it and is kept.
+PENDING_EXPIRY = "expiresAt"
 
 
 class Status(StrEnum):
@@ -113,8 +116,9 @@ class ImageRecord:
 
 
 def image_item(record: ImageRecord) -> dict[str, Any]:
+    extra = {key: value for key, value in record.extra.items() if not (record.is_terminal and key == PENDING_EXPIRY)}
     return {
-        **record.extra,
+        **extra,
         **record.document(),
         "pk": image_pk(record.image_id),
         "sk": IMAGE_SK,

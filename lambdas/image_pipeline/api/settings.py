@@ -1,0 +1,46 @@
+"""Typed, validated configuration of the API function, read from its environment variables once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from image_pipeline.adapters.results_table import IndexNames
+from image_pipeline.domain.features import parse_features
+from image_pipeline.domain.images import UploadPolicy
+
+
+class ApiSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    owner_index: str = Field(alias="OWNER_INDEX_NAME", min_length=1)
+    label_index: str = Field(alias="LABEL_INDEX_NAME", min_length=1)
+    bucket_name: str = Field(alias="BUCKET_NAME", min_length=1)
+    upload_prefix: str = Field(alias="UPLOAD_PREFIX", default="uploads/")
+    upload_url_seconds: int = Field(alias="UPLOAD_URL_SECONDS", default=300, ge=10, le=3600)
+    display_url_seconds: int = Field(alias="DISPLAY_URL_SECONDS", default=300, ge=10, le=3600)
+    default_features: str = Field(alias="DEFAULT_FEATURES", default="labels")
+    # The web page's origin, then any further origins allowed to call from a browser (comma-separated).
+    allowed_origin: str = Field(alias="ALLOWED_ORIGIN", default="")
+    extra_origins: str = Field(alias="EXTRA_ALLOWED_ORIGINS", default="")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ApiSettings:
+        return cls.model_validate(dict(environ))
+
+    def upload_policy(self) -> UploadPolicy:
+        return UploadPolicy(
+            bucket=self.bucket_name,
+            prefix=self.upload_prefix,
+            upload_seconds=self.upload_url_seconds,
+            display_seconds=self.display_url_seconds,
+            default_features=parse_features(self.default_features, frozenset()),
+        )
+
+    def indexes(self) -> IndexNames:
+        return IndexNames(by_owner=self.owner_index, by_owner_label=self.label_index)
+
+    def origins(self) -> list[str]:
+        return [origin for origin in [self.allowed_origin, *self.extra_origins.split(",")] if origin.strip()]

@@ -1,0 +1,85 @@
+"""The API function: one Lambda behind every route, with least-privilege access to images and results."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.config import UPLOAD_PREFIX, EnvironmentConfig
+from stacks.constructs.pipeline_function import PipelineFunction
+from stacks.constructs.results_table import LABEL_INDEX, OWNER_INDEX
+
+TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+]
+# Presigned links carry the function's permissions: upload (POST = s3:PutObject), display, delete.
+OBJECT_ACTIONS = ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+
+
+class ApiHandler(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        bucket: s3.IBucket,
+        table: dynamodb.ITableV2,
+        allowed_origins: list[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.lambda_ = PipelineFunction(
+            self,
+            "Handler",
+            config=config,
+            handler="image_pipeline.handlers.api.handler",
+            service="image-api",
+            description="The image pipeline's REST API",
+            memory_size=config.api_memory_mb,
+            timeout=Duration.seconds(10),
+            environment={
+                "TABLE_NAME": table.table_name,
+                "OWNER_INDEX_NAME": OWNER_INDEX,
+                "LABEL_INDEX_NAME": LABEL_INDEX,
+                "BUCKET_NAME": bucket.bucket_name,
+                "UPLOAD_PREFIX": UPLOAD_PREFIX,
+                "UPLOAD_URL_SECONDS": str(config.upload_url_seconds),
+                "DISPLAY_URL_SECONDS": str(config.display_url_seconds),
+                "DEFAULT_FEATURES": ",".join(config.default_features),
+                "ALLOWED_ORIGIN": allowed_origins[0],
+                "EXTRA_ALLOWED_ORIGINS": ",".join(allowed_origins[1:]),
+            },
+        )
+        self.function = self.lambda_.function
+        self.role = self.lambda_.role
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=TABLE_ACTIONS,
+                resources=[
+                    table.table_arn,
+                    *(f"{table.table_arn}/index/{name}" for name in (OWNER_INDEX, LABEL_INDEX)),
+                ],
+            )
+        )
+        # Keys are <prefix><owner>/<image id>.<ext>, chosen by the function: the prefix is the narrowest resource.
+        self.objects_policy = iam.Policy(
+            self,
+            "UploadsPolicy",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(actions=OBJECT_ACTIONS, resources=[bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")]),
+                iam.PolicyStatement(
+                    actions=["s3:ListBucketVersions"],
+                    resources=[bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{UPLOAD_PREFIX}*"]}},
+                ),
+            ],
+        )

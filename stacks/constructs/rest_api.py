@@ -1,0 +1,126 @@
+"""The REST API: every route to one function, Cognito sign-in on each, access logs, throttling, CORS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.config import EnvironmentConfig
+
+STAGE = "v1"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    public: bool = False
+
+
+# The API's routes; a test keeps this list equal to the function's OpenAPI document (docs/openapi.json).
+ROUTES = (
+    Route("POST", "/images"),
+    Route("GET", "/images"),
+    Route("GET", "/images/{imageId}"),
+    Route("DELETE", "/images/{imageId}"),
+    Route("GET", "/images/{imageId}/url"),
+    Route("POST", "/webhooks"),
+    Route("GET", "/webhooks"),
+    Route("DELETE", "/webhooks/{webhookId}"),
+    Route("POST", "/webhooks/{webhookId}/rotate-secret"),
+    Route("POST", "/webhooks/{webhookId}/test"),
+    Route("GET", "/webhooks/{webhookId}/deliveries"),
+    # The API's description and its Swagger UI: public, like any published API reference.
+    Route("GET", "/openapi.json", public=True),
+    Route("GET", "/docs", public=True),
+)
+CORS_HEADERS = ["Authorization", "Content-Type"]
+
+
+class RestApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        handler: lambda_.IFunction,
+        user_pool: cognito.IUserPool,
+        allowed_origins: list[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=config.log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            description=f"Image recognition pipeline ({config.name})",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE,
+                throttling_rate_limit=config.api_rate_limit,
+                throttling_burst_limit=config.api_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                tracing_enabled=True,
+                metrics_enabled=True,
+            ),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=allowed_origins,
+                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                allow_headers=CORS_HEADERS,
+            ),
+        )
+        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
+            self, "SignedIn", cognito_user_pools=[user_pool], identity_source="method.request.header.Authorization"
+        )
+        self.validator = self.api.add_request_validator(
+            "Validator", validate_request_body=True, validate_request_parameters=True
+        )
+        # Refusals by API Gateway itself (401 without a token, 429 throttled) must be readable by the page.
+        for response_type, name in (
+            (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
+            (apigw.ResponseType.DEFAULT_5_XX, "Default5xx"),
+        ):
+            self.api.add_gateway_response(
+                name,
+                type=response_type,
+                response_headers={
+                    "Access-Control-Allow-Origin": f"'{allowed_origins[0]}'",
+                    "Access-Control-Allow-Headers": f"'{','.join(CORS_HEADERS)}'",
+                    "Vary": "'Origin'",
+                },
+            )
+        integration = apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False)
+        self.methods: dict[Route, apigw.Method] = {}
+        for route in ROUTES:
+            resource = self.api.root.resource_for_path(route.path)
+            self.methods[route] = resource.add_method(
+                route.method,
+                integration,
+                authorization_type=apigw.AuthorizationType.NONE if route.public else apigw.AuthorizationType.COGNITO,
+                authorizer=None if route.public else self.authorizer,
+                request_validator=self.validator,
+            )
+        self.stage = self.api.deployment_stage
+        self.url = self.api.url
