@@ -1,0 +1,1 @@
+"""Signed webhook delivery (Standard Webhooks) of the pipeline's domain events to third-party endpoints."""

@@ -1,0 +1,62 @@
+"""Typed configuration of the dispatcher and of the webhook routes, read from environment variables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from image_pipeline.webhooks.dispatch import DispatchSettings
+from image_pipeline.webhooks.payload import IMAGE_EVENT_TYPES
+from image_pipeline.webhooks.schedule import RetrySchedule
+from image_pipeline.webhooks.targets import TargetPolicy
+
+
+class _FromEnviron(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(alias="WEBHOOKS_TABLE_NAME", min_length=1)
+    owner_index: str = Field(alias="WEBHOOKS_OWNER_INDEX", default="ByOwner")
+    dispatch_queue_url: str = Field(alias="DISPATCH_QUEUE_URL", min_length=1)
+    # The local mode delivers to a receiver on loopback over plain HTTP; in AWS both stay off.
+    allow_http: bool = Field(alias="WEBHOOK_ALLOW_HTTP", default=False)
+    allowed_networks: str = Field(alias="WEBHOOK_ALLOWED_NETWORKS", default="")
+    max_attempts: int = Field(alias="WEBHOOK_MAX_ATTEMPTS", default=12, ge=1, le=30)
+    delivery_retention_days: int = Field(alias="WEBHOOK_DELIVERY_RETENTION_DAYS", default=30, ge=1)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Self:
+        return cls.model_validate(dict(environ))
+
+    def policy(self) -> TargetPolicy:
+        return TargetPolicy.of(self.allow_http, self.allowed_networks)
+
+
+class WebhookApiSettings(_FromEnviron):
+    """What the API function needs for the webhook routes (added by IntegrationStack.connect_api)."""
+
+    def dispatch(self) -> DispatchSettings:
+        return DispatchSettings(delivery_retention_seconds=self.delivery_retention_days * 86400)
+
+
+class DispatcherSettings(_FromEnviron):
+    dead_letter_queue_url: str = Field(alias="WEBHOOK_DLQ_URL", min_length=1)
+    timeout_seconds: float = Field(alias="WEBHOOK_TIMEOUT_SECONDS", default=15.0, gt=0, le=30)
+    response_cap_bytes: int = Field(alias="WEBHOOK_RESPONSE_CAP_BYTES", default=4096, ge=0, le=65536)
+    disable_after_days: float = Field(alias="WEBHOOK_DISABLE_AFTER_DAYS", default=5.0, gt=0)
+    concurrency: int = Field(alias="DELIVERY_CONCURRENCY", default=10, ge=1, le=50)
+    fixed_endpoint_url: str = Field(alias="FIXED_ENDPOINT_URL", default="")
+    fixed_endpoint_secret_arn: str = Field(alias="FIXED_ENDPOINT_SECRET_ARN", default="")
+    fixed_endpoint_events: str = Field(alias="FIXED_ENDPOINT_EVENTS", default=",".join(IMAGE_EVENT_TYPES))
+
+    def dispatch(self) -> DispatchSettings:
+        return DispatchSettings(
+            schedule=RetrySchedule(max_attempts=self.max_attempts),
+            disable_after_seconds=self.disable_after_days * 86400,
+            delivery_retention_seconds=self.delivery_retention_days * 86400,
+        )
+
+    @property
+    def fixed_events(self) -> tuple[str, ...]:
+        return tuple(e.strip() for e in self.fixed_endpoint_events.split(",") if e.strip())
