@@ -53,6 +53,7 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
         bucket=data.bucket,
         table=data.table,
         user_pool=data.user_pool,
+        user_pool_client=data.user_pool_client,
         env=env,
     )
     Tags.of(app).add("project", PROJECT)

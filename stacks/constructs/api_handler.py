@@ -33,7 +33,6 @@ class ApiHandler(Construct):
         config: EnvironmentConfig,
         bucket: s3.IBucket,
         table: dynamodb.ITableV2,
-        allowed_origins: list[str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.lambda_ = PipelineFunction(
@@ -54,8 +53,6 @@ class ApiHandler(Construct):
                 "UPLOAD_URL_SECONDS": str(config.upload_url_seconds),
                 "DISPLAY_URL_SECONDS": str(config.display_url_seconds),
                 "DEFAULT_FEATURES": ",".join(config.default_features),
-                "ALLOWED_ORIGIN": allowed_origins[0],
-                "EXTRA_ALLOWED_ORIGINS": ",".join(allowed_origins[1:]),
             },
         )
         self.function = self.lambda_.function
@@ -83,3 +80,8 @@ class ApiHandler(Construct):
                 ),
             ],
         )
+
+    def allow_origins(self, origins: list[str]) -> None:
+        """The browser origins the function's CORS headers name: the web page's first."""
+        self.function.add_environment("ALLOWED_ORIGIN", origins[0])
+        self.function.add_environment("EXTRA_ALLOWED_ORIGINS", ",".join(origins[1:]))

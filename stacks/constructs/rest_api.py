@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
@@ -52,7 +52,6 @@ class RestApi(Construct):
         config: EnvironmentConfig,
         handler: lambda_.IFunction,
         user_pool: cognito.IUserPool,
-        allowed_origins: list[str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = logs.LogGroup(
@@ -85,11 +84,6 @@ class RestApi(Construct):
                 tracing_enabled=True,
                 metrics_enabled=True,
             ),
-            default_cors_preflight_options=apigw.CorsOptions(
-                allow_origins=allowed_origins,
-                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-                allow_headers=CORS_HEADERS,
-            ),
         )
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
             self, "SignedIn", cognito_user_pools=[user_pool], identity_source="method.request.header.Authorization"
@@ -97,20 +91,6 @@ class RestApi(Construct):
         self.validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        # Refusals by API Gateway itself (401 without a token, 429 throttled) must be readable by the page.
-        for response_type, name in (
-            (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
-            (apigw.ResponseType.DEFAULT_5_XX, "Default5xx"),
-        ):
-            self.api.add_gateway_response(
-                name,
-                type=response_type,
-                response_headers={
-                    "Access-Control-Allow-Origin": f"'{allowed_origins[0]}'",
-                    "Access-Control-Allow-Headers": f"'{','.join(CORS_HEADERS)}'",
-                    "Vary": "'Origin'",
-                },
-            )
         integration = apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False)
         self.methods: dict[Route, apigw.Method] = {}
         for route in ROUTES:
@@ -124,3 +104,28 @@ class RestApi(Construct):
             )
         self.stage = self.api.deployment_stage
         self.url = self.api.url
+
+    def allow_origins(self, origins: list[str]) -> None:
+        """CORS for browsers on ``origins`` only: preflight on every resource, headers on gateway refusals."""
+        paths = {route.path for route in ROUTES}
+        for path in sorted(paths):
+            self.api.root.resource_for_path(path).add_cors_preflight(
+                allow_origins=origins,
+                allow_methods=sorted({route.method for route in ROUTES if route.path == path}),
+                allow_headers=CORS_HEADERS,
+                max_age=Duration.minutes(10),
+            )
+        # Refusals by API Gateway itself (401 without a token, 429 throttled) must be readable by the page.
+        for response_type, name in (
+            (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
+            (apigw.ResponseType.DEFAULT_5_XX, "Default5xx"),
+        ):
+            self.api.add_gateway_response(
+                name,
+                type=response_type,
+                response_headers={
+                    "Access-Control-Allow-Origin": f"'{origins[0]}'",
+                    "Access-Control-Allow-Headers": f"'{','.join(CORS_HEADERS)}'",
+                    "Vary": "'Origin'",
+                },
+            )

@@ -38,7 +38,9 @@ def _origin_of(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def content_security_policy(*, api_url: str, region: str, url_suffix: str = "amazonaws.com") -> str:
+def content_security_policy(
+    *, api_url: str, region: str, url_suffix: str = "amazonaws.com", api_origin: str | None = None
+) -> str:
     """Scripts, styles and the page's own files from the site only; calls to the API, Cognito and S3.
 
     S3 appears twice: presigned POSTs (upload) and GETs (display) name the bucket in the host, with or
@@ -52,7 +54,7 @@ def content_security_policy(*, api_url: str, region: str, url_suffix: str = "ama
             "script-src 'self'",
             "style-src 'self'",
             f"img-src 'self' blob: data: {s3_hosts}",
-            f"connect-src 'self' {_origin_of(api_url)} {cognito} {s3_hosts}",
+            f"connect-src 'self' {api_origin or _origin_of(api_url)} {cognito} {s3_hosts}",
             "manifest-src 'self'",
             "base-uri 'none'",
             "form-action 'none'",
@@ -72,7 +74,10 @@ class WebHosting(Construct):
         config: EnvironmentConfig,
         site_dir: str | Path,
         runtime_config: Mapping[str, str],
+        api_origin: str | None = None,
     ) -> None:
+        """``api_origin`` (``https://host``) when the API URL's token names the API's stage, which in turn
+        depends on this distribution (the API allows the page's origin): the origin alone breaks that cycle."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         destroy = config.removal_policy == RemovalPolicy.DESTROY
@@ -112,6 +117,7 @@ class WebHosting(Construct):
                         api_url=runtime_config["apiUrl"],
                         region=runtime_config.get("region", stack.region),
                         url_suffix=stack.url_suffix,
+                        api_origin=api_origin,
                     ),
                     override=True,
                 ),
