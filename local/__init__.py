@@ -1,0 +1,1 @@
+"""The local mode: the synthesized app run on one machine (moto, the offline analyzer, local Lambda and API Gateway)."""

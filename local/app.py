@@ -1,0 +1,199 @@
+"""The local mode: moto, the offline analyzer, the functions, their pollers, the API and the web page."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local.assembly import Assembly
+from local.console import Console
+from local.emulator import SerialisedMotoServer
+from local.gateway import Gateway
+from local.outputs import stack_outputs, write_outputs
+from local.provision import DEMO_USERNAME, Provisioned, Provisioner, aws_clients
+from local.runtime import FunctionSpec, LocalFunction, Runtime
+from local.sns_bridge import SnsLambdaBridge
+from local.sqs_poller import MappingSpec, SqsPoller
+from local.web import WebServer
+
+DEFAULT_CONCURRENCY = 2
+CREDENTIALS = ("local", "local")  # what the functions sign with; moto accepts any, the POST policy check needs it
+
+
+@dataclass(frozen=True)
+class Options:
+    assembly_dir: Path = Path("cdk.out/dev")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_port: int = 8080
+    moto_port: int = 0
+    analyzer_port: int = 0
+    outputs_file: Path = Path(".local/cdk-outputs.json")
+    work_dir: Path = Path(".local")
+    region: str = "us-east-1"
+    analyzer: bool = True
+
+
+class LocalMode:
+    def __init__(self, options: Options, console: Console | None = None) -> None:
+        self.options = options
+        self.console = console or Console()
+        self.moto: SerialisedMotoServer | None = None
+        self.analyzer: Any = None
+        self.runtime = Runtime()
+        self.pollers: list[SqsPoller | SnsLambdaBridge] = []
+        self.gateway: Gateway | None = None
+        self.web: WebServer | None = None
+        self.provisioned: Provisioned | None = None
+        self.outputs: dict[str, Any] = {}
+        self._closed = threading.Event()
+
+    def start(self) -> dict[str, Any]:
+        options, say = self.options, self.console.say
+        started = time.perf_counter()
+        assembly = Assembly.load(options.assembly_dir)
+        say(f"cloud assembly {options.assembly_dir}: {', '.join(assembly.stacks)}")
+
+        self.moto = SerialisedMotoServer(options.host, options.moto_port, secrets={CREDENTIALS[0]: CREDENTIALS[1]})
+        self.moto.start()
+        endpoint = self.moto.url
+        clients = aws_clients(endpoint, options.region)
+        say(f"AWS emulator (moto) on {endpoint}")
+
+        warming: list[Any] = []
+        if options.analyzer:
+            from analyzer.server import ServerConfig, start_server
+
+            self.analyzer = start_server(
+                ServerConfig(host=options.host, port=options.analyzer_port), s3_client=clients["s3"]
+            )
+            say(f"Rekognition (offline analyzer) on {self.analyzer.url}")
+            warming = list(self.analyzer.models.all())
+
+        # Bind the HTTP ports first: their URLs are values in the templates (API URL, web URL).
+        self.gateway = Gateway(options.host, options.port, self.console)
+        self.web = WebServer(options.host, options.web_port, clients["s3"], self.console)
+        provisioner = Provisioner(
+            assembly,
+            clients,
+            region=options.region,
+            api_base_url=self.gateway.url,
+            web_host=self.web.host,
+            work_dir=options.work_dir,
+        )
+        provisioned = self.provisioned = provisioner.run()
+        say(f"created {len(assembly.stacks)} stacks; {len(provisioned.ignored)} resources ignored (docs/local-mode.md)")
+
+        base = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": CREDENTIALS[0],
+            "AWS_SECRET_ACCESS_KEY": CREDENTIALS[1],
+            "AWS_REGION": options.region,
+            "AWS_DEFAULT_REGION": options.region,
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        }
+        if self.analyzer is not None:
+            base["AWS_ENDPOINT_URL_REKOGNITION"] = self.analyzer.url
+        concurrency = {m.function_arn: m.max_concurrency or DEFAULT_CONCURRENCY for m in provisioned.mappings}
+        for definition in provisioned.functions:
+            spec = FunctionSpec(
+                logical_id=definition.resource.logical_id,
+                name=_readable(definition.resource.path),
+                function_name=definition.function_name,
+                arn=definition.arn,
+                handler=definition.handler,
+                code_dir=definition.code_dir,
+                environment=definition.environment,
+                timeout_seconds=definition.timeout_seconds,
+                memory_mb=definition.memory_mb,
+            )
+            limit = definition.reserved_concurrency or concurrency.get(definition.arn, DEFAULT_CONCURRENCY)
+            self.runtime.add(LocalFunction(spec, base, self.console, concurrency=max(1, limit)))
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            model_loads = [pool.submit(_load, model) for model in warming]
+            inits = {pool.submit(function.warm): function for function in self.runtime.functions.values()}
+            failures = [(inits[f].spec.name, f.result()) for f in inits if f.result() is not None]
+            for future in model_loads:
+                future.result()
+        if failures:
+            raise RuntimeError(f"functions failed to initialise: {failures}")
+
+        sqs = clients["sqs"]
+        for mapping in provisioned.mappings:
+            function = self.runtime.by_arn(mapping.function_arn)
+            mapping_spec = MappingSpec(
+                name=function.spec.name,
+                queue_url=mapping.queue_url,
+                queue_arn=mapping.queue_arn,
+                region=options.region,
+                batch_size=mapping.batch_size,
+                batching_window_seconds=mapping.batching_window_seconds,
+                max_concurrency=mapping.max_concurrency or DEFAULT_CONCURRENCY,
+                report_batch_item_failures=mapping.report_batch_item_failures,
+                enabled=mapping.enabled,
+            )
+            self.pollers.append(SqsPoller(mapping_spec, sqs, function.invoke, self.console))
+        for subscription in provisioned.sns_lambda:
+            function = self.runtime.by_arn(subscription.function_arn)
+            self.pollers.append(SnsLambdaBridge(subscription, sqs, function.invoke, self.console, options.region))
+        for poller in self.pollers:
+            poller.start()
+
+        self.gateway.serve(provisioned, self.runtime, endpoint)
+        self.web.serve(provisioned)
+
+        self.outputs = stack_outputs(provisioned)
+        local = {
+            "AwsEndpointUrl": endpoint,
+            "RekognitionEndpointUrl": self.analyzer.url if self.analyzer is not None else None,
+            "Region": options.region,
+            "DemoUsername": DEMO_USERNAME if provisioned.demo_password else None,
+            "DemoPassword": provisioned.demo_password or None,
+        }
+        write_outputs(options.outputs_file, self.outputs, local)
+        for stack, values in self.outputs.items():
+            for key, value in values.items():
+                if not key.startswith("Export"):
+                    say(f"  {stack}.{key} = {value}")
+        if self.gateway.has_routes:
+            say(f"API:          {self.gateway.url}")
+        if self.web.has_site:
+            say(f"Web page:     {self.web.url}")
+        say(f"AWS endpoint: {endpoint} (region {options.region}, any credentials)")
+        if provisioned.demo_password:
+            say(f"Demo user:    {DEMO_USERNAME} / {provisioned.demo_password}")
+        say(f"Outputs:      {options.outputs_file}")
+        say(f"Local mode ready in {time.perf_counter() - started:.1f} s (state is in memory; Ctrl-C stops)")
+        return self.outputs
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        for poller in self.pollers:
+            poller.stop()
+        for server in (self.gateway, self.web):
+            if server is not None:
+                server.close()
+        self.runtime.close()
+        if self.analyzer is not None:
+            self.analyzer.close()
+        if self.moto is not None:
+            self.moto.stop()
+
+
+def _load(model: Any) -> None:
+    with model.use():
+        pass
+
+
+def _readable(path: str) -> str:
+    """``Recognition/Worker/Function`` -> ``Recognition/Worker``."""
+    parts = path.split("/")
+    return "/".join(parts[:-1]) if len(parts) > 1 and parts[-1] == "Function" else path

@@ -1,0 +1,96 @@
+"""What the local mode does with each CloudFormation resource type: run it, or ignore it with a reason.
+
+A type in neither list stops the local mode (and fails tests/local/test_local_resource_types.py):
+a construct was added that the local mode cannot run yet.
+"""
+
+from __future__ import annotations
+
+from local.assembly import Assembly, Resource
+
+RUN: dict[str, str] = {
+    "AWS::S3::Bucket": "a moto bucket (versioning, CORS rules)",
+    "AWS::DynamoDB::GlobalTable": "a moto table with its keys, indexes, TTL and stream",
+    "AWS::DynamoDB::Table": "a moto table with its keys, indexes, TTL and stream",
+    "AWS::SNS::Topic": "a moto topic",
+    "AWS::SNS::Subscription": "a moto subscription (sqs; lambda through a local bridge), raw delivery, filter policy",
+    "AWS::SQS::Queue": "a moto queue with visibility timeout, retention, delay and redrive policy",
+    "Custom::S3BucketNotifications": "the bucket's notification configuration in moto, with its filters",
+    "AWS::Lambda::Function": "a local function: the handler from its code asset in child processes",
+    "AWS::Lambda::EventSourceMapping": "an SQS poller (batch size, window, max concurrency, partial batch responses)",
+    "AWS::Cognito::UserPool": "a moto user pool (password policy, sign-in aliases) with a demo user",
+    "AWS::Cognito::UserPoolClient": "a moto app client with its auth flows",
+    "AWS::Cognito::UserPoolGroup": "a moto group",
+    "AWS::ApiGateway::RestApi": "the local gateway",
+    "AWS::ApiGateway::Resource": "a route of the local gateway",
+    "AWS::ApiGateway::Method": "a route of the local gateway (Lambda proxy or mock integration)",
+    "AWS::ApiGateway::Authorizer": "Cognito ID tokens verified against the moto user pool's keys",
+    "AWS::ApiGateway::Deployment": "the local gateway serves the deployed methods",
+    "AWS::ApiGateway::Stage": "the path prefix of the local gateway",
+    "AWS::ApiGateway::GatewayResponse": "headers added to the gateway's own error answers",
+    "AWS::CloudFront::Distribution": "the local web server (default root object, error responses)",
+    "Custom::CDKBucketDeployment": "the deployment's assets copied into the moto bucket, markers substituted",
+}
+
+IGNORED: dict[str, str] = {
+    "AWS::CDK::Metadata": "CDK's own bookkeeping",
+    "AWS::IAM::Role": "moto does not enforce IAM; permissions are checked by cdk-nag and the infra tests",
+    "AWS::IAM::Policy": "moto does not enforce IAM",
+    "AWS::IAM::ManagedPolicy": "moto does not enforce IAM",
+    "AWS::S3::BucketPolicy": "moto does not enforce bucket policies",
+    "AWS::SQS::QueuePolicy": "moto does not enforce queue policies",
+    "AWS::SNS::TopicPolicy": "moto does not enforce topic policies",
+    "AWS::KMS::Key": "encryption at rest is not emulated",
+    "AWS::KMS::Alias": "encryption at rest is not emulated",
+    "AWS::Logs::LogGroup": "function logs go to the console",
+    "AWS::CloudWatch::Alarm": "no metrics are collected locally",
+    "AWS::CloudWatch::CompositeAlarm": "no metrics are collected locally",
+    "AWS::CloudWatch::Dashboard": "no metrics are collected locally",
+    "AWS::Lambda::Permission": "local invocations need no resource policy",
+    "AWS::Lambda::LayerVersion": "layer contents come from the local virtualenv",
+    "AWS::ApiGateway::Account": "the API Gateway CloudWatch role: logs go to the console",
+    "AWS::ApiGateway::Model": "request validation is done by the API function itself",
+    "AWS::ApiGateway::RequestValidator": "request validation is done by the API function itself",
+    "AWS::ApiGateway::UsagePlan": "no throttling or quotas locally",
+    "AWS::ApiGateway::ApiKey": "no API keys locally",
+    "AWS::WAFv2::WebACL": "no firewall locally",
+    "AWS::WAFv2::WebACLAssociation": "no firewall locally",
+    "AWS::CloudFront::OriginAccessControl": "the local web server reads the bucket directly",
+    "AWS::CloudFront::ResponseHeadersPolicy": "security headers are not emulated",
+    "AWS::CloudFront::CachePolicy": "nothing is cached locally",
+    "AWS::CloudFront::Function": "no edge functions locally",
+    "AWS::Cognito::UserPoolDomain": "the hosted sign-in UI is not emulated",
+    "AWS::Cognito::UserPoolRiskConfigurationAttachment": "no threat protection locally",
+    "Custom::S3AutoDeleteObjects": "local state lives in memory and disappears on exit",
+    "Custom::LogRetention": "function logs go to the console",
+}
+
+# Lambda functions that only implement CDK custom resources are not run: the custom resource is emulated.
+PROVIDER_REASON = "implements a CDK custom resource, which the local mode emulates itself"
+
+
+def custom_resource_providers(assembly: Assembly) -> set[tuple[str, str]]:
+    providers: set[tuple[str, str]] = set()
+    for resource in assembly.resources():
+        if resource.type.startswith("Custom::") or resource.type == "AWS::CloudFormation::CustomResource":
+            token = resource.properties.get("ServiceToken")
+            providers |= assembly.references(resource.stack, token)
+    return providers
+
+
+def classify(assembly: Assembly) -> tuple[list[Resource], list[tuple[Resource, str]], list[Resource]]:
+    """(resources to run, resources ignored with their reason, resources the local mode cannot run)."""
+    providers = custom_resource_providers(assembly)
+    run: list[Resource] = []
+    ignored: list[tuple[Resource, str]] = []
+    unsupported: list[Resource] = []
+    for resource in assembly.resources():
+        if resource.key in providers:
+            ignored.append((resource, PROVIDER_REASON))
+        elif resource.type in RUN:
+            run.append(resource)
+        elif resource.type in IGNORED:
+            ignored.append((resource, IGNORED[resource.type]))
+        else:
+            unsupported.append(resource)
+    return run, ignored, unsupported
