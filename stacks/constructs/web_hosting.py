@@ -171,7 +171,7 @@ class WebHosting(Construct):
             "Deployment",
             sources=[
                 s3deploy.Source.asset(str(site_dir)),
-                s3deploy.Source.json_data(RUNTIME_CONFIG_FILE, dict(runtime_config)),
+                s3deploy.Source.json_data(RUNTIME_CONFIG_FILE, self._runtime_config(stack, runtime_config)),
             ],
             destination_bucket=self.bucket,
             # Browsers revalidate every file (ETags make that cheap), so a deploy is seen at once.
@@ -183,6 +183,13 @@ class WebHosting(Construct):
             memory_limit=256,
         )
         self._acknowledge_findings(stack)
+
+    @staticmethod
+    def _runtime_config(stack: Stack, runtime_config: Mapping[str, str]) -> dict[str, str]:
+        """The page's config.json: the given values, plus the Cognito endpoint it signs in with (spelled out
+        so that an emulator can stand in for it, as the local mode's moto does)."""
+        region = runtime_config.get("region", stack.region)
+        return {"cognitoEndpoint": f"https://cognito-idp.{region}.{stack.url_suffix}/", **runtime_config}
 
     def _acknowledge_findings(self, stack: Stack) -> None:
         _acknowledge(

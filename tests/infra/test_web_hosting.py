@@ -182,10 +182,12 @@ def test_deployment_copies_web_and_a_runtime_config_json_then_invalidates_everyt
     assert props["SystemMetadata"] == {"cache-control": "no-cache"}
     # And config.json holds markers that the deployment replaces with the deploy-time values (JSON strings)
     config_json = _runtime_config_in_assets(web.outdir)
-    assert set(config_json) == {"apiUrl", "region", "userPoolId", "userPoolClientId"}
+    assert set(config_json) == {"apiUrl", "region", "userPoolId", "userPoolClientId", "cognitoEndpoint"}
     markers = {marker: value for source in props["SourceMarkers"] for marker, value in source.items()}
     for key, parameter in zip(("apiUrl", "userPoolId", "userPoolClientId"), RUNTIME_PARAMETERS, strict=True):
         assert markers[config_json[key]] == {"Fn::Join": ["", ['"', {"Ref": parameter}, '"']]}
+    # And the Cognito endpoint is spelled out, for the local mode to point at its emulator
+    assert '"https://cognito-idp.' in json.dumps(markers[config_json["cognitoEndpoint"]])
 
 
 def _runtime_config_in_assets(outdir: Path) -> dict[str, Any]:
