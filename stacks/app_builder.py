@@ -11,7 +11,8 @@ from cdk_nag import AwsSolutionsChecks
 from stacks.api_stack import ApiStack
 from stacks.config import EnvironmentConfig, config_for
 from stacks.data_stack import DataStack
-from stacks.nag import acknowledge_findings
+from stacks.integration_stack import IntegrationStack
+from stacks.nag import acknowledge_findings, acknowledge_integration
 from stacks.recognition_stack import RecognitionStack
 
 PROJECT = "ImagePipeline"
@@ -23,6 +24,7 @@ class PipelineApp:
     config: EnvironmentConfig
     data: DataStack
     recognition: RecognitionStack
+    integration: IntegrationStack
     api: ApiStack
 
 
@@ -36,6 +38,11 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
     alarm_email = app.node.try_get_context("alarmEmail")
     if alarm_email:
         config = dataclasses.replace(config, alarm_email=alarm_email)
+    webhook_endpoint = app.node.try_get_context("webhookEndpoint")
+    if webhook_endpoint:
+        config = dataclasses.replace(
+            config, webhooks=dataclasses.replace(config.webhooks, endpoint_url=str(webhook_endpoint))
+        )
     extra_origins = app.node.try_get_context("extraCorsOrigins")
     if extra_origins:
         origins = tuple(origin.strip() for origin in str(extra_origins).split(",") if origin.strip())
@@ -46,6 +53,15 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
         app, stack_name(config, "Recognition"), config=config, bucket=data.bucket, table=data.table, env=env
     )
     recognition.add_stack_dependency(data, "reads the bucket through the data stack's exports")
+    integration = IntegrationStack(
+        app,
+        stack_name(config, "Integration"),
+        config=config,
+        webhooks_table=data.webhooks_table,
+        owner_index=data.webhooks_owner_index,
+        events_topic=recognition.image_events,
+        env=env,
+    )
     api = ApiStack(
         app,
         stack_name(config, "Api"),
@@ -56,8 +72,11 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
         user_pool_client=data.user_pool_client,
         env=env,
     )
+    # The /webhooks routes of the API function: their settings and grants come from the integration stack.
+    integration.connect_api(api.handler.function)
     Tags.of(app).add("project", PROJECT)
     Tags.of(app).add("environment", config.name)
     acknowledge_findings(data=data, recognition=recognition, api=api)
+    acknowledge_integration(integration)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return PipelineApp(app=app, config=config, data=data, recognition=recognition, api=api)
+    return PipelineApp(app=app, config=config, data=data, recognition=recognition, integration=integration, api=api)

@@ -28,6 +28,46 @@ class ConfidenceThresholds:
     moderation: float = 50.0
 
 
+WEBHOOK_EVENT_TYPES = ("image.analyzed", "image.failed")
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """Webhook delivery (the Integration stack). The retry schedule itself is described in
+    lambdas/image_pipeline/webhooks/schedule.py; ``max_attempts`` 12 spans more than 24 hours."""
+
+    dispatcher_memory_mb: int = 256
+    # Each record makes at most one 15 s attempt; a batch's records run side by side.
+    dispatcher_timeout_seconds: int = 60
+    batch_size: int = 10
+    max_concurrency: int = 2
+    max_receive_count: int = 5
+    max_attempts: int = 12
+    disable_after_days: int = 5
+    delivery_retention_days: int = 30
+    # The environment's own third-party endpoint (https), its secret made in Secrets Manager;
+    # set with ``-c webhookEndpoint=https://...``.
+    endpoint_url: str | None = None
+    endpoint_events: tuple[str, ...] = WEBHOOK_EVENT_TYPES
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.max_concurrency <= 1000 or not 1 <= self.batch_size <= 10:
+            raise ValueError("webhooks: max_concurrency 2..1000 and batch_size 1..10")
+        if self.endpoint_url is not None and not self.endpoint_url.startswith("https://"):
+            raise ValueError("webhooks: the fixed endpoint must be an https URL")
+        if not self.endpoint_events or set(self.endpoint_events) - set(WEBHOOK_EVENT_TYPES):
+            raise ValueError(f"webhooks: endpoint_events must be a non-empty subset of {WEBHOOK_EVENT_TYPES}")
+
+    @property
+    def dispatcher_timeout(self) -> Duration:
+        return Duration.seconds(self.dispatcher_timeout_seconds)
+
+    @property
+    def queue_visibility_timeout(self) -> Duration:
+        """AWS asks for at least six times the function timeout on an SQS event source."""
+        return Duration.seconds(self.dispatcher_timeout_seconds * 6)
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
@@ -63,6 +103,7 @@ class EnvironmentConfig:
     # Origins besides the web page's own (CloudFront) that may call the API from a browser,
     # e.g. the local mode's page; set with ``-c extraCorsOrigins=https://a,https://b``.
     extra_cors_origins: tuple[str, ...] = ()
+    webhooks: WebhookConfig = field(default_factory=WebhookConfig)
 
     def __post_init__(self) -> None:
         unknown = set(self.default_features) - set(FEATURES)
@@ -146,6 +187,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         api_rate_limit=100,
         api_burst_limit=200,
         api_waf=True,
+        webhooks=WebhookConfig(dispatcher_memory_mb=512, max_concurrency=10),
     ),
 }
 

@@ -15,6 +15,7 @@ from stacks.config import EnvironmentConfig
 from stacks.constructs.image_store import ImageStore
 from stacks.constructs.results_table import ResultsTable
 from stacks.constructs.user_directory import UserDirectory
+from stacks.constructs.webhooks_table import WebhooksTable
 
 
 class DataStack(Stack):
@@ -27,6 +28,9 @@ class DataStack(Stack):
         self.user_pool_client = users.client
         self.access_logs = store.access_logs
         self.table = results.table
+        webhooks = WebhooksTable(self, "Webhooks", config=config)
+        self.webhooks_table = webhooks.table
+        self.webhooks_owner_index = webhooks.owner_index
         # The bucket crosses stacks under stable export names, so that what other stacks synthesize
         # (and cdk-nag's findings on it) names the bucket the same way in every synth.
         self.bucket: s3.IBucket = s3.Bucket.from_bucket_attributes(
@@ -39,6 +43,7 @@ class DataStack(Stack):
         CfnOutput(self, outputs.RESULTS_TABLE_NAME, value=self.table.table_name)
         CfnOutput(self, outputs.USER_POOL_ID, value=self.user_pool.user_pool_id)
         CfnOutput(self, outputs.USER_POOL_CLIENT_ID, value=self.user_pool_client.user_pool_client_id)
+        CfnOutput(self, outputs.WEBHOOKS_TABLE_NAME, value=self.webhooks_table.table_name)
 
     def export_name(self, value: str) -> str:
         return f"{self.stack_name}-{value}"

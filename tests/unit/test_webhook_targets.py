@@ -144,7 +144,7 @@ def test_refused_at_registration(url: str, no_network: list[Any]) -> None:
         resolver=FakeDns(),
     )
     # When somebody registers the URL, then it is refused as a bad request and nothing is stored
-    with pytest.raises(InvalidRequest, match="refused|resolve"):
+    with pytest.raises(InvalidRequest, match=r"refused|resolve"):
         service.create("alice", url, ["image.analyzed"])
     assert no_network == []
 

@@ -1,0 +1,102 @@
+"""Webhook dispatch: the image events topic -> dispatch queue (+ DLQ) -> dispatcher Lambda -> endpoints.
+
+The same queue carries the events to fan out and the delivery jobs (one per event and endpoint); a job
+due later is sent back to the queue with a delay (up to SQS's 15 minutes per hop), so retries spread
+over more than a day need nothing but SQS, Lambda and DynamoDB.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import EnvironmentConfig
+from stacks.constructs.messaging import encrypted_queue
+from stacks.constructs.pipeline_function import PipelineFunction
+
+# What the dispatcher does with the table: read subscriptions (by id, by owner), write delivery records,
+# mark endpoints failing or disabled. No Scan, no DeleteItem.
+DISPATCHER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+
+
+def table_resources(table: dynamodb.ITableV2, index: str) -> list[str]:
+    return [table.table_arn, f"{table.table_arn}/index/{index}"]
+
+
+class WebhookDispatch(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        table: dynamodb.ITableV2,
+        owner_index: str,
+        events_topic: sns.ITopic,
+        endpoint_secret: secretsmanager.ISecret | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        webhooks = config.webhooks
+        self.dead_letter_queue = encrypted_queue(
+            self, "DeadLetters", visibility_timeout=webhooks.queue_visibility_timeout
+        )
+        self.queue = encrypted_queue(
+            self,
+            "Dispatch",
+            visibility_timeout=webhooks.queue_visibility_timeout,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=webhooks.max_receive_count
+            ),
+        )
+        events_topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=True))
+        environment = {
+            "WEBHOOKS_TABLE_NAME": table.table_name,
+            "WEBHOOKS_OWNER_INDEX": owner_index,
+            "DISPATCH_QUEUE_URL": self.queue.queue_url,
+            "WEBHOOK_DLQ_URL": self.dead_letter_queue.queue_url,
+            "WEBHOOK_MAX_ATTEMPTS": str(webhooks.max_attempts),
+            "WEBHOOK_DISABLE_AFTER_DAYS": str(webhooks.disable_after_days),
+            "WEBHOOK_DELIVERY_RETENTION_DAYS": str(webhooks.delivery_retention_days),
+            "DELIVERY_CONCURRENCY": str(webhooks.batch_size),
+        }
+        if webhooks.endpoint_url and endpoint_secret is not None:
+            environment |= {
+                "FIXED_ENDPOINT_URL": webhooks.endpoint_url,
+                "FIXED_ENDPOINT_SECRET_ARN": endpoint_secret.secret_arn,
+                "FIXED_ENDPOINT_EVENTS": ",".join(webhooks.endpoint_events),
+            }
+        self.lambda_ = PipelineFunction(
+            self,
+            "Dispatcher",
+            config=config,
+            handler="image_pipeline.handlers.dispatcher.handler",
+            service="webhook-dispatcher",
+            description="Delivers signed webhooks of image events, with retries",
+            memory_size=webhooks.dispatcher_memory_mb,
+            timeout=webhooks.dispatcher_timeout,
+            environment=environment,
+        )
+        role = self.lambda_.role
+        role.add_to_policy(
+            iam.PolicyStatement(actions=DISPATCHER_TABLE_ACTIONS, resources=table_resources(table, owner_index))
+        )
+        self.queue.grant_send_messages(role)
+        self.dead_letter_queue.grant_send_messages(role)
+        if endpoint_secret is not None:
+            endpoint_secret.grant_read(role)
+        self.lambda_.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=webhooks.batch_size,
+                max_concurrency=webhooks.max_concurrency,
+                report_batch_item_failures=True,
+            )
+        )
+        self.function = self.lambda_.function
+        self.role = role

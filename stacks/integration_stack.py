@@ -1,0 +1,93 @@
+"""Webhook delivery of the pipeline's domain events to third-party endpoints (stateless)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks import outputs
+from stacks.config import EnvironmentConfig
+from stacks.constructs.messaging import pipeline_key
+from stacks.constructs.webhook_dispatch import WebhookDispatch, table_resources
+from stacks.constructs.webhook_endpoint import WebhookEndpointSecret
+from stacks.constructs.webhook_monitoring import WebhookMonitoring
+
+# What the API's webhook routes do with the table: subscriptions by id and by owner, delivery history.
+API_TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+]
+
+
+class IntegrationStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        webhooks_table: dynamodb.ITableV2,
+        owner_index: str,
+        events_topic: sns.ITopic,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        self.table = webhooks_table
+        self.owner_index = owner_index
+        key = pipeline_key(self, "Key", description=f"Encrypts the webhook alarms and endpoint secret ({config.name})")
+        self.endpoint_secret = (
+            WebhookEndpointSecret(self, "Endpoint", config=config, key=key).secret
+            if config.webhooks.endpoint_url
+            else None
+        )
+        self.dispatch = WebhookDispatch(
+            self,
+            "Webhooks",
+            config=config,
+            table=webhooks_table,
+            owner_index=owner_index,
+            events_topic=events_topic,
+            endpoint_secret=self.endpoint_secret,
+        )
+        WebhookMonitoring(
+            self,
+            "Monitoring",
+            config=config,
+            key=key,
+            queue=self.dispatch.queue,
+            dead_letter_queue=self.dispatch.dead_letter_queue,
+            dispatcher=self.dispatch.function,
+        )
+        CfnOutput(self, outputs.WEBHOOK_DISPATCH_QUEUE_URL, value=self.dispatch.queue.queue_url)
+        CfnOutput(self, outputs.WEBHOOK_DEAD_LETTER_QUEUE_URL, value=self.dispatch.dead_letter_queue.queue_url)
+        if self.endpoint_secret is not None:
+            CfnOutput(self, outputs.WEBHOOK_ENDPOINT_SECRET_ARN, value=self.endpoint_secret.secret_arn)
+
+    def connect_api(self, function: lambda_.Function) -> None:
+        """What the API function needs for the /webhooks routes: settings and least-privilege grants."""
+        variables = {
+            "WEBHOOKS_TABLE_NAME": self.table.table_name,
+            "WEBHOOKS_OWNER_INDEX": self.owner_index,
+            "DISPATCH_QUEUE_URL": self.dispatch.queue.queue_url,
+            "WEBHOOK_MAX_ATTEMPTS": str(self.config.webhooks.max_attempts),
+            "WEBHOOK_DELIVERY_RETENTION_DAYS": str(self.config.webhooks.delivery_retention_days),
+        }
+        for name, value in variables.items():
+            function.add_environment(name, value)
+        role = function.role
+        if role is None:
+            raise ValueError("the API function has no role to grant to")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=API_TABLE_ACTIONS, resources=table_resources(self.table, self.owner_index))
+        )
+        self.dispatch.queue.grant_send_messages(role)

@@ -1,0 +1,227 @@
+"""The integration stack: webhook dispatch queue with its DLQ, least privilege, encryption, the fixed endpoint."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+from stacks import outputs
+from stacks.constructs.webhook_dispatch import DISPATCHER_TABLE_ACTIONS
+from stacks.integration_stack import API_TABLE_ACTIONS
+from tests.support.synth import Synthesized, synthesize
+from tests.support.template import only, resources_of
+
+DISPATCHER = "image_pipeline.handlers.dispatcher.handler"
+API = "image_pipeline.handlers.api.handler"
+ENDPOINT = "https://hooks.example.org/image-pipeline"
+
+
+@pytest.fixture(scope="session")
+def integration(synthesized: Synthesized) -> dict[str, Any]:
+    return synthesized.template("Integration")
+
+
+@pytest.fixture(scope="session")
+def with_endpoint() -> Synthesized:
+    return synthesize("prod", webhookEndpoint=ENDPOINT)
+
+
+def _function(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
+    return only(template, "AWS::Lambda::Function", lambda r: r["Properties"].get("Handler") == handler)
+
+
+def _statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    statements = []
+    for policy in resources_of(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return actions if isinstance(actions, list) else [actions]
+
+
+def _role_id(function: dict[str, Any]) -> str:
+    return str(function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+def test_dispatch_queue_has_a_dlq_and_a_visibility_of_six_function_timeouts(
+    integration: dict[str, Any], synthesized: Synthesized
+) -> None:
+    webhooks = synthesized.pipeline.config.webhooks
+    queues = resources_of(integration, "AWS::SQS::Queue")
+    [dispatch] = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    redrive = dispatch["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == webhooks.max_receive_count
+    assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in queues
+    timeout = _function(integration, DISPATCHER)[1]["Properties"]["Timeout"]
+    assert timeout >= 30  # one 15 s attempt per record, a batch's records side by side
+    for queue in queues.values():
+        assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_the_queue_receives_every_image_event_raw(integration: dict[str, Any]) -> None:
+    _, subscription = only(integration, "AWS::SNS::Subscription", lambda r: r["Properties"]["Protocol"] == "sqs")
+    assert subscription["Properties"]["RawMessageDelivery"] is True
+    assert "FilterPolicy" not in subscription["Properties"]
+    assert "Fn::ImportValue" in json.dumps(subscription["Properties"]["TopicArn"])  # the Recognition stack's topic
+
+
+def test_the_dispatcher_reports_batch_item_failures(integration: dict[str, Any], synthesized: Synthesized) -> None:
+    webhooks = synthesized.pipeline.config.webhooks
+    Template.from_json(integration).has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BatchSize": webhooks.batch_size,
+            "ScalingConfig": {"MaximumConcurrency": webhooks.max_concurrency},
+        },
+    )
+    variables = _function(integration, DISPATCHER)[1]["Properties"]["Environment"]["Variables"]
+    assert variables["WEBHOOK_MAX_ATTEMPTS"] == str(webhooks.max_attempts)
+    assert {"WEBHOOKS_TABLE_NAME", "DISPATCH_QUEUE_URL", "WEBHOOK_DLQ_URL"} <= set(variables)
+    # HTTPS only and no exception for any network: those settings exist for the local mode alone
+    assert "WEBHOOK_ALLOW_HTTP" not in variables
+    assert "WEBHOOK_ALLOWED_NETWORKS" not in variables
+
+
+def test_the_dispatcher_role_is_least_privilege(integration: dict[str, Any]) -> None:
+    function_id, function = _function(integration, DISPATCHER)
+    statements = _statements(integration, _role_id(function))
+    by_action: dict[str, list[dict[str, Any]]] = {}
+    for statement in statements:
+        for action in _actions(statement):
+            by_action.setdefault(action, []).append(statement)
+    # DynamoDB: item reads/writes and queries on the webhooks table and its owner index; no Scan, no delete
+    assert sorted(a for a in by_action if a.startswith("dynamodb:")) == sorted(DISPATCHER_TABLE_ACTIONS)
+    resources = json.dumps([s["Resource"] for s in by_action["dynamodb:Query"]])
+    assert "Webhooks" in resources
+    assert "/index/ByOwner" in resources
+    # SQS: send (the retries, the dead letters) and what the event source needs; nothing else
+    sqs_actions = {a for a in by_action if a.startswith("sqs:")}
+    assert sqs_actions <= {
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+    }
+    assert not [a for a in by_action if a.startswith("secretsmanager:")]  # no fixed endpoint here
+    assert not [a for a in by_action if a.endswith(":*") or a == "*"]
+    assert "ManagedPolicyArns" not in integration["Resources"][_role_id(function)]["Properties"]
+    assert function_id
+
+
+def test_the_api_function_gets_the_webhook_settings_and_grants(synthesized: Synthesized) -> None:
+    api = synthesized.template("Api")
+    _, function = _function(api, API)
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert {"WEBHOOKS_TABLE_NAME", "WEBHOOKS_OWNER_INDEX", "DISPATCH_QUEUE_URL"} <= set(variables)
+    statements = _statements(api, _role_id(function))
+    webhook_table = [s for s in statements if "WebhooksTable" in json.dumps(s["Resource"])]
+    assert sorted(a for s in webhook_table for a in _actions(s)) == sorted(API_TABLE_ACTIONS)
+    assert "/index/ByOwner" in json.dumps([s["Resource"] for s in webhook_table])
+    dispatch = [s for s in statements if "WebhooksDispatch" in json.dumps(s["Resource"])]
+    assert dispatch
+    assert {a for s in dispatch for a in _actions(s)} <= {
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+    }
+
+
+def test_webhooks_table_is_kms_encrypted_with_ttl_and_an_owner_index(synthesized: Synthesized) -> None:
+    data = synthesized.template("Data")
+    _, table = only(
+        data,
+        "AWS::DynamoDB::GlobalTable",
+        lambda r: (
+            any(i["IndexName"] == "ByOwner" for i in r["Properties"]["GlobalSecondaryIndexes"])
+            and len(r["Properties"]["GlobalSecondaryIndexes"]) == 1
+        ),
+    )
+    props = table["Properties"]
+    assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    expected = "Delete" if synthesized.pipeline.config.name == "dev" else "Retain"
+    assert table["DeletionPolicy"] == expected
+
+
+def test_alarms_watch_dead_letters_backlog_and_errors(integration: dict[str, Any]) -> None:
+    alarms = resources_of(integration, "AWS::CloudWatch::Alarm")
+    metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
+    assert metrics == ["ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible", "Errors"]
+    assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
+    for topic in resources_of(integration, "AWS::SNS::Topic").values():
+        assert "KmsMasterKeyId" in topic["Properties"]
+
+
+def test_outputs_name_the_queues_and_the_table(synthesized: Synthesized) -> None:
+    assert {outputs.WEBHOOK_DISPATCH_QUEUE_URL, outputs.WEBHOOK_DEAD_LETTER_QUEUE_URL} <= set(
+        synthesized.template("Integration")["Outputs"]
+    )
+    assert outputs.WEBHOOKS_TABLE_NAME in synthesized.template("Data")["Outputs"]
+
+
+def test_the_integration_stack_sits_between_recognition_and_the_api(synthesized: Synthesized) -> None:
+    pipeline = synthesized.pipeline
+    assert pipeline.recognition in pipeline.integration.dependencies
+    assert pipeline.data in pipeline.integration.dependencies
+    assert pipeline.integration in pipeline.api.dependencies
+
+
+def test_without_a_fixed_endpoint_there_is_no_secret(integration: dict[str, Any]) -> None:
+    assert resources_of(integration, "AWS::SecretsManager::Secret") == {}
+
+
+def test_a_fixed_endpoint_gets_a_kms_encrypted_generated_secret(with_endpoint: Synthesized) -> None:
+    template = with_endpoint.template("Integration")
+    _, secret = only(template, "AWS::SecretsManager::Secret")
+    assert "KmsKeyId" in secret["Properties"]
+    assert secret["Properties"]["GenerateSecretString"] == {
+        "ExcludePunctuation": True,
+        "IncludeSpace": False,
+        "PasswordLength": 32,
+    }
+    assert outputs.WEBHOOK_ENDPOINT_SECRET_ARN in template["Outputs"]
+    _, function = _function(template, DISPATCHER)
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["FIXED_ENDPOINT_URL"] == ENDPOINT
+    assert variables["FIXED_ENDPOINT_EVENTS"] == "image.analyzed,image.failed"
+    statements = _statements(template, _role_id(function))
+    reads = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
+    assert [s["Resource"] for s in reads] == [{"Ref": only(template, "AWS::SecretsManager::Secret")[0]}]
+    # Decrypting the secret: granted by the key's policy, to this role, through Secrets Manager only
+    _, key = only(template, "AWS::KMS::Key")
+    decrypt = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if "kms:Decrypt" in _actions(s) and s["Principal"].get("AWS") == {"Fn::GetAtt": [_role_id(function), "Arn"]}
+    ]
+    assert len(decrypt) == 1
+    assert "secretsmanager" in json.dumps(decrypt[0]["Condition"])
+    assert not [s for s in statements if "kms:Decrypt" in _actions(s) and s["Resource"] == "*"]
+
+
+def test_a_fixed_endpoint_leaves_cdk_nag_clean(with_endpoint: Synthesized) -> None:
+    report = AwsSolutionsChecks(with_endpoint.pipeline.app).validate_scope(with_endpoint.pipeline.app)
+    assert [v.rule_name for v in report.violations] == []
+
+
+def test_a_fixed_endpoint_must_be_https() -> None:
+    import dataclasses
+
+    from stacks.config import config_for
+
+    with pytest.raises(ValueError, match="https"):
+        dataclasses.replace(config_for("dev").webhooks, endpoint_url="http://hooks.example.org/")
+    assert Match  # the assertions module is imported for has_resource_properties above
