@@ -23,11 +23,3 @@ def write_outputs(path: Path, outputs: dict[str, dict[str, Any]], local: dict[st
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps({**outputs, LOCAL_ENTRY: local}, indent=2) + "\n")
     temporary.replace(path)  # readers never see half a file
-
-
-def find_output(outputs: dict[str, dict[str, Any]], key: str) -> Any:
-    """An output by its key, whichever stack holds it (stack names differ per environment)."""
-    found = [values[key] for name, values in outputs.items() if key in values]
-    if len(found) != 1:
-        raise KeyError(f"{key}: found in {len(found)} stacks")
-    return found[0]

@@ -1,0 +1,26 @@
+"""The local mode stops everything it started when asked to (Ctrl-C / SIGTERM)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.local_process import LocalProcess
+from tests.support.synth import synthesize
+
+pytestmark = pytest.mark.e2e
+
+
+def test_sigterm_stops_every_process_and_exits_zero(tmp_path: Path) -> None:
+    # Given a running local mode (Rekognition left to moto, to start quickly)
+    local = LocalProcess(synthesize("dev").outdir, tmp_path, "--no-analyzer")
+    outputs = local.wait_ready()
+    assert outputs["Local"]["AwsEndpointUrl"].startswith("http://127.0.0.1:")
+    assert local.leftovers(grace=0), "its function environments run in its process group"
+    # When it is sent SIGTERM
+    exit_code = local.stop()
+    # Then it exits 0 and leaves no process behind
+    assert exit_code == 0, "\n".join(local.lines[-30:])
+    assert local.leftovers() == []
+    assert local.lines[-1].endswith("stopped")
