@@ -9,7 +9,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: install test lint unit synth deploy destroy diff bootstrap clean
+.PHONY: install test lint unit synth deploy destroy diff bootstrap clean openapi
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt $(wildcard requirements-analyzer.txt)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ lint: $(VENV)/.installed
 # The whole suite: lint, type checks, unit, handler, infra (synth + cdk-nag + cfn-lint) and e2e tests.
 test: install lint
 	$(VENV)/bin/pytest
+
+# The API's OpenAPI document, generated from the routes' code; a test fails when the checked-in copy differs.
+openapi: $(VENV)/.installed
+	cd lambdas && ../$(PY) -c "from image_pipeline.handlers.api import build_resolver, openapi_document; \
+	  import json, sys; json.dump(json.loads(openapi_document(build_resolver([]))), sys.stdout, indent=2)" > ../docs/openapi.json
+	echo >> docs/openapi.json
 
 unit: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/unit

@@ -34,6 +34,7 @@ ROUTES = (
     Route("GET", "/webhooks"),
     Route("DELETE", "/webhooks/{webhookId}"),
     Route("POST", "/webhooks/{webhookId}/rotate-secret"),
+    Route("POST", "/webhooks/{webhookId}/enable"),
     Route("POST", "/webhooks/{webhookId}/test"),
     Route("GET", "/webhooks/{webhookId}/deliveries"),
     # The API's description and its Swagger UI: public, like any published API reference.

@@ -10,9 +10,10 @@ import boto3
 
 from tests.support.lambda_sqs import queue_arn_of
 from tests.support.synth import Synthesized
-from tests.support.template import Resolver, only
+from tests.support.template import Resolver, only, resources_of
 
 WORKER_HANDLER = "image_pipeline.handlers.worker.handler"
+WEB_DOMAIN = "d111111abcdef8.cloudfront.net"
 
 
 @dataclass
@@ -29,6 +30,21 @@ class MotoPipeline:
     s3: Any
     sqs: Any
     dynamodb: Any
+    resolve: Resolver  # template values -> the values of what was created here
+
+    def function_environment(self, synth: Synthesized, part: str, handler: str) -> dict[str, str]:
+        """The environment of the function with ``handler`` in stack ``part``; a variable naming a resource
+        this harness does not create (e.g. the webhook queue, for the /images routes) is left out."""
+        _, function = only(
+            synth.template(part), "AWS::Lambda::Function", lambda r: r["Properties"].get("Handler") == handler
+        )
+        environment = {}
+        for name, value in function["Properties"]["Environment"]["Variables"].items():
+            try:
+                environment[name] = str(self.resolve(value))
+            except KeyError:
+                continue
+        return environment
 
 
 def _create_table(dynamodb: Any, name: str, props: dict[str, Any]) -> None:
@@ -60,7 +76,9 @@ def provision(synth: Synthesized) -> MotoPipeline:
     s3, sqs, sns, dynamodb = (boto3.client(name) for name in ("s3", "sqs", "sns", "dynamodb"))
     physical: dict[str, dict[str, str]] = {}
 
-    table_id, table = only(data, "AWS::DynamoDB::GlobalTable")
+    tables = resources_of(data, "AWS::DynamoDB::GlobalTable")
+    (table_id,) = [logical_id for logical_id in tables if logical_id.startswith("ResultsTable")]
+    table = tables[table_id]
     _create_table(dynamodb, "results", table["Properties"])
     physical[table_id] = {"Ref": "results"}
 
@@ -81,6 +99,11 @@ def provision(synth: Synthesized) -> MotoPipeline:
     for topic_id in topics:
         physical[topic_id] = {"Ref": sns.create_topic(Name=topic_id)["TopicArn"]}
 
+    # The web page's CloudFront domain is not emulated; the API names it as its allowed origin.
+    for template in synth.templates.values():
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] == "AWS::CloudFront::Distribution":
+                physical[logical_id] = {"DomainName": WEB_DOMAIN}
     resolve = Resolver(synth.templates, physical)
     _, subscription = only(recognition, "AWS::SNS::Subscription", lambda r: r["Properties"]["Protocol"] == "sqs")
     upload_topic = resolve(subscription["Properties"]["TopicArn"])
@@ -127,4 +150,5 @@ def provision(synth: Synthesized) -> MotoPipeline:
         s3=s3,
         sqs=sqs,
         dynamodb=dynamodb,
+        resolve=resolve,
     )

@@ -88,7 +88,7 @@ def library() -> ImageLibrary:
     return cast(ImageLibrary, router.context["library"])
 
 
-@router.post("/images", summary="Create an image and a presigned POST to upload it")
+@router.post("/images", summary="Create an image and a presigned POST to upload it", tags=["images"])
 def create_image(request: UploadRequest) -> Response[UploadTicketResponse]:
     ticket = library().create_upload(
         current_owner(router),
@@ -104,7 +104,7 @@ def create_image(request: UploadRequest) -> Response[UploadTicketResponse]:
     return Response(status_code=201, content_type="application/json", body=body)
 
 
-@router.get("/images", summary="My images, newest first; or by label, most confident first")
+@router.get("/images", summary="My images, newest first; or by label, most confident first", tags=["images"])
 def list_images(
     label: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     min_confidence: Annotated[float, Query(alias="minConfidence", ge=0, le=100)] = 0.0,
@@ -117,18 +117,18 @@ def list_images(
     return ImagePage(items=[view(record) for record in page.items], nextToken=page.next_token)
 
 
-@router.get("/images/<imageId>", summary="One image's result")
+@router.get("/images/<imageId>", summary="One image's result", tags=["images"])
 def get_image(imageId: ImageId) -> ImageResult:  # noqa: N803
     return view(library().get(current_owner(router), imageId))
 
 
-@router.get("/images/<imageId>/url", summary="A short-lived link to display the image")
+@router.get("/images/<imageId>/url", summary="A short-lived link to display the image", tags=["images"])
 def get_image_url(imageId: ImageId) -> DisplayLink:  # noqa: N803
     url, expires_at = library().display_url(current_owner(router), imageId)
     return DisplayLink(url=url, expiresAt=expires_at)
 
 
-@router.delete("/images/<imageId>", summary="Delete the image, its result and its index items")
+@router.delete("/images/<imageId>", summary="Delete the image, its result and its index items", tags=["images"])
 def delete_image(imageId: ImageId) -> Response[None]:  # noqa: N803
     library().delete(current_owner(router), imageId)
     return Response(status_code=204)

@@ -1,0 +1,324 @@
+"""The real API handler (every /images route) against moto on loopback, wired from the synthesized Api stack."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from image_pipeline.adapters.dynamo import from_item
+from image_pipeline.adapters.results_table import ResultsTable
+from image_pipeline.domain.errors import AnalysisInProgress
+from image_pipeline.domain.image_header import ImageFacts
+from image_pipeline.domain.records import ImageRecord, Status, content_pk, now_iso
+from image_pipeline.handlers import api as api_module
+from tests.support.api_calls import Answer, call, proxy_event
+from tests.support.images import image_bytes
+from tests.support.moto_pipeline import WEB_DOMAIN, MotoPipeline, provision
+from tests.support.moto_server import moto_endpoint, reset
+from tests.support.synth import Synthesized
+
+API_HANDLER = "image_pipeline.handlers.api.handler"
+ALICE, BOB = "a1b2c3d4-alice", "b5e6f7a8-bob"
+MAX_BYTES = 15 * 1024 * 1024
+OPENAPI_FILE = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+
+
+@dataclass
+class Api:
+    pipeline: MotoPipeline
+
+    def __call__(self, method: str, path: str, *, owner: str | None = ALICE, body: Any = None, **kw: Any) -> Answer:
+        return call(api_module.handler, proxy_event(method, path, owner=owner, body=body, **kw))
+
+    def create(self, owner: str = ALICE, **body: Any) -> Answer:
+        answer = self("POST", "/images", owner=owner, body={"filename": "cat.jpg", "contentType": "image/jpeg", **body})
+        assert answer.status == 201, answer
+        return answer
+
+    def upload(self, ticket: dict[str, Any], content: bytes, content_type: str = "image/jpeg") -> requests.Response:
+        fields = {**ticket["upload"]["fields"]}
+        fields["Content-Type"] = content_type
+        return requests.post(
+            ticket["upload"]["url"], data=fields, files={"file": ("image", content, content_type)}, timeout=30
+        )
+
+    def items(self, image_id: str) -> list[dict[str, Any]]:
+        response = self.pipeline.dynamodb.query(
+            TableName=self.pipeline.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"IMAGE#{image_id}"}},
+        )
+        return [from_item(item) for item in response["Items"]]
+
+    def complete(self, image_id: str, labels: dict[str, float], etag: str = "etag-1") -> ImageRecord:
+        """What the worker writes for a finished image: result, label items, content pointer (same adapter)."""
+        table = ResultsTable(self.pipeline.dynamodb, self.pipeline.table)
+        previous = table.get_image(image_id)
+        assert previous is not None
+        results = {"labels": [{"name": n, "confidence": c, "parents": [], "instances": []} for n, c in labels.items()]}
+        record = ImageRecord(
+            image_id=image_id,
+            owner=previous.owner,
+            status=Status.COMPLETED,
+            created_at=previous.created_at,
+            updated_at=now_iso(),
+            object={**previous.object, "etag": etag},
+            object_identity=f"{previous.object['bucket']}/{previous.object['key']}#{etag}",
+            features=previous.features,
+            image=ImageFacts(format="JPEG", width=200, height=150, size_bytes=1234),
+            results=results,
+            extra=previous.extra,
+        )
+        token = uuid.uuid4().hex
+        assert table.acquire_lock(image_id, token, 60)
+        content_key = content_pk(etag, 1234, "+".join(record.features))
+        table.save(record, previous=previous, content_key=content_key, lock_token=token)
+        return record
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with moto_endpoint() as url:
+        yield url
+
+
+@pytest.fixture
+def api(dev_synth: Synthesized, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    reset(endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    pipeline = provision(dev_synth)
+    for name, value in pipeline.function_environment(dev_synth, "Api", API_HANDLER).items():
+        monkeypatch.setenv(name, value)
+    api_module.runtime.cache_clear()
+    yield Api(pipeline)
+    api_module.runtime.cache_clear()
+
+
+def policy_of(ticket: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(base64.b64decode(ticket["upload"]["fields"]["policy"]))  # type: ignore[no-any-return]
+
+
+# --- POST /images ---
+
+
+def test_creating_an_image_answers_a_presigned_post_that_pins_key_type_size_and_metadata(api: Api) -> None:
+    # Given a signed-in user, When they ask to upload a JPEG with two features
+    ticket = api.create(features=["labels", "faces"]).body
+    # Then the policy pins the key under their own prefix, the type, the size range and the metadata
+    conditions = policy_of(ticket)["conditions"]
+    key = ticket["upload"]["fields"]["key"]
+    assert key == f"uploads/{ALICE}/{ticket['imageId']}.jpg"
+    assert {"key": key} in conditions
+    assert {"Content-Type": "image/jpeg"} in conditions
+    assert ["content-length-range", 1, MAX_BYTES] in conditions
+    assert {"x-amz-meta-owner": ALICE} in conditions
+    assert {"x-amz-meta-image-id": ticket["imageId"]} in conditions
+    assert {"x-amz-meta-features": "faces,labels"} in conditions
+    assert ticket["expiresAt"].endswith("Z")
+    # And the image exists at once, PENDING, with its filename
+    shown = api("GET", f"/images/{ticket['imageId']}").body
+    assert (shown["status"], shown["filename"], shown["features"]) == ("PENDING", "cat.jpg", ["faces", "labels"])
+
+
+def test_without_features_the_environments_default_features_are_pinned(api: Api) -> None:
+    ticket = api.create().body
+    assert {"x-amz-meta-features": "labels,text"} in policy_of(ticket)["conditions"]
+
+
+def test_s3_accepts_the_presigned_post_of_a_valid_image_with_its_metadata(api: Api) -> None:
+    ticket = api.create().body
+    # When the client posts the form with the image
+    response = api.upload(ticket, image_bytes())
+    # Then S3 stores it under the pinned key, with the owner, image id and features the worker reads
+    assert response.status_code == 204, response.text
+    head = api.pipeline.s3.head_object(Bucket=api.pipeline.bucket, Key=ticket["upload"]["fields"]["key"])
+    assert head["Metadata"] == {"owner": ALICE, "image-id": ticket["imageId"], "features": "labels,text"}
+
+
+def test_s3_refuses_a_body_larger_than_15_mb(api: Api) -> None:
+    ticket = api.create().body
+    response = api.upload(ticket, b"\xff\xd8" + b"\x00" * MAX_BYTES)
+    assert response.status_code == 400
+    assert "<Code>EntityTooLarge</Code>" in response.text
+
+
+def test_s3_refuses_a_content_type_other_than_the_pinned_one(api: Api) -> None:
+    ticket = api.create().body
+    response = api.upload(ticket, b"<html></html>", content_type="text/html")
+    assert response.status_code == 403
+    assert "Policy Condition failed" in response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "mentions"),
+    [
+        ({"contentType": "image/jpeg"}, 422, "filename"),
+        ({"filename": "a.gif", "contentType": "image/gif"}, 422, "contentType"),
+        ({"filename": "a.jpg", "contentType": "image/jpeg", "features": ["labels", "colours"]}, 422, "features"),
+        ({"filename": "a.jpg", "contentType": "image/jpeg", "features": []}, 422, "features"),
+        ({"filename": "a.jpg", "contentType": "image/jpeg", "owner": "bob"}, 422, "owner"),
+        ("not json", 422, ""),
+    ],
+)
+def test_a_bad_upload_request_is_refused_with_what_is_wrong(api: Api, body: Any, status: int, mentions: str) -> None:
+    answer = api("POST", "/images", body=body)
+    assert answer.status == status, answer
+    assert mentions in json.dumps(answer.body)
+    assert api.pipeline.dynamodb.scan(TableName=api.pipeline.table)["Count"] == 0
+
+
+def test_a_request_without_a_verified_identity_is_refused(api: Api) -> None:
+    # API Gateway's authorizer refuses these before the function; the function refuses them too.
+    answer = api("GET", "/images", owner=None)
+    assert answer.status == 401
+    assert answer.message == "no verified identity in the request"
+
+
+# --- GET /images/{id}, GET /images/{id}/url ---
+
+
+def test_another_users_image_is_not_found_like_an_unknown_one(api: Api) -> None:
+    image_id = api.create(owner=ALICE).body["imageId"]
+    routes = (("GET", f"/images/{image_id}"), ("GET", f"/images/{image_id}/url"), ("DELETE", f"/images/{image_id}"))
+    for method, path in routes:
+        theirs = api(method, path, owner=BOB)
+        unknown = api(method, path.replace(image_id, str(uuid.uuid4())), owner=ALICE)
+        assert (theirs.status, unknown.status) == (404, 404)
+    assert api("GET", f"/images/{image_id}").status == 200  # still there for its owner
+
+
+def test_an_image_id_that_is_not_an_id_is_refused(api: Api) -> None:
+    assert api("GET", "/images/..%2F..%2Fetc").status == 422
+
+
+def test_the_display_link_downloads_the_uploaded_image(api: Api) -> None:
+    ticket = api.create().body
+    content = image_bytes(seed=3)
+    assert api.upload(ticket, content).status_code == 204
+    link = api("GET", f"/images/{ticket['imageId']}/url").body
+    assert requests.get(link["url"], timeout=10).content == content
+    assert link["expiresAt"].endswith("Z")
+
+
+# --- GET /images ---
+
+
+def test_my_images_are_listed_newest_first_in_pages_with_an_opaque_token(api: Api) -> None:
+    mine = [api.create(filename=f"{n}.jpg").body["imageId"] for n in range(5)]
+    api.create(owner=BOB)
+    seen, token, pages = [], None, 0
+    while True:
+        answer = api("GET", "/images?limit=2" + (f"&nextToken={token}" if token else ""))
+        assert answer.status == 200, answer
+        seen += [item["imageId"] for item in answer.body["items"]]
+        pages += 1
+        token = answer.body["nextToken"]
+        if token is None:
+            break
+    assert seen == list(reversed(mine))
+    assert pages == 3
+
+
+def test_a_status_filter_still_fills_the_page(api: Api) -> None:
+    done = [api.create().body["imageId"] for _ in range(3)]
+    for image_id in done:
+        api.complete(image_id, {"Cat": 90.0}, etag=f"e-{image_id}")
+    for _ in range(4):
+        api.create()
+    answer = api("GET", "/images?status=COMPLETED&limit=3")
+    assert sorted(item["imageId"] for item in answer.body["items"]) == sorted(done)
+    assert {item["status"] for item in api("GET", "/images?status=PENDING").body["items"]} == {"PENDING"}
+
+
+def test_a_token_from_another_listing_or_user_or_a_forged_one_is_refused(api: Api) -> None:
+    for _ in range(3):
+        api.create()
+    token = api("GET", "/images?limit=1").body["nextToken"]
+    assert api("GET", f"/images?limit=1&nextToken={token}", owner=BOB).status == 400
+    assert api("GET", f"/images?limit=1&status=FAILED&nextToken={token}").status == 400
+    assert api("GET", "/images?nextToken=not-a-token").status == 400
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "minConfidence=101", "status=DONE", "label="])
+def test_out_of_range_query_parameters_are_refused(api: Api, query: str) -> None:
+    assert api("GET", f"/images?{query}").status == 422
+
+
+def test_label_search_finds_my_images_with_that_label_above_the_confidence_most_confident_first(api: Api) -> None:
+    ids = [api.create().body["imageId"] for _ in range(4)]
+    api.complete(ids[0], {"Dog": 95.5, "Grass": 80.0}, etag="e0")
+    api.complete(ids[1], {"dog": 99.0}, etag="e1")
+    api.complete(ids[2], {"Dog": 71.0}, etag="e2")
+    api.complete(ids[3], {"Cat": 99.0}, etag="e3")
+    bobs = api.create(owner=BOB).body["imageId"]
+    api.complete(bobs, {"Dog": 99.9}, etag="e4")
+    found = api("GET", "/images?label=DOG&minConfidence=90").body["items"]
+    assert [item["imageId"] for item in found] == [ids[1], ids[0]]
+    assert all(item["status"] == "COMPLETED" and item["results"]["labels"] for item in found)
+    paged = api("GET", "/images?label=dog&limit=1")
+    assert paged.body["nextToken"]
+    assert len(paged.body["items"]) == 1
+    second = api("GET", f"/images?label=dog&limit=1&nextToken={paged.body['nextToken']}").body["items"]
+    assert second[0]["imageId"] == ids[0]
+    assert api("GET", "/images?label=dog&status=PENDING").body["items"] == []
+
+
+# --- DELETE /images/{id} ---
+
+
+def test_deleting_an_image_removes_object_result_label_items_and_content_pointer(api: Api) -> None:
+    ticket = api.create().body
+    image_id = ticket["imageId"]
+    assert api.upload(ticket, image_bytes()).status_code == 204
+    record = api.complete(image_id, {"Dog": 97.0, "Ball": 88.0}, etag="etag-del")
+    pointer_key = {"pk": {"S": content_pk("etag-del", 1234, "+".join(record.features))}, "sk": {"S": "CONTENT"}}
+    assert len(api.items(image_id)) == 3
+    assert "Item" in api.pipeline.dynamodb.get_item(TableName=api.pipeline.table, Key=pointer_key)
+    # When its owner deletes it
+    answer = api("DELETE", f"/images/{image_id}")
+    # Then nothing of it is left
+    assert (answer.status, answer.body) == (204, None)
+    assert api.items(image_id) == []
+    assert "Item" not in api.pipeline.dynamodb.get_item(TableName=api.pipeline.table, Key=pointer_key)
+    versions = api.pipeline.s3.list_object_versions(Bucket=api.pipeline.bucket, Prefix=f"uploads/{ALICE}/")
+    assert versions.get("Versions", []) == []
+    assert versions.get("DeleteMarkers", []) == []
+    assert api("GET", f"/images/{image_id}").status == 404
+    assert api("GET", "/images?label=dog").body["items"] == []
+
+
+def test_the_worker_does_not_bring_back_an_image_deleted_during_its_analysis(api: Api) -> None:
+    image_id = api.create().body["imageId"]
+    table = ResultsTable(api.pipeline.dynamodb, api.pipeline.table)
+    previous = table.get_image(image_id)
+    assert api("DELETE", f"/images/{image_id}").status == 204
+    token = uuid.uuid4().hex
+    assert table.acquire_lock(image_id, token, 60)
+    assert previous is not None
+    with pytest.raises(AnalysisInProgress, match="deleted"):
+        table.save(previous, previous=previous, content_key=None, lock_token=token)
+    assert [item for item in api.items(image_id) if item["sk"] == "IMAGE"] == []
+
+
+# --- CORS, OpenAPI ---
+
+
+def test_answers_allow_the_web_page_origin_only(api: Api) -> None:
+    page = f"https://{WEB_DOMAIN}"
+    assert api("GET", "/images", origin=page).headers.get("Access-Control-Allow-Origin") == page
+    assert "Access-Control-Allow-Origin" not in api("GET", "/images", origin="https://evil.example").headers
+
+
+def test_the_openapi_document_is_served_and_equals_the_checked_in_copy(api: Api) -> None:
+    served = api("GET", "/openapi.json", owner=None)
+    assert served.status == 200
+    assert served.body == json.loads(OPENAPI_FILE.read_text()), "run `make openapi` and commit docs/openapi.json"
+    assert api("GET", "/docs", owner=None).headers["Content-Type"] == "text/html"
