@@ -89,7 +89,10 @@ export function figure(result, { url, captions = false, revealed = false, onReve
     rect.append(title);
     group.append(rect);
     if (captions && kind !== "text") {
-      const text = svg("text", { x: pc(box.left), y: pc(box.top), dx: 4, dy: "1.1em" });
+      // Faces are captioned at their top edge, labels at their bottom edge: a label box that is also a
+      // face (Person) keeps both captions readable.
+      const edge = kind === "face" ? { y: pc(box.top), dy: "1.1em" } : { y: pc(Number(box.top) + Number(box.height)), dy: "-0.4em" };
+      const text = svg("text", { x: pc(box.left), dx: 4, ...edge });
       text.textContent = caption;
       group.append(text);
     }
@@ -127,7 +130,7 @@ export function card(result, { url, revealed, onOpen, onReveal }) {
     result.status === "FAILED"
       ? el("p", { class: "error small", "data-testid": "card-error", text: errorText(result.error) })
       : result.status === "COMPLETED"
-        ? el("p", { class: "small muted", text: labels.length ? labels.map((l) => `${l.name} ${Math.round(l.confidence)}%`).join(", ") : "No labels" })
+        ? el("p", { class: "small muted", text: labels.length ? labels.map((l) => `${l.name} ${pct(l.confidence)}`).join(", ") : "No labels" })
         : el("p", { class: "small muted", text: "Waiting for the analysis…" });
   const open = () => onOpen(result.imageId);
   // The picture opens the detail on a click; keyboard and screen-reader users have the name's button.
