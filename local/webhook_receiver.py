@@ -56,11 +56,14 @@ class ReceiverStats:
 
 
 class WebhookReceiver:
-    """A small HTTP server on ``host:port`` (port 0: any free port) that accepts signed webhooks on any path."""
+    """A small HTTP server on ``host:port`` (port 0: any free port) that accepts signed webhooks on any path.
+
+    Give it the endpoint's secret now, or with ``trust()`` once the webhook is registered.
+    """
 
     def __init__(
         self,
-        secret: str | Sequence[str],
+        secret: str | Sequence[str] = (),
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -142,6 +145,11 @@ class WebhookReceiver:
 
     # ----- behaviour
 
+    def trust(self, secret: str) -> None:
+        """Accept signatures made with ``secret`` too (e.g. the one ``POST /webhooks`` just returned)."""
+        with self._lock:
+            self._verifiers.append(Webhook(secret))
+
     def fail_next(self, times: int, status: int = 503, headers: dict[str, str] | None = None) -> None:
         """Answer the next ``times`` verified requests with ``status`` (the application being down)."""
         with self._lock:
@@ -196,7 +204,9 @@ class WebhookReceiver:
         return status, answer, {}
 
     def _verified(self, body: bytes, headers: dict[str, str]) -> dict[str, Any] | None:
-        for verifier in self._verifiers:
+        with self._lock:
+            verifiers = list(self._verifiers)
+        for verifier in verifiers:
             try:
                 payload = verifier.verify(body, headers)
             except (WebhookVerificationError, ValueError):

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -21,7 +22,7 @@ from image_pipeline.webhooks.model import (
     Subscription,
     SubscriptionStatus,
 )
-from image_pipeline.webhooks.ports import DeliveryPage
+from image_pipeline.webhooks.ports import DeliveryPage, DeliveryState
 
 SUBSCRIPTION_SK = "WEBHOOK"
 DELIVERY_PREFIX = "DELIVERY#"
@@ -167,7 +168,7 @@ class WebhooksTable:
             "SET failingSince = if_not_exists(failingSince, :now)",
             {":now": now},
             ConditionExpression="attribute_exists(pk)",
-            ReturnValues="UPDATED_NEW",
+            ReturnValues="ALL_NEW",
         )
         if response is None:
             return None
@@ -209,11 +210,15 @@ class WebhooksTable:
             raise
         return True
 
-    def delivery_attempts(self, webhook_id: str, delivery_key: str) -> int | None:
+    def delivery_state(self, webhook_id: str, delivery_key: str) -> DeliveryState | None:
         item = self._db.get_item(
             TableName=self._table, Key=self._key(webhook_id, delivery_key), ConsistentRead=True
         ).get("Item")
-        return int(from_item(item).get("attemptCount", 0)) if item else None
+        if not item:
+            return None
+        plain = from_item(item)
+        created = datetime.fromisoformat(plain["createdAt"]).timestamp()
+        return DeliveryState(attempts=int(plain.get("attemptCount", 0)), created_at=created)
 
     def record_attempt(
         self, job: DeliveryJob, attempt: AttemptRecord, status: DeliveryStatus, next_attempt_at: str | None

@@ -33,6 +33,9 @@ from image_pipeline.webhooks.signing import message_id, webhook_headers
 from image_pipeline.webhooks.targets import TargetRefused
 from image_pipeline.webhooks.transport import HttpAnswer
 
+# A delivery record this old without any attempt was left by a fan-out that died before sending its job
+# (longer than the dispatcher's timeout): a redelivery of the event sends the job again.
+ABANDONED_AFTER_SECONDS = 120.0
 # A job received this much before it is due is put back to wait (SQS delays are whole seconds).
 _EARLY_TOLERANCE_SECONDS = 1.0
 
@@ -102,13 +105,15 @@ class DeliveryQueue:
         )
 
     def _register(self, job: DeliveryJob) -> bool:
-        """True when the job is to be sent: its record is new, or exists without any attempt yet
-        (the previous fan-out stopped between writing the record and sending the job)."""
+        """True when the job is to be sent: its record is new, or was left without any attempt by a fan-out
+        that stopped between writing the record and sending the job (so long ago that it cannot still be
+        running). A duplicate of an event arriving meanwhile finds the record and sends nothing."""
         now = self._clock()
         expires = int(now + self._settings.delivery_retention_seconds)
         if self._repository.create_delivery(job, iso(now), expires):
             return True
-        return self._repository.delivery_attempts(job.webhook_id, job.delivery_key) == 0
+        state = self._repository.delivery_state(job.webhook_id, job.delivery_key)
+        return state is not None and state.attempts == 0 and now - state.created_at >= ABANDONED_AFTER_SECONDS
 
 
 class Dispatcher:

@@ -15,6 +15,12 @@ class DeliveryPage:
     next_key: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class DeliveryState:
+    attempts: int
+    created_at: float  # epoch seconds
+
+
 class WebhookRepository(Protocol):
     def create_subscription(self, subscription: Subscription) -> None: ...
 
@@ -42,8 +48,8 @@ class WebhookRepository(Protocol):
         """Writes the PENDING delivery record unless it exists; False when it did."""
         ...
 
-    def delivery_attempts(self, webhook_id: str, delivery_key: str) -> int | None:
-        """How many attempts the delivery has recorded; None when there is no such delivery."""
+    def delivery_state(self, webhook_id: str, delivery_key: str) -> DeliveryState | None:
+        """How many attempts the delivery has recorded, and when it was created; None when unknown."""
         ...
 
     def record_attempt(

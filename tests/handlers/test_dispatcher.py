@@ -1,0 +1,372 @@
+"""The real dispatcher handler against moto, delivering to a receiver on loopback (local-mode settings)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from standardwebhooks.webhooks import Webhook
+
+from image_pipeline.adapters.sqs_jobs import SqsJobQueue
+from image_pipeline.adapters.webhooks_table import WebhooksTable
+from image_pipeline.domain.events import build_event
+from image_pipeline.domain.records import ImageRecord, Status, now_iso
+from image_pipeline.handlers import dispatcher
+from image_pipeline.webhooks.dispatch import DeliveryQueue, DispatchSettings
+from image_pipeline.webhooks.model import Subscription
+from image_pipeline.webhooks.subscriptions import WebhookService
+from image_pipeline.webhooks.targets import TargetPolicy
+from local.webhook_receiver import WebhookReceiver
+from tests.support.lambda_sqs import BatchResult, feed_once
+from tests.support.moto_webhooks import MotoWebhooks, provision_webhooks
+from tests.support.synth import Synthesized
+
+LOCAL = {"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8", "WEBHOOK_FIRST_RETRY_SECONDS": "0"}
+DAY = 86400
+
+
+def image_event(owner: str = "alice", image_id: str = "img-1", status: Status = Status.COMPLETED) -> dict[str, Any]:
+    """The event the worker publishes (the real builder), as the topic delivers it raw to the queue."""
+    now = now_iso()
+    record = ImageRecord(
+        image_id=image_id,
+        owner=owner,
+        status=status,
+        created_at=now,
+        updated_at=now,
+        object={"bucket": "images", "key": f"uploads/{image_id}.jpg", "etag": "e", "versionId": None},
+        object_identity=f"images/uploads/{image_id}.jpg#e",
+        features=("labels",),
+        results={"labels": [{"name": "Cat", "confidence": 98.2}]} if status is Status.COMPLETED else None,
+        error={"code": "IMAGE_TOO_SMALL", "message": "79x400 px"} if status is Status.FAILED else None,
+    )
+    return build_event(record)
+
+
+@dataclass
+class Dispatch:
+    moto: MotoWebhooks
+    table: WebhooksTable
+    service: WebhookService
+
+    def subscribe(self, url: str, owner: str = "alice", events: tuple[str, ...] = ("image.analyzed", "image.failed")):
+        created = self.service.create(owner, url, list(events))
+        return created.subscription, created.secret
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.moto.sqs.send_message(QueueUrl=self.moto.queue_url, MessageBody=json.dumps(event))
+
+    def feed(self, wait_seconds: int = 0) -> BatchResult:
+        return feed_once(self.moto.sqs, self.moto.queue_url, dispatcher.handler, self.moto.batch_size, wait_seconds)
+
+    def drain(self, rounds: int = 40) -> list[BatchResult]:
+        results = []
+        for _ in range(rounds):
+            result = self.feed()
+            if result.received == 0:
+                return results
+            assert result.failed_ids == [], result.response
+            results.append(result)
+        raise AssertionError("the dispatch queue never drained")
+
+    def subscription(self, webhook_id: str) -> Subscription:
+        found = self.table.get_subscription(webhook_id)
+        assert found is not None
+        return found
+
+    def deliveries(self, webhook_id: str) -> list[dict[str, Any]]:
+        return self.table.list_deliveries(webhook_id, 100, None).items
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        messages = self.moto.sqs.receive_message(
+            QueueUrl=self.moto.dead_letter_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=0
+        ).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+
+@pytest.fixture
+def dispatch(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dispatch]:
+    with mock_aws():
+        moto = provision_webhooks(dev_synth)
+        for name, value in {**moto.dispatcher_environment, **LOCAL}.items():
+            monkeypatch.setenv(name, value)
+        dispatcher.dispatcher.cache_clear()
+        table = WebhooksTable(moto.dynamodb, moto.table)
+        service = WebhookService(
+            repository=table,
+            deliveries=DeliveryQueue(
+                repository=table, queue=SqsJobQueue(moto.sqs, moto.queue_url), settings=DispatchSettings()
+            ),
+            policy=TargetPolicy.of(allow_http=True, allowed_networks="127.0.0.0/8"),
+        )
+        yield Dispatch(moto, table, service)
+        dispatcher.dispatcher.cache_clear()
+
+
+@pytest.fixture
+def endpoint(dispatch: Dispatch) -> Iterator[tuple[Dispatch, Subscription, WebhookReceiver]]:
+    """Alice's subscription and the receiver on loopback it points at, verifying with its secret."""
+    with WebhookReceiver() as receiver:
+        subscription, secret = dispatch.subscribe(receiver.url)
+        receiver.trust(secret)
+        yield dispatch, subscription, receiver
+
+
+def test_an_endpoint_down_for_a_while_gets_the_event_exactly_once(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
+) -> None:
+    # Given alice's endpoint, which answers 503 three times before it works
+    dispatch, subscription, receiver = endpoint
+    receiver.fail_next(3, 503)
+    # When her image's event arrives (twice: SNS delivers at least once) and the queue is drained
+    event = image_event()
+    dispatch.publish(event)
+    dispatch.publish(event)
+    dispatch.drain()
+    # Then the application got it once, after three refused attempts with the same webhook-id
+    assert [e.type for e in receiver.events] == ["image.analyzed"]
+    assert receiver.stats.scripted_failures == 3
+    assert receiver.stats.rejected == 0
+    [delivery] = dispatch.deliveries(subscription.webhook_id)
+    assert delivery["status"] == "DELIVERED"
+    assert [a["statusCode"] for a in delivery["attempts"]] == [503, 503, 503, 200]
+    assert [a["outcome"] for a in delivery["attempts"]] == ["retry", "retry", "retry", "delivered"]
+    assert all(a["latencyMs"] >= 0 for a in delivery["attempts"])
+    assert receiver.events[0].message_id == delivery["messageId"]
+    payload = receiver.events[0].payload
+    assert payload["version"] == "1"
+    assert payload["data"]["imageId"] == "img-1"
+    assert payload["data"]["results"]["labels"][0]["name"] == "Cat"
+    assert "owner" not in payload["data"]
+
+
+def test_a_duplicate_job_is_dropped_by_the_receiver_by_its_id(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
+) -> None:
+    dispatch, _subscription, receiver = endpoint
+    # Given a delivery job that SQS hands out twice
+    dispatch.publish(image_event())
+    dispatch.feed()  # fan-out: one job
+    [job] = [
+        json.loads(m["Body"])
+        for m in dispatch.moto.sqs.receive_message(QueueUrl=dispatch.moto.queue_url, VisibilityTimeout=0)["Messages"]
+    ]
+    dispatch.moto.sqs.send_message(QueueUrl=dispatch.moto.queue_url, MessageBody=json.dumps(job))
+    # When both are attempted
+    dispatch.drain()
+    # Then the receiver saw two requests with one webhook-id and handed one event to the application
+    assert receiver.stats.accepted == 1
+    assert receiver.stats.duplicates == 1
+    assert len(receiver.events) == 1
+
+
+def test_410_disables_the_endpoint_and_says_so(endpoint: tuple[Dispatch, Subscription, WebhookReceiver]) -> None:
+    dispatch, subscription, receiver = endpoint
+    receiver.fail_next(1, 410)
+    dispatch.publish(image_event())
+    dispatch.drain()
+    disabled = dispatch.subscription(subscription.webhook_id)
+    assert disabled.status.value == "DISABLED"
+    assert "410" in (disabled.disabled_reason or "")
+    [delivery] = dispatch.deliveries(subscription.webhook_id)
+    assert (delivery["status"], delivery["attempts"][0]["outcome"]) == ("FAILED", "gone")
+    # A later event is not even queued for it
+    dispatch.publish(image_event(image_id="img-2"))
+    dispatch.drain()
+    assert len(dispatch.deliveries(subscription.webhook_id)) == 1
+    assert receiver.events == []
+
+
+def test_another_4xx_fails_that_delivery_without_retry(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
+) -> None:
+    dispatch, subscription, receiver = endpoint
+    receiver.fail_next(1, 400)
+    dispatch.publish(image_event())
+    dispatch.drain()
+    [delivery] = dispatch.deliveries(subscription.webhook_id)
+    assert delivery["status"] == "FAILED"
+    assert [a["statusCode"] for a in delivery["attempts"]] == [400]
+    assert dispatch.subscription(subscription.webhook_id).active
+    assert receiver.stats.requests == 1
+
+
+def test_429_with_retry_after_waits_before_the_next_attempt(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
+) -> None:
+    dispatch, subscription, receiver = endpoint
+    # Given an endpoint that asks for two seconds of quiet
+    receiver.fail_next(1, 429, {"Retry-After": "2"})
+    dispatch.publish(image_event())
+    dispatch.feed()  # fan-out
+    dispatch.feed()  # first attempt: 429
+    # Then the next attempt is scheduled no sooner than asked, and the job is not receivable before
+    [delivery] = dispatch.deliveries(subscription.webhook_id)
+    assert delivery["status"] == "RETRYING"
+    attempted = datetime.fromisoformat(delivery["attempts"][0]["at"])
+    due = datetime.fromisoformat(delivery["nextAttemptAt"])
+    assert (due - attempted).total_seconds() >= 2
+    assert dispatch.feed().received == 0
+    # When it is due, the delivery succeeds
+    deadline = time.monotonic() + 10
+    while not receiver.events and time.monotonic() < deadline:
+        dispatch.feed(wait_seconds=1)
+    assert len(receiver.events) == 1
+    [delivery] = dispatch.deliveries(subscription.webhook_id)
+    assert [a["statusCode"] for a in delivery["attempts"]] == [429, 200]
+
+
+def test_a_failing_endpoint_does_not_hold_back_the_others_and_ends_in_the_dlq(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dispatch, _healthy, receiver = endpoint
+    monkeypatch.setenv("WEBHOOK_MAX_ATTEMPTS", "3")
+    dispatcher.dispatcher.cache_clear()
+    # Given a second endpoint of alice's that is always down (nothing listens on the port)
+    broken, _ = dispatch.subscribe("http://127.0.0.1:9/down")
+    # When one event is dispatched
+    dispatch.publish(image_event())
+    dispatch.feed()  # fan-out: a job per endpoint
+    dispatch.feed()  # one attempt each
+    # Then the healthy endpoint has it already, while the other one waits for its retry
+    assert len(receiver.events) == 1
+    dispatch.drain()
+    [failed] = dispatch.deliveries(broken.webhook_id)
+    assert failed["status"] == "FAILED"
+    assert [a["outcome"] for a in failed["attempts"]] == ["retry", "retry", "retry"]
+    assert all(a["statusCode"] is None and a["error"] for a in failed["attempts"])
+    # and after the last attempt the job rests in the dead-letter queue, same webhook-id
+    [dead] = dispatch.dead_letters()
+    assert (dead["webhookId"], dead["messageId"]) == (broken.webhook_id, failed["messageId"])
+    assert dispatch.subscription(broken.webhook_id).failing_since is not None
+
+
+def test_redrive_replays_dead_letters_with_a_fresh_window(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dispatch, subscription, receiver = endpoint
+    monkeypatch.setenv("WEBHOOK_MAX_ATTEMPTS", "2")
+    dispatcher.dispatcher.cache_clear()
+    receiver.fail_next(2, 500)
+    dispatch.publish(image_event())
+    dispatch.drain()
+    assert receiver.events == []
+    # When the operator redrives the DLQ (make redrive) once the endpoint is fixed
+    queue = SqsJobQueue(dispatch.moto.sqs, dispatch.moto.queue_url, dispatch.moto.dead_letter_url)
+    assert queue.redrive(time.time()) == 1
+    dispatch.drain()
+    # Then the event arrives, under the webhook-id it always had
+    [delivery] = dispatch.deliveries(subscription.webhook_id)
+    assert [e.message_id for e in receiver.events] == [delivery["messageId"]]
+    assert [a["statusCode"] for a in delivery["attempts"]] == [500, 500, 200]
+    assert delivery["status"] == "DELIVERED"
+    assert dispatch.subscription(subscription.webhook_id).failing_since is None
+
+
+def test_an_endpoint_failing_for_days_is_disabled(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
+) -> None:
+    dispatch, subscription, receiver = endpoint
+    # Given an endpoint whose attempts have all failed for six days
+    dispatch.table.note_failure(subscription.webhook_id, time.time() - 6 * DAY)
+    receiver.fail_next(1, 503)
+    # When one more attempt fails
+    dispatch.publish(image_event())
+    dispatch.feed()
+    dispatch.feed()
+    # Then the endpoint is disabled, saying since when it failed
+    disabled = dispatch.subscription(subscription.webhook_id)
+    assert disabled.status.value == "DISABLED"
+    assert "every attempt failed since" in (disabled.disabled_reason or "")
+    # and the pending retry is dropped, not sent
+    dispatch.drain()
+    assert receiver.stats.requests == 1
+
+
+def test_only_the_owners_images_reach_a_subscription(endpoint: tuple[Dispatch, Subscription, WebhookReceiver]) -> None:
+    dispatch, _subscription, receiver = endpoint
+    dispatch.publish(image_event(owner="bob", image_id="bobs"))
+    dispatch.publish(image_event(owner="alice", image_id="alices", status=Status.FAILED))
+    dispatch.drain()
+    assert [(e.type, e.payload["data"]["imageId"]) for e in receiver.events] == [("image.failed", "alices")]
+    assert receiver.events[0].payload["data"]["error"]["code"] == "IMAGE_TOO_SMALL"
+
+
+def test_a_subscription_gets_only_the_event_types_it_asked_for(dispatch: Dispatch) -> None:
+    subscription, _secret = dispatch.subscribe("http://127.0.0.1:9/x", events=("image.failed",))
+    dispatch.publish(image_event())
+    dispatch.drain()
+    assert dispatch.deliveries(subscription.webhook_id) == []
+
+
+def test_after_a_rotation_both_secrets_verify_for_a_day(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
+) -> None:
+    dispatch, subscription, receiver = endpoint
+    old_secret = subscription.secrets[0].value
+    rotated = dispatch.service.rotate_secret("alice", subscription.webhook_id)
+    captured: list[tuple[bytes, dict[str, str]]] = []
+    original = receiver.receive
+
+    def capture(body: bytes, headers: dict[str, str]) -> Any:
+        captured.append((body, headers))
+        return original(body, headers)
+
+    receiver.receive = capture  # type: ignore[method-assign]
+    dispatch.publish(image_event())
+    dispatch.drain()
+    [(body, headers)] = captured
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    assert Webhook(rotated.secret).verify(body, headers)["type"] == "image.analyzed"
+    assert Webhook(old_secret).verify(body, headers)["type"] == "image.analyzed"
+    assert len(receiver.events) == 1
+
+
+def test_a_name_that_now_resolves_to_a_private_address_is_refused_at_delivery(
+    dispatch: Dispatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a subscription registered while its name resolved to a public address
+    from image_pipeline.webhooks import targets
+
+    monkeypatch.setattr(targets.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.215.14", 443))])
+    dispatch.service._policy = TargetPolicy()  # as in AWS: https only, no exception
+    subscription, _ = dispatch.subscribe("https://hooks.example.com/in")
+    # When the name now answers with the metadata service's address (DNS rebinding)
+    monkeypatch.setattr(targets.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("169.254.169.254", 443))])
+    dispatch.publish(image_event())
+    dispatch.drain()
+    # Then nothing was sent and the refusal is recorded (no retry)
+    [delivery] = dispatch.deliveries(subscription.webhook_id)
+    assert delivery["status"] == "FAILED"
+    [attempt] = delivery["attempts"]
+    assert attempt["outcome"] == "refused"
+    assert "169.254.169.254" in attempt["error"]
+
+
+def test_the_environments_fixed_endpoint_gets_every_owners_events(
+    dispatch: Dispatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the environment's own endpoint from config, its secret in Secrets Manager
+    secret_value = "Abcdefghijklmnopqrstuvwxyz012345"  # 32 letters and digits, as Secrets Manager generates
+    receiver = WebhookReceiver("whsec_" + secret_value).start()
+    try:
+        arn = boto3.client("secretsmanager").create_secret(Name="endpoint", SecretString=secret_value)["ARN"]
+        monkeypatch.setenv("FIXED_ENDPOINT_URL", receiver.url)
+        monkeypatch.setenv("FIXED_ENDPOINT_SECRET_ARN", arn)
+        dispatcher.dispatcher.cache_clear()
+        # When two owners' images finish
+        dispatch.publish(image_event(owner="alice", image_id="a"))
+        dispatch.publish(image_event(owner="bob", image_id="b"))
+        dispatch.drain()
+        # Then it verified and received both
+        assert sorted(e.payload["data"]["imageId"] for e in receiver.events) == ["a", "b"]
+        assert receiver.stats.rejected == 0
+    finally:
+        receiver.stop()

@@ -1,0 +1,79 @@
+"""Webhook dispatch in moto, built from the synthesized dev templates: the webhooks table, the dispatch
+queue and its DLQ, the dispatcher's environment."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from tests.support.lambda_sqs import queue_arn_of
+from tests.support.synth import Synthesized
+from tests.support.template import Resolver, only, resources_of
+
+DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
+
+
+@dataclass
+class MotoWebhooks:
+    table: str
+    queue_url: str
+    dead_letter_url: str
+    dispatcher_environment: dict[str, str]
+    batch_size: int
+    dynamodb: Any
+    sqs: Any
+
+
+def provision_webhooks(synth: Synthesized) -> MotoWebhooks:
+    data, integration = synth.template("Data"), synth.template("Integration")
+    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    physical: dict[str, dict[str, str]] = {}
+
+    tables = resources_of(data, "AWS::DynamoDB::GlobalTable")
+    [(table_id, table)] = [(lid, t) for lid, t in tables.items() if lid.startswith("WebhooksTable")]
+    props = table["Properties"]
+    dynamodb.create_table(
+        TableName="webhooks",
+        KeySchema=props["KeySchema"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        GlobalSecondaryIndexes=[
+            {"IndexName": gsi["IndexName"], "KeySchema": gsi["KeySchema"], "Projection": gsi["Projection"]}
+            for gsi in props["GlobalSecondaryIndexes"]
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    physical[table_id] = {"Ref": "webhooks", "Arn": "arn:aws:dynamodb:us-east-1:123456789012:table/webhooks"}
+
+    queues = resources_of(integration, "AWS::SQS::Queue")
+    [(queue_id, queue)] = [(lid, q) for lid, q in queues.items() if "RedrivePolicy" in q["Properties"]]
+    dlq_id = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    visibility = {"VisibilityTimeout": str(queue["Properties"]["VisibilityTimeout"])}
+    dead_letter_url = sqs.create_queue(QueueName="webhook-dead-letters", Attributes=visibility)["QueueUrl"]
+    redrive = {
+        "deadLetterTargetArn": queue_arn_of(sqs, dead_letter_url),
+        "maxReceiveCount": queue["Properties"]["RedrivePolicy"]["maxReceiveCount"],
+    }
+    queue_url = sqs.create_queue(
+        QueueName="webhook-dispatch", Attributes={**visibility, "RedrivePolicy": json.dumps(redrive)}
+    )["QueueUrl"]
+    physical[queue_id] = {"Ref": queue_url, "Arn": queue_arn_of(sqs, queue_url)}
+    physical[dlq_id] = {"Ref": dead_letter_url, "Arn": queue_arn_of(sqs, dead_letter_url)}
+
+    resolve = Resolver(synth.templates, physical)
+    _, dispatcher = only(
+        integration, "AWS::Lambda::Function", lambda r: r["Properties"].get("Handler") == DISPATCHER_HANDLER
+    )
+    environment = {k: str(resolve(v)) for k, v in dispatcher["Properties"]["Environment"]["Variables"].items()}
+    _, mapping = only(integration, "AWS::Lambda::EventSourceMapping")
+    return MotoWebhooks(
+        table="webhooks",
+        queue_url=queue_url,
+        dead_letter_url=dead_letter_url,
+        dispatcher_environment=environment,
+        batch_size=int(mapping["Properties"]["BatchSize"]),
+        dynamodb=dynamodb,
+        sqs=sqs,
+    )
