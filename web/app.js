@@ -513,6 +513,12 @@ async function deleteCurrent() {
   state.urls.delete(imageId);
   state.order = state.order.filter((id) => id !== imageId);
   document.querySelector(`#gallery > li[data-image-id="${CSS.escape(imageId)}"]`)?.remove();
+  const upload = document.querySelector(`#upload-list > li[data-image-id="${CSS.escape(imageId)}"]`);
+  if (upload) {
+    upload.querySelector(".upload-open")?.remove();
+    upload.dataset.state = "failed";
+    upload.querySelector(".upload-state").textContent = "Deleted";
+  }
   $("#detail").close();
   summarise();
   notify(`Deleted ${name}.`);

@@ -1,0 +1,172 @@
+"""The web page in headless Chromium (Debian's, installed by `make browser`) against the local mode:
+sign in as the demo user, upload two real images, watch them complete with boxes drawn, search by a
+label, delete one. Screenshots land in test-artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from skimage import data
+
+from local.client import AppClient, find_output
+from tests.support.synth import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+ANALYSIS_TIMEOUT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, client: AppClient) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(find_output(client.outputs, "WebUrl"))
+    yield page
+    context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def _credentials(client: AppClient) -> tuple[str, str]:
+    local = client.outputs.get("Local", {})
+    username = os.environ.get("E2E_USERNAME") or local["DemoUsername"]
+    password = os.environ.get("E2E_PASSWORD") or local["DemoPassword"]
+    return username, password
+
+
+def _sign_in(page: Page, username: str, password: str) -> None:
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("#signin-button").click()
+
+
+def _jpeg(image: Any) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def _card(page: Page, image_id: str) -> Locator:
+    return page.locator(f'[data-testid="image-card"][data-image-id="{image_id}"]')
+
+
+def _screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_wrong_password_shows_an_error_and_keeps_the_page_signed_out(page: Page, client: AppClient) -> None:
+    # Given the demo user's name with a wrong password
+    username, _ = _credentials(client)
+    # When they sign in
+    _sign_in(page, username, "not-the-password-1A!")
+    # Then the page says so and stores no session
+    expect(page.get_by_test_id("signin-error")).to_have_text("Incorrect username or password.")
+    expect(page.locator("#app-view")).to_be_hidden()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_user_uploads_two_images_sees_boxes_searches_by_label_and_deletes_one(
+    page: Page, client: AppClient, photos: dict[str, bytes]
+) -> None:
+    # Given the demo user signed in on the web page
+    _sign_in(page, *_credentials(client))
+    expect(page.locator("#app-view")).to_be_visible()
+    # When they pick a photograph with a face and a page of printed text, looking for labels, text and faces
+    for feature in ("labels", "text", "faces"):
+        page.locator(f'input[name="feature"][value="{feature}"]').check()
+    page.get_by_test_id("file-input").set_input_files(
+        [
+            {"name": "astronaut.jpg", "mimeType": "image/jpeg", "buffer": _jpeg(data.astronaut())},
+            {"name": "printed-text.png", "mimeType": "image/png", "buffer": photos["text.png"]},
+        ]
+    )
+    # Then each upload shows its progress, then its analysis, until both are done
+    uploads = page.get_by_test_id("upload-item")
+    expect(uploads).to_have_count(2)
+    expect(page.locator('[data-testid="upload-item"][data-state="done"]')).to_have_count(2, timeout=ANALYSIS_TIMEOUT_MS)
+    ids = {
+        item.locator(".upload-name").inner_text(): str(item.get_attribute("data-image-id")) for item in uploads.all()
+    }
+    photo, text = ids["astronaut.jpg"], ids["printed-text.png"]
+    # And both images are in My images, completed, with their boxes drawn over them
+    for image_id in (photo, text):
+        expect(_card(page, image_id)).to_have_attribute("data-status", "COMPLETED")
+        _card(page, image_id).scroll_into_view_if_needed()  # the pictures load lazily
+        expect(_card(page, image_id).locator("img")).to_have_js_property("complete", True)
+    assert _card(page, photo).locator("g.box-face rect").count() >= 1
+    assert _card(page, text).locator("g.box-text rect").count() >= 1
+    for progress in page.locator('[data-testid="upload-item"] progress').all():
+        expect(progress).to_have_attribute("value", "100")
+    _screenshot(page, "web.png")
+
+    # When they open the photograph
+    _card(page, photo).get_by_test_id("card-open").click()
+    detail = page.get_by_test_id("image-detail")
+    expect(detail).to_be_visible()
+    # Then the detail lists its labels with confidence and its face, with captioned boxes
+    expect(detail.get_by_test_id("detail-labels").locator("li").first).to_contain_text("%")
+    expect(detail.get_by_test_id("detail-faces")).to_contain_text("Face 1")
+    expect(detail.locator("#detail-figure g.box-face text").first).to_have_text("Face 1")
+    page.screenshot(path=str(ARTIFACTS / "web-detail.png"))
+    page.locator("#detail-close").click()
+    expect(detail).to_be_hidden()
+
+    # When they search for a label only the photograph has, at a confidence it meets
+    label, confidence = _label_only_in(client.wait_for(photo), client.wait_for(text))
+    page.get_by_test_id("search-label").fill(label)
+    page.get_by_test_id("search-confidence").fill(str(5 * math.floor(confidence / 5)))
+    page.get_by_test_id("search-button").click()
+    # Then only the photograph is listed
+    expect(page.get_by_test_id("gallery-summary")).to_contain_text(f"labelled “{label}”")
+    expect(_card(page, photo)).to_be_visible()
+    expect(_card(page, text)).to_have_count(0)
+
+    # When they list all images again and delete the printed text
+    page.locator("#search-clear").click()
+    _card(page, text).get_by_test_id("card-open").click()
+    page.get_by_test_id("delete-button").click()
+    page.get_by_test_id("delete-confirm").click()
+    # Then its card is gone, the photograph stays, and the API no longer knows the image
+    expect(_card(page, text)).to_have_count(0)
+    expect(_card(page, photo)).to_be_visible()
+    expect(uploads.filter(has_text="printed-text.png")).to_contain_text("Deleted")
+    assert client.call("GET", f"images/{text}").status == 404
+    _screenshot(page, "web-after-delete.png")
+
+
+def _label_only_in(document: dict[str, Any], other: dict[str, Any]) -> tuple[str, float]:
+    """The most confident label of ``document`` that ``other`` does not have."""
+    others = {label["name"].lower() for label in other["results"].get("labels", [])}
+    mine = [label for label in document["results"]["labels"] if label["name"].lower() not in others]
+    assert mine, "the photograph has no label of its own"
+    return mine[0]["name"], float(mine[0]["confidence"])
