@@ -14,6 +14,13 @@ from tests.support.synth import Synthesized
 from tests.support.template import Resolver, only, resources_of
 
 DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
+WEBHOOK_VARIABLES = {
+    "WEBHOOKS_TABLE_NAME",
+    "WEBHOOKS_OWNER_INDEX",
+    "DISPATCH_QUEUE_URL",
+    "WEBHOOK_MAX_ATTEMPTS",
+    "WEBHOOK_DELIVERY_RETENTION_DAYS",
+}
 
 
 @dataclass
@@ -25,6 +32,15 @@ class MotoWebhooks:
     batch_size: int
     dynamodb: Any
     sqs: Any
+    resolve: Resolver
+
+    def environment_of(self, synth: Synthesized, part: str, handler: str) -> dict[str, str]:
+        """The variables of that function that name webhook resources (e.g. the API function's)."""
+        _, function = only(
+            synth.template(part), "AWS::Lambda::Function", lambda r: r["Properties"].get("Handler") == handler
+        )
+        variables = function["Properties"]["Environment"]["Variables"]
+        return {name: str(self.resolve(value)) for name, value in variables.items() if name in WEBHOOK_VARIABLES}
 
 
 def provision_webhooks(synth: Synthesized) -> MotoWebhooks:
@@ -76,4 +92,5 @@ def provision_webhooks(synth: Synthesized) -> MotoWebhooks:
         batch_size=int(mapping["Properties"]["BatchSize"]),
         dynamodb=dynamodb,
         sqs=sqs,
+        resolve=resolve,
     )

@@ -1,0 +1,217 @@
+"""The real API handler's /webhooks routes against moto; test deliveries go through the real dispatcher."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from image_pipeline.api import webhooks as webhook_routes
+from image_pipeline.handlers import api as api_module
+from image_pipeline.handlers import dispatcher
+from image_pipeline.webhooks.subscriptions import MAX_WEBHOOKS_PER_OWNER
+from local.webhook_receiver import WebhookReceiver
+from tests.support.api_calls import Answer, call, proxy_event
+from tests.support.lambda_sqs import feed_once
+from tests.support.moto_pipeline import provision
+from tests.support.moto_webhooks import MotoWebhooks, provision_webhooks
+from tests.support.synth import Synthesized
+
+API_HANDLER = "image_pipeline.handlers.api.handler"
+ALICE, BOB = "a1b2c3d4-alice", "b5e6f7a8-bob"
+# The local mode's settings: plain HTTP to a receiver on loopback. AWS keeps https-only and no exception.
+LOCAL = {"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
+
+
+@dataclass
+class Api:
+    webhooks: MotoWebhooks
+    receiver: WebhookReceiver
+
+    def __call__(self, method: str, path: str, *, owner: str = ALICE, body: Any = None) -> Answer:
+        return call(api_module.handler, proxy_event(method, path, owner=owner, body=body))
+
+    def create(self, owner: str = ALICE, url: str | None = None, **body: Any) -> dict[str, Any]:
+        answer = self("POST", "/webhooks", owner=owner, body={"url": url or self.receiver.url, **body})
+        assert answer.status == 201, answer
+        return dict(answer.body)
+
+    def dispatch(self) -> None:
+        """Runs the dispatcher over the dispatch queue until it is empty."""
+        for _ in range(20):
+            result = feed_once(self.webhooks.sqs, self.webhooks.queue_url, dispatcher.handler, 10, wait_seconds=0)
+            if result.received == 0:
+                return
+        raise AssertionError("the dispatch queue never drained")
+
+
+@pytest.fixture
+def api(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    with mock_aws(), WebhookReceiver() as receiver:
+        pipeline = provision(dev_synth)
+        webhooks = provision_webhooks(dev_synth)
+        environment = {
+            **pipeline.function_environment(dev_synth, "Api", API_HANDLER),
+            **webhooks.environment_of(dev_synth, "Api", API_HANDLER),
+            **webhooks.dispatcher_environment,
+            **LOCAL,
+        }
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        for cache in (api_module.runtime, webhook_routes.service, dispatcher.dispatcher):
+            cache.cache_clear()
+        yield Api(webhooks, receiver)
+        for cache in (api_module.runtime, webhook_routes.service, dispatcher.dispatcher):
+            cache.cache_clear()
+
+
+def test_creating_a_webhook_shows_its_secret_once(api: Api) -> None:
+    # When alice subscribes her endpoint
+    created = api.create(events=["image.analyzed"])
+    # Then she gets its id and a whsec_ secret, and the listing never shows the secret again
+    assert created["webhookId"].startswith("wh_")
+    assert created["secret"].startswith("whsec_")
+    assert (created["url"], created["events"], created["status"]) == (api.receiver.url, ["image.analyzed"], "ACTIVE")
+    listed = api("GET", "/webhooks").body["items"]
+    assert [w["webhookId"] for w in listed] == [created["webhookId"]]
+    assert "secret" not in listed[0]
+    assert created["secret"] not in json.dumps(listed)
+
+
+def test_events_default_to_both_image_events(api: Api) -> None:
+    assert api.create()["events"] == ["image.analyzed", "image.failed"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data/", "http://0x7f000001:9/", "ftp://127.0.0.1/"],
+)
+def test_a_url_webhooks_may_not_reach_is_refused(api: Api, url: str) -> None:
+    answer = api("POST", "/webhooks", body={"url": url, "events": ["image.analyzed"]})
+    assert answer.status == 400
+    assert "refused" in answer.message
+    assert api("GET", "/webhooks").body["items"] == []
+
+
+def test_https_is_required_outside_the_local_mode(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEBHOOK_ALLOW_HTTP")
+    webhook_routes.service.cache_clear()
+    answer = api("POST", "/webhooks", body={"url": api.receiver.url})
+    assert answer.status == 400
+    assert "https" in answer.message
+
+
+def test_an_unknown_event_type_is_a_validation_error(api: Api) -> None:
+    answer = api("POST", "/webhooks", body={"url": api.receiver.url, "events": ["image.deleted"]})
+    assert answer.status == 422
+
+
+def test_a_user_has_at_most_ten_webhooks(api: Api) -> None:
+    for _ in range(MAX_WEBHOOKS_PER_OWNER):
+        api.create()
+    answer = api("POST", "/webhooks", body={"url": api.receiver.url})
+    assert answer.status == 409
+
+
+def test_another_users_webhook_is_not_found_like_an_unknown_one(api: Api) -> None:
+    webhook_id = api.create(owner=ALICE)["webhookId"]
+    unknown = "wh_" + "0" * 24
+    for method, suffix in (
+        ("DELETE", ""),
+        ("POST", "/rotate-secret"),
+        ("POST", "/test"),
+        ("POST", "/enable"),
+        ("GET", "/deliveries"),
+    ):
+        theirs = api(method, f"/webhooks/{webhook_id}{suffix}", owner=BOB)
+        missing = api(method, f"/webhooks/{unknown}{suffix}", owner=ALICE)
+        assert (theirs.status, missing.status) == (404, 404), (method, suffix)
+        assert theirs.message.replace(webhook_id, "X") == missing.message.replace(unknown, "X")
+    assert api("GET", "/webhooks", owner=BOB).body["items"] == []
+    assert len(api("GET", "/webhooks", owner=ALICE).body["items"]) == 1
+
+
+def test_deleting_a_webhook_removes_it(api: Api) -> None:
+    webhook_id = api.create()["webhookId"]
+    assert api("DELETE", f"/webhooks/{webhook_id}").status == 204
+    assert api("GET", "/webhooks").body["items"] == []
+    assert api("DELETE", f"/webhooks/{webhook_id}").status == 404
+
+
+def test_the_test_route_sends_a_signed_webhook_test_event(api: Api) -> None:
+    # Given alice's webhook and her receiver holding its secret
+    created = api.create()
+    api.receiver.trust(created["secret"])
+    # When she asks for a test event and the dispatcher runs
+    answer = api("POST", f"/webhooks/{created['webhookId']}/test")
+    assert answer.status == 202
+    api.dispatch()
+    # Then her receiver verified and got it, under the announced webhook-id
+    [event] = api.receiver.events
+    assert event.type == "webhook.test"
+    assert event.message_id == answer.body["messageId"]
+    assert event.payload["data"]["webhookId"] == created["webhookId"]
+    # and the delivery with its attempt is in the history
+    [delivery] = api("GET", f"/webhooks/{created['webhookId']}/deliveries").body["items"]
+    assert (delivery["messageId"], delivery["eventType"], delivery["status"]) == (
+        answer.body["messageId"],
+        "webhook.test",
+        "DELIVERED",
+    )
+    [attempt] = delivery["attempts"]
+    assert (attempt["attempt"], attempt["statusCode"], attempt["outcome"]) == (1, 200, "delivered")
+
+
+def test_rotating_the_secret_keeps_the_previous_one_signing_for_a_day(api: Api) -> None:
+    # Given a webhook whose receiver knows only the first secret
+    created = api.create()
+    api.receiver.trust(created["secret"])
+    # When the secret is rotated
+    answer = api("POST", f"/webhooks/{created['webhookId']}/rotate-secret")
+    assert answer.status == 200
+    rotated = answer.body
+    assert rotated["secret"].startswith("whsec_")
+    assert rotated["secret"] != created["secret"]
+    overlap = datetime.fromisoformat(rotated["previousSecretExpiresAt"]) - datetime.fromisoformat(created["createdAt"])
+    assert 23.9 * 3600 < overlap.total_seconds() < 24.1 * 3600
+    # Then a test event still verifies with the old secret (it is signed by both)
+    api("POST", f"/webhooks/{created['webhookId']}/test")
+    api.dispatch()
+    assert [e.type for e in api.receiver.events] == ["webhook.test"]
+
+
+def test_deliveries_are_listed_newest_first_in_pages(api: Api) -> None:
+    created = api.create()
+    api.receiver.trust(created["secret"])
+    ids = [api("POST", f"/webhooks/{created['webhookId']}/test").body["messageId"] for _ in range(3)]
+    api.dispatch()
+    first = api("GET", f"/webhooks/{created['webhookId']}/deliveries?limit=2").body
+    assert len(first["items"]) == 2
+    assert first["nextToken"]
+    rest = api("GET", f"/webhooks/{created['webhookId']}/deliveries?limit=2&nextToken={first['nextToken']}").body
+    listed = [d["messageId"] for d in first["items"] + rest["items"]]
+    assert sorted(listed) == sorted(ids)
+    assert rest["nextToken"] is None
+    # A token of another webhook's listing is refused
+    other = api.create()["webhookId"]
+    assert api("GET", f"/webhooks/{other}/deliveries?nextToken={first['nextToken']}").status == 400
+
+
+def test_a_disabled_webhook_says_why_and_can_be_enabled_again(api: Api) -> None:
+    created = api.create()
+    api.receiver.trust(created["secret"])
+    api.receiver.fail_next(1, 410)
+    api("POST", f"/webhooks/{created['webhookId']}/test")
+    api.dispatch()
+    [shown] = api("GET", "/webhooks").body["items"]
+    assert shown["status"] == "DISABLED"
+    assert "410" in shown["disabledReason"]
+    assert api("POST", f"/webhooks/{created['webhookId']}/test").status == 409
+    enabled = api("POST", f"/webhooks/{created['webhookId']}/enable").body
+    assert (enabled["status"], enabled["disabledReason"]) == ("ACTIVE", None)
+    assert api("POST", f"/webhooks/{created['webhookId']}/test").status == 202
