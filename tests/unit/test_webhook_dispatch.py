@@ -1,0 +1,165 @@
+"""The dispatcher's timing decisions with a fake clock: waits longer than SQS allows, re-sends, give-up."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from image_pipeline.adapters.sqs_jobs import MAX_DELAY_SECONDS, SqsJobQueue
+from image_pipeline.webhooks.dispatch import ABANDONED_AFTER_SECONDS, Dispatcher, DispatchSettings
+from image_pipeline.webhooks.model import (
+    AttemptRecord,
+    DeliveryJob,
+    DeliveryStatus,
+    SigningSecret,
+    Subscription,
+)
+from image_pipeline.webhooks.ports import DeliveryState
+from image_pipeline.webhooks.schedule import RetrySchedule
+from image_pipeline.webhooks.transport import HttpAnswer
+
+NOW = 1_800_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeSqs:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        self.sent += Entries
+        return {"Successful": Entries}
+
+    def send_message(self, QueueUrl: str, MessageBody: str) -> None:  # noqa: N803
+        self.sent.append({"QueueUrl": QueueUrl, "MessageBody": MessageBody})
+
+
+class Repository:
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
+        self.records: dict[str, DeliveryState] = {}
+        self.attempts: list[tuple[AttemptRecord, DeliveryStatus, str | None]] = []
+
+    def list_subscriptions(self, owner: str) -> list[Subscription]:
+        return [self.subscription] if owner == self.subscription.owner else []
+
+    def get_subscription(self, webhook_id: str) -> Subscription | None:
+        return self.subscription
+
+    def create_delivery(self, job: DeliveryJob, created_at: str, expires_at: int) -> bool:
+        if job.delivery_key in self.records:
+            return False
+        self.records[job.delivery_key] = DeliveryState(0, NOW)
+        return True
+
+    def delivery_state(self, webhook_id: str, delivery_key: str) -> DeliveryState | None:
+        return self.records.get(delivery_key)
+
+    def record_attempt(self, job: Any, attempt: AttemptRecord, status: DeliveryStatus, next_at: str | None) -> None:
+        self.attempts.append((attempt, status, next_at))
+
+    def note_failure(self, webhook_id: str, now: float) -> float:
+        return now
+
+    def note_success(self, webhook_id: str) -> None: ...
+
+    def disable(self, webhook_id: str, reason: str, at: str) -> None: ...
+
+
+class Transport:
+    def __init__(self, status: int | None) -> None:
+        self.status = status
+        self.posts = 0
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+        self.posts += 1
+        return HttpAnswer(self.status, 3)
+
+
+SUBSCRIPTION = Subscription(
+    webhook_id="wh_1",
+    owner="alice",
+    url="https://hooks.example.com/in",
+    events=("image.analyzed",),
+    secrets=(SigningSecret("whsec_" + "A" * 43 + "="),),
+    created_at="2026-11-22T00:00:00.000Z",
+)
+EVENT = {"id": "e1", "type": "image.analyzed", "time": "2026-11-22T01:00:00.000Z", "data": {"owner": "alice"}}
+
+
+def _dispatcher(status: int | None, *, max_attempts: int = 12) -> tuple[Dispatcher, FakeSqs, Repository, Clock]:
+    sqs, repository, clock = FakeSqs(), Repository(SUBSCRIPTION), Clock()
+    dispatcher = Dispatcher(
+        repository=repository,  # type: ignore[arg-type]
+        queue=SqsJobQueue(sqs, "dispatch", "dead-letters"),
+        transport=Transport(status),
+        settings=DispatchSettings(schedule=RetrySchedule(max_attempts=max_attempts)),
+        clock=clock,
+        uniform=lambda low, high: 1.0,
+    )
+    return dispatcher, sqs, repository, clock
+
+
+def _job(attempt: int, not_before: float) -> DeliveryJob:
+    return DeliveryJob("wh_1", "msg_1", "DELIVERY#t#msg_1", "image.analyzed", "{}", NOW, attempt, not_before)
+
+
+def test_a_wait_longer_than_15_minutes_takes_several_hops() -> None:
+    # Given attempt 8 failed: the next one is due in 10,935 s (about 3 h)
+    dispatcher, sqs, repository, clock = _dispatcher(503)
+    dispatcher.deliver(_job(8, NOW))
+    [(attempt, status, next_at)] = repository.attempts
+    assert (attempt.outcome.value, status) == ("retry", DeliveryStatus.RETRYING)
+    assert next_at == "2027-01-15T11:02:15.000Z"  # NOW + 10,935 s
+    [hop] = sqs.sent
+    assert hop["DelaySeconds"] == MAX_DELAY_SECONDS
+    # When the job comes back after 15 minutes, it is early: it goes back to wait, nothing is sent
+    clock.now += MAX_DELAY_SECONDS
+    assert dispatcher.deliver(DeliveryJob.from_message(json.loads(hop["MessageBody"]))) == "waiting"
+    assert len(repository.attempts) == 1
+    assert sqs.sent[-1]["DelaySeconds"] == MAX_DELAY_SECONDS
+    # and a job due within 15 minutes is delayed exactly that long
+    clock.now = NOW + 10_935 - 100
+    dispatcher.deliver(_job(9, NOW + 10_935))
+    assert sqs.sent[-1]["DelaySeconds"] == 100
+
+
+def test_after_the_last_attempt_the_job_goes_to_the_dead_letter_queue() -> None:
+    dispatcher, sqs, repository, _ = _dispatcher(500, max_attempts=3)
+    dispatcher.deliver(_job(3, NOW))
+    [(_, status, next_at)] = repository.attempts
+    assert (status, next_at) == (DeliveryStatus.FAILED, None)
+    [dead] = sqs.sent
+    assert dead["QueueUrl"] == "dead-letters"
+
+
+def test_a_timeout_is_retried_like_a_5xx() -> None:
+    dispatcher, sqs, repository, _ = _dispatcher(None)
+    dispatcher.deliver(_job(1, NOW))
+    assert repository.attempts[0][1] is DeliveryStatus.RETRYING
+    assert sqs.sent[0]["DelaySeconds"] == 5
+
+
+def test_a_duplicate_event_queues_nothing_but_an_abandoned_fan_out_is_mended() -> None:
+    dispatcher, sqs, _, clock = _dispatcher(200)
+    assert dispatcher.handle(EVENT) == "fanned out to 1"
+    # A duplicate of the event while the first job waits: nothing more is queued
+    assert dispatcher.handle(EVENT) == "fanned out to 0"
+    # A redelivery long after a fan-out that wrote the record but died before sending: sent again
+    clock.now += ABANDONED_AFTER_SECONDS
+    assert dispatcher.handle(EVENT) == "fanned out to 1"
+    assert len(sqs.sent) == 2
+
+
+def test_the_redrive_restarts_a_job_with_the_same_id_and_body() -> None:
+    job = _job(12, NOW)
+    restarted = job.restarted(NOW + 86400)
+    assert (restarted.message_id, restarted.body, restarted.attempt) == (job.message_id, job.body, 1)
+    assert restarted.first_attempt_at == NOW + 86400
