@@ -9,7 +9,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: install browser test lint unit synth deploy destroy diff bootstrap clean openapi
+.PHONY: install browser test lint unit synth deploy destroy diff bootstrap clean openapi redrive
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt $(wildcard requirements-analyzer.txt)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ deploy: install
 
 destroy: install
 	$(CDK) destroy --all -c env=$(ENV) -o cdk.out/$(ENV)
+
+# Replays the webhook dead-letter queue (deliveries that failed for more than a day) into the dispatch queue.
+OUTPUTS ?= cdk-outputs-$(ENV).json
+redrive: $(VENV)/.installed
+	PYTHONPATH=.:lambdas $(PY) -m ops.redrive_webhooks --outputs $(OUTPUTS)
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Operator commands run through make (e.g. ``make redrive``)."""
