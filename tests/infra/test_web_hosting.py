@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,7 @@ class WebSynth:
     template: dict[str, Any]
 
 
-def _synth(env: str, *, account: str | None) -> WebSynth:
-    outdir = Path(tempfile.mkdtemp(prefix=f"cdk-web-{env}-"))
+def _synth(env: str, *, account: str | None, outdir: Path) -> WebSynth:
     app = App(outdir=str(outdir))
     stack = Stack(app, f"WebTest-{env}", env=Environment(account=account, region="eu-west-1" if account else None))
     # Deploy-time tokens, as the API URL and the user pool's ids are in the real app.
@@ -58,9 +56,9 @@ def _synth(env: str, *, account: str | None) -> WebSynth:
 # dev (bucket destroyed, account known) and prod (retained, environment-agnostic as `make synth` without
 # credentials): cdk-nag's findings name the CDK asset bucket differently in the two.
 @pytest.fixture(scope="module", params=[("dev", "123456789012"), ("prod", None)], ids=["dev", "prod-agnostic"])
-def web(request: pytest.FixtureRequest) -> WebSynth:
+def web(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> WebSynth:
     env, account = request.param
-    return _synth(env, account=account)
+    return _synth(env, account=account, outdir=tmp_path_factory.mktemp(f"cdk-web-{env}"))
 
 
 def _site_bucket(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
