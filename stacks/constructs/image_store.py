@@ -33,6 +33,17 @@ class ImageStore(Construct):
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="images/",
             versioned=not destroy,
+            # Browsers upload with the API's presigned POST (the page's progress bar makes them preflight).
+            # Any origin: the signed policy, not the origin, decides what is accepted, and the page's
+            # CloudFront URL cannot be named here without a cycle (the Api stack depends on this one).
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.POST],
+                    allowed_origins=["*"],
+                    allowed_headers=["*"],
+                    max_age=3600,
+                )
+            ],
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="AbortIncompleteMultipartUploads",

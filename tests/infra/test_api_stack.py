@@ -156,3 +156,14 @@ def test_the_web_page_is_a_private_bucket_behind_cloudfront_with_origin_access_c
 def test_the_page_gets_its_runtime_config_at_deploy_time(api: Template) -> None:
     deployment = json.dumps(resources_of(api.to_json(), "Custom::CDKBucketDeployment"))
     assert "SourceMarkers" in deployment  # config.json carries deploy-time values, not build-time ones
+
+
+def test_the_image_bucket_lets_browsers_post_uploads_and_nothing_else(synthesized: Synthesized) -> None:
+    buckets = resources_of(synthesized.template("Data"), "AWS::S3::Bucket")
+    rules = [
+        b["Properties"]["CorsConfiguration"]["CorsRules"]
+        for b in buckets.values()
+        if "CorsConfiguration" in b["Properties"]
+    ]
+    assert len(rules) == 1
+    assert [rule["AllowedMethods"] for rule in rules[0]] == [["POST"]]
