@@ -84,6 +84,7 @@ class LocalMode:
             api_base_url=self.gateway.url,
             web_host=self.web.host,
             work_dir=options.work_dir,
+            aws_endpoint=endpoint,
         )
         provisioned = self.provisioned = provisioner.run()
         say(f"created {len(assembly.stacks)} stacks; {len(provisioned.ignored)} resources ignored (docs/local-mode.md)")

@@ -123,6 +123,7 @@ class Provisioner:
         api_base_url: str,
         web_host: str,
         work_dir: Path,
+        aws_endpoint: str,
     ) -> None:
         self.assembly = assembly
         self.clients = clients
@@ -134,6 +135,11 @@ class Provisioner:
         self._work_dir = work_dir
         self._rewrites: list[tuple[re.Pattern[str], str]] = [
             (re.compile(r"https://(127\.0\.0\.1|localhost)(?=[:/]|$)"), r"http://\1"),
+            # The Cognito service endpoint (not a pool's issuer URL, which tokens carry as it is).
+            (
+                re.compile(rf"https://cognito-idp\.{re.escape(region)}\.amazonaws\.com(/?)(?=$|\")"),
+                aws_endpoint + r"\1",
+            ),
         ]
         self._queue_urls: dict[str, str] = {}  # arn -> url
         self.provisioned = Provisioned(assembly, self.physical, self.resolver, self.localise)

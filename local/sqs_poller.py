@@ -98,12 +98,14 @@ class SqsPoller:
         invoke: Callable[[dict[str, Any]], InvokeResult],
         console: Console,
         idle_interval: float = 0.1,
+        long_poll_seconds: float = 20,
     ) -> None:
         self.spec = spec
         self._sqs = sqs
         self._invoke = invoke
         self._console = console
         self._idle_interval = idle_interval
+        self._long_poll_seconds = long_poll_seconds
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -131,10 +133,12 @@ class SqsPoller:
                 self._stopping.wait(1)
 
     def receive_batch(self) -> list[dict[str, Any]]:
-        """Up to BatchSize messages: wait for the first, then fill until the batch or the window is full."""
+        """Up to BatchSize messages: wait for the first (up to a long poll's 20 s), then fill until the batch
+        or the batching window is full."""
         batch: list[dict[str, Any]] = []
         window_ends: float | None = None
-        while not self._stopping.is_set():
+        give_up = time.monotonic() + self._long_poll_seconds
+        while not self._stopping.is_set() and (batch or time.monotonic() < give_up):
             wanted = min(MAX_RECEIVE, self.spec.batch_size - len(batch))
             messages = self._sqs.receive_message(
                 QueueUrl=self.spec.queue_url,
