@@ -54,6 +54,18 @@ synth: install
 	done
 	$(VENV)/bin/cfn-lint cdk.out/*/*.template.json
 
+# The whole app on this machine, no AWS account: synthesizes dev, then runs it on moto, the offline
+# analyzer and local Lambda/API Gateway until Ctrl-C (docs/local-mode.md). Outputs: .local/cdk-outputs.json.
+LOCAL_PORT ?= 8000
+WEB_PORT ?= 8080
+local: install
+	$(CDK) synth --quiet -c env=dev -o cdk.out/dev
+	$(PY) -m local --assembly cdk.out/dev --port $(LOCAL_PORT) --web-port $(WEB_PORT)
+
+# With `make local` running: uploads sample photos through the API and prints what was recognised.
+demo: $(VENV)/.installed
+	$(PY) -m local.demo
+
 bootstrap: install
 	$(CDK) bootstrap -c env=$(ENV)
 

@@ -21,6 +21,7 @@ from local.sqs_poller import MappingSpec, SqsPoller
 from local.web import WebServer
 
 DEFAULT_CONCURRENCY = 2
+LOCAL_SETTINGS = {"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128"}
 CREDENTIALS = ("local", "local")  # what the functions sign with; moto accepts any, the POST policy check needs it
 
 
@@ -97,6 +98,9 @@ class LocalMode:
             "AWS_DEFAULT_REGION": options.region,
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
             "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+            # Local-only settings the templates leave at their safe defaults: webhooks may go to a
+            # receiver on this machine over plain HTTP (the function's own variables still win).
+            **LOCAL_SETTINGS,
         }
         if self.analyzer is not None:
             base["AWS_ENDPOINT_URL_REKOGNITION"] = self.analyzer.url

@@ -15,6 +15,7 @@ import io
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -103,6 +104,7 @@ class _PrefixedLines(io.TextIOBase):
 
 def _child_main(spec: FunctionSpec, environment: dict[str, str], connection: Connection, prefix: str) -> None:
     """The execution environment: init once, then serve invocations until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     sys.stdout = _PrefixedLines(sys.__stdout__ or sys.stdout, prefix)
     sys.stderr = _PrefixedLines(sys.__stderr__ or sys.stderr, prefix)
     os.environ.clear()
