@@ -139,6 +139,10 @@ def build_api(provisioned: Provisioned) -> Api:
         props = method.properties
         api_id = value(method.stack, props["RestApiId"])
         resource_id = value(method.stack, props["ResourceId"])
+        required = [name for name, needed in props.get("RequestParameters", {}).items() if needed is True]
+        if props.get("RequestModels") or required:
+            # local.resource_types ignores models and validators because the API function validates itself
+            raise ValueError(f"{method.logical_id}: API Gateway request validation is not emulated")
         authorization = props.get("AuthorizationType", "NONE")
         authorizer = None
         if authorization == "COGNITO_USER_POOLS":
