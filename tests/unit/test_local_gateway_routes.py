@@ -1,0 +1,80 @@
+"""How the local API gateway matches routes and reads static headers, as API Gateway does."""
+
+from __future__ import annotations
+
+import pytest
+
+from local.gateway import Route, _claim_strings, _static_headers
+
+
+def route(path: str, method: str = "GET") -> Route:
+    return Route(api_id="api", stage="v1", path=path, method=method, resource_id="r", integration={}, authorizer=None)
+
+
+def best(routes: list[Route], method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
+    for candidate in sorted(routes, key=Route.priority):
+        parameters = candidate.match("v1", path)
+        if parameters is not None and candidate.method in (method, "ANY"):
+            return candidate.path, candidate.method, parameters
+    return None
+
+
+ROUTES = [
+    route("/images"),
+    route("/images", "POST"),
+    route("/images/{imageId}"),
+    route("/images/{imageId}/url"),
+    route("/images/latest"),
+    route("/files/{proxy+}", "ANY"),
+    route("/files/{proxy+}", "GET"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/images", ("/images", "GET", {})),
+        ("POST", "/images/", ("/images", "POST", {})),
+        ("GET", "/images/abc-1", ("/images/{imageId}", "GET", {"imageId": "abc-1"})),
+        ("GET", "/images/latest", ("/images/latest", "GET", {})),
+        ("GET", "/images/abc/url", ("/images/{imageId}/url", "GET", {"imageId": "abc"})),
+        ("GET", "/files/a/b/c.txt", ("/files/{proxy+}", "GET", {"proxy": "a/b/c.txt"})),
+        ("PUT", "/files/a/b", ("/files/{proxy+}", "ANY", {"proxy": "a/b"})),
+    ],
+)
+def test_literal_segments_win_over_parameters_and_exact_methods_over_any(
+    method: str, path: str, expected: tuple[str, str, dict[str, str]]
+) -> None:
+    assert best(ROUTES, method, path) == expected
+
+
+@pytest.mark.parametrize(("method", "path"), [("DELETE", "/images"), ("GET", "/images/a/b"), ("GET", "/files")])
+def test_no_route_for_unknown_paths_or_methods(method: str, path: str) -> None:
+    assert best(ROUTES, method, path) is None
+
+
+def test_routes_belong_to_their_stage() -> None:
+    assert route("/images").match("prod", "/images") is None
+
+
+def test_only_quoted_static_header_values_are_taken() -> None:
+    parameters = {
+        "method.response.header.Access-Control-Allow-Origin": "'http://127.0.0.1:8080'",
+        "method.response.header.Vary": "'Origin'",
+        "method.response.header.X-From-Request": "method.request.header.X",
+        "integration.response.header.Other": "'x'",
+    }
+    assert _static_headers(parameters, "method.response.header.") == {
+        "Access-Control-Allow-Origin": "http://127.0.0.1:8080",
+        "Vary": "Origin",
+    }
+
+
+def test_claims_reach_the_function_as_strings() -> None:
+    claims = {"sub": "u1", "email_verified": True, "exp": 1795311392, "cognito:groups": ["admins", "users"]}
+    assert _claim_strings(claims) == {
+        "sub": "u1",
+        "email_verified": "true",
+        "exp": "1795311392",
+        "cognito:groups": "[admins users]",
+    }
