@@ -118,6 +118,10 @@ class LocalMode:
                 memory_mb=definition.memory_mb,
             )
             limit = definition.reserved_concurrency or concurrency.get(definition.arn, DEFAULT_CONCURRENCY)
+            say(
+                f"function {spec.name} = {spec.logical_id} ({spec.handler}, {spec.timeout_seconds} s, "
+                f"{limit} environment{'s' if limit > 1 else ''})"
+            )
             self.runtime.add(LocalFunction(spec, base, self.console, concurrency=max(1, limit)))
 
         with ThreadPoolExecutor(max_workers=4) as pool:

@@ -6,11 +6,13 @@ Runs against the local mode (see conftest.py) or, given its outputs file, agains
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
 
 from local.client import AppClient, find_output, http
+from local.demo import Receiver
 from tests.e2e.conftest import TEXT_LINES
 from tests.support.images import image_bytes
 
@@ -77,7 +79,7 @@ def test_an_oversized_upload_is_refused_by_the_presigned_policy(client: AppClien
 
 def test_a_duplicate_upload_is_not_analysed_again(client: AppClient) -> None:
     # Given an image that has been analysed
-    photo = image_bytes(320, 240, "JPEG", seed=int(uuid.uuid4().int % 1000))
+    photo = image_bytes(320, 240, "JPEG", seed=uuid.uuid4().int % 10**12)  # bytes no earlier run uploaded
     first = client.wait_for(client.upload("first.jpg", photo, "image/jpeg", ["labels"]))
     # When the same bytes are uploaded again as a new image
     second = client.wait_for(client.upload("again.jpg", photo, "image/jpeg", ["labels"]))
@@ -141,3 +143,28 @@ def test_web_page_is_served_with_its_runtime_config(client: AppClient) -> None:
     settings = json.loads(config.body)
     assert client.api_url in json.dumps(settings)
     assert find_output(client.outputs, "UserPoolId") in json.dumps(settings)
+
+
+def test_a_webhook_receives_a_signed_event_for_each_analysed_image(client: AppClient) -> None:
+    if "Local" not in client.outputs:
+        pytest.skip("the receiver listens on this machine's loopback")
+    # Given a receiver on loopback subscribed to image events
+    receiver = Receiver()
+    try:
+        answer = client.call("POST", "webhooks", {"url": receiver.url, "events": ["image.analyzed"]})
+        assert answer.status == 201, answer.body
+        receiver.secret = answer.json()["secret"]
+        # When an image is analysed
+        image_id = client.upload("hook.jpg", image_bytes(300, 200, "JPEG", seed=7), "image/jpeg", ["labels"])
+        assert client.wait_for(image_id)["status"] == "COMPLETED"
+        for _ in range(300):
+            if any(d["event"].get("data", {}).get("imageId") == image_id for d in receiver.deliveries):
+                break
+            time.sleep(0.1)
+        # Then the receiver got its image.analyzed event, signed with the webhook's secret
+        mine = [d for d in receiver.deliveries if d["event"].get("data", {}).get("imageId") == image_id]
+        assert len(mine) == 1
+        assert mine[0]["event"]["type"] == "image.analyzed"
+        assert mine[0]["verified"]
+    finally:
+        receiver.close()
