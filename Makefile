@@ -56,10 +56,16 @@ synth: install
 
 # The whole app on this machine, no AWS account: synthesizes dev, then runs it on moto, the offline
 # analyzer and local Lambda/API Gateway until Ctrl-C (docs/local-mode.md). Outputs: .local/cdk-outputs.json.
+# The dev assembly is synthesized again only when a source of it changed.
 LOCAL_PORT ?= 8000
 WEB_PORT ?= 8080
-local: install
+DEV_SOURCES := app.py cdk.json $(shell find stacks lambdas web -type f -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
+cdk.out/dev/manifest.json: $(VENV)/.installed node_modules/.installed $(DEV_SOURCES)
 	$(CDK) synth --quiet -c env=dev -o cdk.out/dev
+	touch $@
+
+.PHONY: local demo
+local: $(VENV)/.installed node_modules/.installed cdk.out/dev/manifest.json
 	$(PY) -m local --assembly cdk.out/dev --port $(LOCAL_PORT) --web-port $(WEB_PORT)
 
 # With `make local` running: uploads sample photos through the API and prints what was recognised.
