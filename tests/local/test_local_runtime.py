@@ -1,0 +1,133 @@
+"""Local Lambda execution environments: own environment variables, init once, timeouts, errors."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local.console import Console
+from local.runtime import FunctionSpec, LocalFunction
+
+HANDLERS = textwrap.dedent(
+    """
+    import os, time
+
+    INITS = []
+    INITS.append(os.getpid())
+
+    def env(event, context):
+        return {name: os.environ.get(name) for name in event["names"]}
+
+    def slow(event, context):
+        time.sleep(event["seconds"])
+        return "done"
+
+    def fail(event, context):
+        raise ValueError("bad input")
+
+    def context(event, context):
+        print("hello from the handler")
+        return {
+            "pid": os.getpid(),
+            "inits": len(INITS),
+            "name": context.function_name,
+            "remaining_ms": context.get_remaining_time_in_millis(),
+            "request_id": context.aws_request_id,
+        }
+
+    def not_json(event, context):
+        return {1, 2}
+    """
+)
+
+
+@pytest.fixture
+def code(tmp_path: Path) -> Path:
+    (tmp_path / "handlers.py").write_text(HANDLERS)
+    return tmp_path
+
+
+def function(code: Path, handler: str, environment: dict[str, str], timeout: int = 5) -> LocalFunction:
+    spec = FunctionSpec(
+        logical_id=f"{handler}Function",
+        name=f"Test/{handler}",
+        function_name=f"test-{handler}",
+        arn=f"arn:aws:lambda:us-east-1:123456789012:function:test-{handler}",
+        handler=f"handlers.{handler}",
+        code_dir=code,
+        environment=environment,
+        timeout_seconds=timeout,
+        memory_mb=128,
+    )
+    return LocalFunction(spec, {"AWS_REGION": "us-east-1", "SHARED": "base"}, Console(io.StringIO()), concurrency=1)
+
+
+@pytest.fixture
+def functions() -> Iterator[list[LocalFunction]]:
+    started: list[LocalFunction] = []
+    yield started
+    for item in started:
+        item.close()
+
+
+def test_each_function_sees_only_its_own_environment(code: Path, functions: list[LocalFunction]) -> None:
+    # Given two functions with different values for the same variable
+    first = function(code, "env", {"TABLE_NAME": "first"})
+    second = function(code, "env", {"TABLE_NAME": "second"})
+    functions += [first, second]
+    names = ["TABLE_NAME", "SHARED", "AWS_LAMBDA_FUNCTION_NAME", "PYTEST_CURRENT_TEST"]
+    # When each reads its environment
+    one, two = first.invoke({"names": names}), second.invoke({"names": names})
+    # Then each has its own, the runtime's variables, and nothing of the parent process
+    assert one.payload == {
+        "TABLE_NAME": "first",
+        "SHARED": "base",
+        "AWS_LAMBDA_FUNCTION_NAME": "test-env",
+        "PYTEST_CURRENT_TEST": None,
+    }
+    assert two.payload["TABLE_NAME"] == "second"
+
+
+def test_the_handler_is_initialised_once_per_environment(code: Path, functions: list[LocalFunction]) -> None:
+    local = function(code, "context", {}, timeout=7)
+    functions.append(local)
+    assert local.warm() is None
+    first, second = local.invoke({}), local.invoke({})
+    assert first.payload["pid"] == second.payload["pid"]
+    assert second.payload["inits"] == 1
+    assert first.payload["request_id"] != second.payload["request_id"]
+    assert first.payload["name"] == "test-context"
+    assert 0 < first.payload["remaining_ms"] <= 7000
+
+
+def test_an_invocation_past_its_timeout_ends_the_environment(code: Path, functions: list[LocalFunction]) -> None:
+    local = function(code, "slow", {}, timeout=1)
+    functions.append(local)
+    # When the handler runs longer than the function's timeout
+    result = local.invoke({"seconds": 30})
+    # Then the invocation fails as Lambda reports it, and a fresh environment serves the next one
+    assert result.error is not None
+    assert result.error["errorType"] == "Sandbox.Timedout"
+    assert local.invoke({"seconds": 0}).payload == "done"
+
+
+def test_errors_are_reported_like_lambda(code: Path, functions: list[LocalFunction]) -> None:
+    failing, unserialisable = function(code, "fail", {}), function(code, "not_json", {})
+    functions += [failing, unserialisable]
+    error = failing.invoke({}).error
+    assert error is not None
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "bad input")
+    assert any("bad input" in line for line in error["stackTrace"])
+    assert unserialisable.invoke({}).failed
+
+
+def test_a_handler_that_cannot_be_imported_fails_init(tmp_path: Path, functions: list[LocalFunction]) -> None:
+    local = function(tmp_path, "missing", {})
+    functions.append(local)
+    error = local.warm()
+    assert error is not None
+    assert error["errorType"] == "Runtime.ImportModuleError"
