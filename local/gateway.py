@@ -23,7 +23,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -32,6 +32,7 @@ from joserfc.jwk import KeySet
 
 from local.assembly import Resource
 from local.console import Console
+from local.http_server import BackgroundServer
 from local.provision import ACCOUNT, Provisioned
 from local.runtime import InvokeResult, Runtime
 
@@ -267,14 +268,11 @@ class Gateway:
         self._api: Api | None = None
         self._runtime: Runtime | None = None
         self._verifier: TokenVerifier | None = None
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self.handle))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(host, port, _handler_for(self.handle), "gateway")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://{self._server.address}"
 
     @property
     def has_routes(self) -> bool:
@@ -284,16 +282,11 @@ class Gateway:
         self._api = build_api(provisioned)
         self._runtime = runtime
         self._verifier = TokenVerifier(moto_endpoint, self._region, provisioned.user_pool_clients)
-        if not self._api.routes:
-            return
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
-        self._thread.start()
+        if self._api.routes:
+            self._server.start()
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(5)
-        self._server.server_close()
+        self._server.close()
 
     # -- requests ---------------------------------------------------------------------------------
     def handle(self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, client: str) -> Response:

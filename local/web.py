@@ -4,12 +4,12 @@ the default root object for ``/``, and the distribution's custom error responses
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from local.console import Console
+from local.http_server import BackgroundServer
 from local.provision import Provisioned
 
 
@@ -42,14 +42,11 @@ class WebServer:
         self._s3 = s3
         self._console = console
         self._site: Site | None = None
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(host, port, self._handler(), "web")
 
     @property
     def host(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
+        return self._server.address
 
     @property
     def url(self) -> str:
@@ -61,16 +58,11 @@ class WebServer:
 
     def serve(self, provisioned: Provisioned) -> None:
         self._site = site_of(provisioned)
-        if self._site is None:
-            return
-        self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)
-        self._thread.start()
+        if self._site is not None:
+            self._server.start()
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(5)
-        self._server.server_close()
+        self._server.close()
 
     def fetch(self, path: str) -> tuple[int, str, bytes]:
         site = self._site
