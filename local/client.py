@@ -91,13 +91,17 @@ class AppClient:
             )
         return boto3.client("cognito-idp", region_name=self._region)
 
-    def sign_in(self) -> str:
+    def tokens(self) -> dict[str, Any]:
+        """Cognito's AuthenticationResult for the user (USER_PASSWORD_AUTH): IdToken, AccessToken, ..."""
         answer = self.cognito().initiate_auth(
             ClientId=find_output(self.outputs, "UserPoolClientId"),
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": self._username, "PASSWORD": self._password},
         )
-        self._token = str(answer["AuthenticationResult"]["IdToken"])
+        return dict(answer["AuthenticationResult"])
+
+    def sign_in(self) -> str:
+        self._token = str(self.tokens()["IdToken"])
         return self._token
 
     def call(self, method: str, path: str, body: Any = None, *, token: str | None = None) -> HttpAnswer:
