@@ -17,7 +17,7 @@ from local.outputs import stack_outputs, write_outputs
 from local.provision import DEMO_USERNAME, Provisioned, Provisioner, aws_clients
 from local.runtime import FunctionSpec, LocalFunction, Runtime
 from local.sns_bridge import SnsLambdaBridge
-from local.sqs_poller import MappingSpec, SqsPoller
+from local.sqs_poller import IDLE_INTERVAL, MappingSpec, SqsPoller
 from local.web import WebServer
 
 DEFAULT_CONCURRENCY = 2
@@ -147,10 +147,21 @@ class LocalMode:
                 report_batch_item_failures=mapping.report_batch_item_failures,
                 enabled=mapping.enabled,
             )
-            self.pollers.append(SqsPoller(mapping_spec, sqs, function.invoke, self.console))
+            self.pollers.append(
+                SqsPoller(
+                    mapping_spec,
+                    sqs,
+                    function.invoke,
+                    self.console,
+                    idle_interval=IDLE_INTERVAL,
+                    activity=self.moto.activity,
+                )
+            )
         for subscription in provisioned.sns_lambda:
             function = self.runtime.by_arn(subscription.function_arn)
-            self.pollers.append(SnsLambdaBridge(subscription, sqs, function.invoke, self.console, options.region))
+            self.pollers.append(
+                SnsLambdaBridge(subscription, sqs, function.invoke, self.console, options.region, self.moto.activity)
+            )
         for poller in self.pollers:
             poller.start()
 

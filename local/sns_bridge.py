@@ -9,9 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from local.console import Console
+from local.emulator import Activity
 from local.provision import SnsLambdaSubscription
 from local.runtime import InvokeResult
-from local.sqs_poller import MappingSpec, SqsPoller
+from local.sqs_poller import IDLE_INTERVAL, MappingSpec, SqsPoller
 
 ASYNC_ATTEMPTS = 3
 
@@ -49,6 +50,7 @@ class SnsLambdaBridge(SqsPoller):
         invoke: Callable[[dict[str, Any]], InvokeResult],
         console: Console,
         region: str,
+        activity: Activity | None = None,
     ) -> None:
         spec = MappingSpec(
             name=f"sns->{subscription.resource.logical_id}",
@@ -58,7 +60,7 @@ class SnsLambdaBridge(SqsPoller):
             batch_size=1,
             max_concurrency=1,
         )
-        super().__init__(spec, sqs, invoke, console)
+        super().__init__(spec, sqs, invoke, console, idle_interval=IDLE_INTERVAL, activity=activity)
         self.subscription = subscription
 
     def event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -9,8 +9,10 @@
   timeout expires, they are received again, and the queue's redrive policy moves them to the DLQ
   after ``maxReceiveCount`` receives (moto implements visibility and redrive).
 
-Long polling is done here with short receives every ``idle_interval`` seconds: moto answers one
-request at a time (see local.emulator), so a receive that waited inside moto would stall everyone.
+Long polling is done here with short receives: moto answers one request at a time (see
+local.emulator), so a receive that waited inside moto would stall everyone. An idle poller receives
+again as soon as moto has handled a request that may have sent a message (``wake``), and at least
+every ``idle_interval`` seconds (for visibility timeouts and delays that expire on their own).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.console import Console
+from local.emulator import Activity
 from local.runtime import InvokeResult
 
 MAX_RECEIVE = 10  # SQS returns at most 10 messages per receive
+IDLE_INTERVAL = 1.0  # between receives of an idle poller that moto's activity wakes
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class SqsPoller:
         console: Console,
         idle_interval: float = 0.1,
         long_poll_seconds: float = 20,
+        activity: Activity | None = None,
     ) -> None:
         self.spec = spec
         self._sqs = sqs
@@ -106,6 +111,7 @@ class SqsPoller:
         self._console = console
         self._idle_interval = idle_interval
         self._long_poll_seconds = long_poll_seconds
+        self._activity = activity
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -119,6 +125,8 @@ class SqsPoller:
 
     def stop(self, timeout: float = 5) -> None:
         self._stopping.set()
+        if self._activity is not None:
+            self._activity.touch()  # wakes idle pollers
         for thread in self._threads:
             thread.join(timeout)
 
@@ -139,6 +147,7 @@ class SqsPoller:
         window_ends: float | None = None
         give_up = time.monotonic() + self._long_poll_seconds
         while not self._stopping.is_set() and (batch or time.monotonic() < give_up):
+            seen = self._activity.version if self._activity else 0
             wanted = min(MAX_RECEIVE, self.spec.batch_size - len(batch))
             messages = self._sqs.receive_message(
                 QueueUrl=self.spec.queue_url,
@@ -153,7 +162,10 @@ class SqsPoller:
             if len(batch) >= self.spec.batch_size or (window_ends is not None and time.monotonic() >= window_ends):
                 return batch
             if not messages:
-                self._stopping.wait(self._idle_interval)
+                if self._activity is None or batch:
+                    self._stopping.wait(min(self._idle_interval, 0.1) if batch else self._idle_interval)
+                else:
+                    self._activity.wait(seen, self._idle_interval)
         return batch
 
     def event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:

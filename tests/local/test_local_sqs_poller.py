@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from local.console import Console
+from local.emulator import Activity
 from local.runtime import InvokeResult
 from local.sqs_poller import MappingSpec, SqsPoller
 
@@ -146,3 +148,25 @@ def test_started_pollers_feed_the_function_until_stopped(sqs: Any) -> None:
     finally:
         mapping.stop()
     assert [r["body"] for e in invoke.events for r in e["Records"]] == ["late"]
+
+
+def test_an_idle_poller_is_woken_by_activity_instead_of_its_interval(sqs: Any) -> None:
+    # Given an idle poller whose own interval is far longer than the test may take
+    queue, arn, _ = make_queues(sqs)
+    activity = Activity()
+    invoke = Recorder()
+    spec = MappingSpec(name="worker", queue_url=queue, queue_arn=arn, region="us-east-1")
+    mapping = SqsPoller(spec, sqs, invoke, Console(), idle_interval=60, activity=activity)
+    mapping.start()
+    try:
+        time.sleep(0.2)  # let it find the queue empty and start waiting
+        # When a message is sent and the emulator reports the request
+        send(sqs, queue, "wake up")
+        activity.touch()
+        deadline = time.monotonic() + 10
+        while not invoke.events and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        mapping.stop()
+    # Then the poller received it at once
+    assert [r["body"] for e in invoke.events for r in e["Records"]] == ["wake up"]
