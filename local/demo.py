@@ -1,6 +1,7 @@
 """``make demo`` (with ``make local`` running): upload a few sample photos through the API and print what
 was recognised in each, and the signed webhook deliveries a receiver on this machine got.
 
+The webhook receiver is local/webhook_receiver.py (it verifies each Standard Webhooks signature).
 Reads only the outputs file (``.local/cdk-outputs.json`` by default), so it runs against a deployment
 too, given its outputs file and ``--username``/``--password`` (webhooks then need a public receiver).
 """
@@ -8,20 +9,15 @@ too, given its outputs file and ``--username``/``--password`` (webhooks then nee
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
 import io
-import json
 import sys
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from local.client import AppClient
+from local.webhook_receiver import WebhookReceiver
 
 
 def samples() -> dict[str, tuple[bytes, str]]:
@@ -43,53 +39,6 @@ def samples() -> dict[str, tuple[bytes, str]]:
         "astronaut.png": (encode(Image.fromarray(photos["astronaut"]()), "PNG"), "image/png"),
         "page.png": (encode(page, "PNG"), "image/png"),
     }
-
-
-class Receiver:
-    """A webhook endpoint on loopback that checks each delivery's Standard Webhooks signature."""
-
-    def __init__(self) -> None:
-        self.deliveries: list[dict[str, Any]] = []
-        self.secret = ""
-        received = self.deliveries
-        receiver = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                received.append(
-                    {
-                        "id": self.headers.get("webhook-id", ""),
-                        "verified": receiver.verify(self.headers, body),
-                        "event": json.loads(body or b"{}"),
-                    }
-                )
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/hooks"
-
-    def verify(self, headers: Any, body: bytes) -> bool:
-        if not self.secret.startswith("whsec_"):
-            return False
-        key = base64.b64decode(self.secret.removeprefix("whsec_"))
-        signed = f"{headers.get('webhook-id')}.{headers.get('webhook-timestamp')}.".encode() + body
-        expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-        offered = [part.split(",", 1)[-1] for part in str(headers.get("webhook-signature", "")).split()]
-        return any(hmac.compare_digest(expected, signature) for signature in offered)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def summary(name: str, result: dict[str, Any], seconds: float) -> list[str]:
@@ -133,16 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     client.sign_in()
     print(f"Signed in to {client.api_url}")
 
-    receiver: Receiver | None = None
+    receiver: WebhookReceiver | None = None
     if not args.no_webhook:
-        receiver = Receiver()
+        receiver = WebhookReceiver().start()
         answer = client.call("POST", "webhooks", {"url": receiver.url, "events": ["image.analyzed", "image.failed"]})
         if answer.status == 201:
-            receiver.secret = answer.json()["secret"]
+            receiver.trust(answer.json()["secret"])
             print(f"Webhook {answer.json()['webhookId']} -> {receiver.url}")
         else:
             print(f"(no webhook: POST /webhooks answered {answer.status} {answer.body[:200]!r})")
-            receiver.close()
+            receiver.stop()
             receiver = None
 
     features = ["labels", "text", "faces", "moderation"]
@@ -156,18 +105,16 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(summary(name, result, time.monotonic() - at)))
 
     if receiver is not None:
-        deadline = time.monotonic() + 30
-        while len(receiver.deliveries) < len(started) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        print(f"\nWebhook deliveries received: {len(receiver.deliveries)}")
-        for delivery in receiver.deliveries:
-            event = delivery["event"]
-            data = event.get("data", {})
-            print(
-                f"    {event.get('type')} image {data.get('imageId')} status {data.get('status')} "
-                f"(signature {'valid' if delivery['verified'] else 'INVALID'}, id {delivery['id']})"
-            )
-        receiver.close()
+        receiver.wait_for(len(started), timeout=30)
+        stats = receiver.stats
+        print(
+            f"\nWebhook deliveries: {stats.accepted} accepted with a valid signature, "
+            f"{stats.rejected} rejected, {stats.duplicates} duplicates"
+        )
+        for event in receiver.events:
+            data = event.payload.get("data", {})
+            print(f"    {event.type} image {data.get('imageId')} status {data.get('status')} (id {event.message_id})")
+        receiver.stop()
     return 0
 
 
