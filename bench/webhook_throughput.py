@@ -1,0 +1,171 @@
+"""Dispatch throughput to one local receiver: image events in, verified webhooks out, events per second.
+
+    PYTHONPATH=.:lambdas .venv/bin/python -m bench.webhook_throughput [--events 300] [--pollers 1] [--threads 10]
+
+Everything runs in this process: moto (in-process) holds the webhooks table and the dispatch queue, built
+from the synthesized dev templates; a poller feeds the real dispatcher handler batches of 10 as Lambda's
+event source mapping would (more than one poller in one process shares the handler's batch processor,
+which Lambda never does: keep 1); one subscription points at
+the example receiver on loopback, which verifies every signature with ``standardwebhooks`` and dedupes by
+id. Each event takes two hops through the queue (fan-out, then the delivery job); in-process moto's CPU
+cost dominates that figure. A second figure times the delivery attempts alone (sign, POST to the checked
+address, verify, dedupe, record in memory) on ``--threads`` threads, what one invocation's pool does.
+Figures depend on the machine; nothing asserts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from moto import mock_aws
+
+from image_pipeline.adapters.sqs_jobs import SqsJobQueue
+from image_pipeline.adapters.webhooks_table import WebhooksTable
+from image_pipeline.handlers import dispatcher
+from image_pipeline.webhooks.dispatch import DeliveryQueue, Dispatcher, DispatchSettings
+from image_pipeline.webhooks.model import DeliveryJob, SigningSecret, Subscription
+from image_pipeline.webhooks.payload import image_payload, serialise
+from image_pipeline.webhooks.signing import generate_secret
+from image_pipeline.webhooks.subscriptions import WebhookService
+from image_pipeline.webhooks.targets import TargetPolicy
+from image_pipeline.webhooks.transport import SafeTransport
+from local.webhook_receiver import WebhookReceiver
+from tests.support.lambda_sqs import feed_once
+from tests.support.moto_webhooks import provision_webhooks
+from tests.support.synth import synthesize
+
+LOCAL = {"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
+
+
+def event(number: int) -> dict[str, object]:
+    return {
+        "id": f"00000000-0000-4000-8000-{number:012d}",
+        "type": "image.analyzed",
+        "version": "1",
+        "source": "image-pipeline",
+        "time": "2026-11-22T01:00:00.000Z",
+        "data": {
+            "imageId": f"img-{number}",
+            "owner": "bench",
+            "status": "COMPLETED",
+            "features": ["labels", "text"],
+            "results": {"labels": [{"name": "Cat", "confidence": 98.2}], "text": {"lines": [], "words": []}},
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--pollers", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=10)
+    args = parser.parse_args(argv)
+    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench"}.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    synth = synthesize("dev")
+    with mock_aws(), WebhookReceiver() as receiver:
+        moto = provision_webhooks(synth)
+        os.environ.update({**moto.dispatcher_environment, **LOCAL})
+        dispatcher.dispatcher.cache_clear()
+        table = WebhooksTable(moto.dynamodb, moto.table)
+        service = WebhookService(
+            repository=table,
+            deliveries=DeliveryQueue(
+                repository=table, queue=SqsJobQueue(moto.sqs, moto.queue_url), settings=DispatchSettings()
+            ),
+            policy=TargetPolicy.of(allow_http=True, allowed_networks="127.0.0.0/8"),
+        )
+        receiver.trust(service.create("bench", receiver.url, ["image.analyzed"]).secret)
+        for start in range(0, args.events, 10):
+            entries = [
+                {"Id": str(n), "MessageBody": json.dumps(event(n))} for n in range(start, min(start + 10, args.events))
+            ]
+            moto.sqs.send_message_batch(QueueUrl=moto.queue_url, Entries=entries)
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.is_set():
+                feed_once(moto.sqs, moto.queue_url, dispatcher.handler, moto.batch_size, wait_seconds=0)
+
+        started = time.perf_counter()
+        pollers = [threading.Thread(target=poll, daemon=True) for _ in range(args.pollers)]
+        for thread in pollers:
+            thread.start()
+        complete = receiver.wait_for(args.events, timeout=600)
+        elapsed = time.perf_counter() - started
+        done.set()
+        for thread in pollers:
+            thread.join(timeout=30)
+    stats = receiver.stats
+    print(
+        f"{len(receiver.events)} of {args.events} events delivered in {elapsed:.1f} s with {args.pollers} pollers: "
+        f"{len(receiver.events) / elapsed:.1f} events/s "
+        f"(requests {stats.requests}, duplicates {stats.duplicates}, rejected {stats.rejected})"
+    )
+    attempts_per_second = delivery_attempts_only(args.events, args.threads)
+    print(f"delivery attempts alone ({args.threads} threads): {attempts_per_second:.0f} events/s")
+    return 0 if complete else 1
+
+
+class _InMemory:
+    """Just enough of the repository for delivery attempts: one subscription, attempts counted."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
+        self.recorded = 0
+        self._lock = threading.Lock()
+
+    def get_subscription(self, webhook_id: str) -> Subscription:
+        return self.subscription
+
+    def record_attempt(self, *args: object) -> None:
+        with self._lock:
+            self.recorded += 1
+
+
+def delivery_attempts_only(count: int, threads: int) -> float:
+    with WebhookReceiver() as receiver:
+        secret = generate_secret()
+        receiver.trust(secret)
+        subscription = Subscription(
+            webhook_id="wh_bench",
+            owner="bench",
+            url=receiver.url,
+            events=("image.analyzed",),
+            secrets=(SigningSecret(secret),),
+            created_at="2026-11-22T00:00:00.000Z",
+        )
+        repository = _InMemory(subscription)
+        service = Dispatcher(
+            repository=repository,  # type: ignore[arg-type]
+            queue=None,  # type: ignore[arg-type]
+            transport=SafeTransport(TargetPolicy.of(allow_http=True, allowed_networks="127.0.0.0/8")),
+            settings=DispatchSettings(),
+        )
+        now = time.time()
+        body = serialise(image_payload(event(0)))
+        jobs = [
+            DeliveryJob("wh_bench", f"msg_{n}", f"DELIVERY#{n}", "image.analyzed", body, now, 1, now)
+            for n in range(count)
+        ]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            outcomes = list(pool.map(service.deliver, jobs))
+        elapsed = time.perf_counter() - started
+        if outcomes.count("delivered") != count or len(receiver.events) != count:
+            raise RuntimeError(f"only {len(receiver.events)} of {count} delivered")
+        return count / elapsed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
