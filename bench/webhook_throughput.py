@@ -25,22 +25,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from moto import mock_aws
 
-from image_pipeline.adapters.sqs_jobs import SqsJobQueue
-from image_pipeline.adapters.webhooks_table import WebhooksTable
 from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.dispatch import DeliveryQueue, Dispatcher, DispatchSettings
+from image_pipeline.webhooks.dispatch import Dispatcher, DispatchSettings
 from image_pipeline.webhooks.model import DeliveryJob, SigningSecret, Subscription
 from image_pipeline.webhooks.payload import image_payload, serialise
 from image_pipeline.webhooks.signing import generate_secret
-from image_pipeline.webhooks.subscriptions import WebhookService
 from image_pipeline.webhooks.targets import TargetPolicy
 from image_pipeline.webhooks.transport import SafeTransport
 from local.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import feed_once
-from tests.support.moto_webhooks import provision_webhooks
+from tests.support.moto_webhooks import LOCAL_NETWORKS, LOCAL_SETTINGS, provision_webhooks
 from tests.support.synth import synthesize
-
-LOCAL = {"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
 
 
 def event(number: int) -> dict[str, object]:
@@ -75,17 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     synth = synthesize("dev")
     with mock_aws(), WebhookReceiver() as receiver:
         moto = provision_webhooks(synth)
-        os.environ.update({**moto.dispatcher_environment, **LOCAL})
+        os.environ.update({**moto.dispatcher_environment, **LOCAL_SETTINGS})
         dispatcher.dispatcher.cache_clear()
-        table = WebhooksTable(moto.dynamodb, moto.table)
-        service = WebhookService(
-            repository=table,
-            deliveries=DeliveryQueue(
-                repository=table, queue=SqsJobQueue(moto.sqs, moto.queue_url), settings=DispatchSettings()
-            ),
-            policy=TargetPolicy.of(allow_http=True, allowed_networks="127.0.0.0/8"),
-        )
-        receiver.trust(service.create("bench", receiver.url, ["image.analyzed"]).secret)
+        receiver.trust(moto.service().create("bench", receiver.url, ["image.analyzed"]).secret)
         for start in range(0, args.events, 10):
             entries = [
                 {"Id": str(n), "MessageBody": json.dumps(event(n))} for n in range(start, min(start + 10, args.events))
@@ -149,7 +136,7 @@ def delivery_attempts_only(count: int, threads: int) -> float:
         service = Dispatcher(
             repository=repository,  # type: ignore[arg-type]
             queue=None,  # type: ignore[arg-type]
-            transport=SafeTransport(TargetPolicy.of(allow_http=True, allowed_networks="127.0.0.0/8")),
+            transport=SafeTransport(TargetPolicy.of(allow_http=True, allowed_networks=LOCAL_NETWORKS)),
             settings=DispatchSettings(),
         )
         now = time.time()

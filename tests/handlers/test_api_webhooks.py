@@ -19,13 +19,11 @@ from local.webhook_receiver import WebhookReceiver
 from tests.support.api_calls import Answer, call, proxy_event
 from tests.support.lambda_sqs import feed_once
 from tests.support.moto_pipeline import provision
-from tests.support.moto_webhooks import MotoWebhooks, provision_webhooks
+from tests.support.moto_webhooks import LOCAL_SETTINGS, MotoWebhooks, provision_webhooks
 from tests.support.synth import Synthesized
 
 API_HANDLER = "image_pipeline.handlers.api.handler"
 ALICE, BOB = "a1b2c3d4-alice", "b5e6f7a8-bob"
-# The local mode's settings: plain HTTP to a receiver on loopback. AWS keeps https-only and no exception.
-LOCAL = {"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
 
 
 @dataclass
@@ -59,7 +57,7 @@ def api(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api
             **pipeline.function_environment(dev_synth, "Api", API_HANDLER),
             **webhooks.environment_of(dev_synth, "Api", API_HANDLER),
             **webhooks.dispatcher_environment,
-            **LOCAL,
+            **LOCAL_SETTINGS,
         }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)

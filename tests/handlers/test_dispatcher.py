@@ -19,16 +19,16 @@ from image_pipeline.adapters.webhooks_table import WebhooksTable
 from image_pipeline.domain.events import build_event
 from image_pipeline.domain.records import ImageRecord, Status, now_iso
 from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.dispatch import DeliveryQueue, DispatchSettings
 from image_pipeline.webhooks.model import Subscription
 from image_pipeline.webhooks.subscriptions import WebhookService
 from image_pipeline.webhooks.targets import TargetPolicy
 from local.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import BatchResult, feed_once
-from tests.support.moto_webhooks import MotoWebhooks, provision_webhooks
+from tests.support.moto_webhooks import LOCAL_SETTINGS, MotoWebhooks, provision_webhooks
 from tests.support.synth import Synthesized
 
-LOCAL = {"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8", "WEBHOOK_FIRST_RETRY_SECONDS": "0"}
+# Retries without waiting (every wait of the schedule becomes 0 s, Retry-After still counts).
+FAST_RETRIES = {"WEBHOOK_FIRST_RETRY_SECONDS": "0"}
 DAY = 86400
 
 
@@ -95,18 +95,10 @@ class Dispatch:
 def dispatch(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dispatch]:
     with mock_aws():
         moto = provision_webhooks(dev_synth)
-        for name, value in {**moto.dispatcher_environment, **LOCAL}.items():
+        for name, value in {**moto.dispatcher_environment, **LOCAL_SETTINGS, **FAST_RETRIES}.items():
             monkeypatch.setenv(name, value)
         dispatcher.dispatcher.cache_clear()
-        table = WebhooksTable(moto.dynamodb, moto.table)
-        service = WebhookService(
-            repository=table,
-            deliveries=DeliveryQueue(
-                repository=table, queue=SqsJobQueue(moto.sqs, moto.queue_url), settings=DispatchSettings()
-            ),
-            policy=TargetPolicy.of(allow_http=True, allowed_networks="127.0.0.0/8"),
-        )
-        yield Dispatch(moto, table, service)
+        yield Dispatch(moto, WebhooksTable(moto.dynamodb, moto.table), moto.service())
         dispatcher.dispatcher.cache_clear()
 
 

@@ -9,10 +9,18 @@ from typing import Any
 
 import boto3
 
+from image_pipeline.adapters.sqs_jobs import SqsJobQueue
+from image_pipeline.adapters.webhooks_table import WebhooksTable
+from image_pipeline.webhooks.dispatch import DeliveryQueue, DispatchSettings
+from image_pipeline.webhooks.subscriptions import WebhookService
+from image_pipeline.webhooks.targets import TargetPolicy
 from tests.support.lambda_sqs import queue_arn_of
 from tests.support.synth import Synthesized
 from tests.support.template import Resolver, only, resources_of
 
+# The local mode's settings: plain HTTP to receivers on loopback. AWS keeps https-only and no exception.
+LOCAL_NETWORKS = "127.0.0.0/8"
+LOCAL_SETTINGS = {"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": LOCAL_NETWORKS}
 DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
 WEBHOOK_VARIABLES = {
     "WEBHOOKS_TABLE_NAME",
@@ -33,6 +41,16 @@ class MotoWebhooks:
     dynamodb: Any
     sqs: Any
     resolve: Resolver
+
+    def service(self) -> WebhookService:
+        """What the API's routes use, with the local mode's target policy (plain HTTP to loopback)."""
+        table = WebhooksTable(self.dynamodb, self.table)
+        queue = SqsJobQueue(self.sqs, self.queue_url)
+        return WebhookService(
+            repository=table,
+            deliveries=DeliveryQueue(repository=table, queue=queue, settings=DispatchSettings()),
+            policy=TargetPolicy.of(allow_http=True, allowed_networks=LOCAL_NETWORKS),
+        )
 
     def environment_of(self, synth: Synthesized, part: str, handler: str) -> dict[str, str]:
         """The variables of that function that name webhook resources (e.g. the API function's)."""
