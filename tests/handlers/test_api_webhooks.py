@@ -82,6 +82,7 @@ def test_creating_a_webhook_shows_its_secret_once(api: Api) -> None:
 
 
 def test_events_default_to_both_image_events(api: Api) -> None:
+    # Given/When a webhook created without events, Then it gets both image events
     assert api.create()["events"] == ["image.analyzed", "image.failed"]
 
 
@@ -90,6 +91,7 @@ def test_events_default_to_both_image_events(api: Api) -> None:
     ["http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data/", "http://0x7f000001:9/", "ftp://127.0.0.1/"],
 )
 def test_a_url_webhooks_may_not_reach_is_refused(api: Api, url: str) -> None:
+    # When alice registers a private, metadata, disguised-loopback or non-http URL, Then it is refused, unstored
     answer = api("POST", "/webhooks", body={"url": url, "events": ["image.analyzed"]})
     assert answer.status == 400
     assert "refused" in answer.message
@@ -97,6 +99,7 @@ def test_a_url_webhooks_may_not_reach_is_refused(api: Api, url: str) -> None:
 
 
 def test_https_is_required_outside_the_local_mode(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the API as deployed (no plain-HTTP allowance), When an http URL is registered, Then it is refused
     monkeypatch.delenv("WEBHOOK_ALLOW_HTTP")
     webhook_routes.service.cache_clear()
     answer = api("POST", "/webhooks", body={"url": api.receiver.url})
@@ -105,11 +108,13 @@ def test_https_is_required_outside_the_local_mode(api: Api, monkeypatch: pytest.
 
 
 def test_an_unknown_event_type_is_a_validation_error(api: Api) -> None:
+    # When the events name something else, Then the schema refuses it (422)
     answer = api("POST", "/webhooks", body={"url": api.receiver.url, "events": ["image.deleted"]})
     assert answer.status == 422
 
 
 def test_a_user_has_at_most_ten_webhooks(api: Api) -> None:
+    # Given ten webhooks, When an eleventh is asked for, Then it conflicts
     for _ in range(MAX_WEBHOOKS_PER_OWNER):
         api.create()
     answer = api("POST", "/webhooks", body={"url": api.receiver.url})
@@ -117,6 +122,7 @@ def test_a_user_has_at_most_ten_webhooks(api: Api) -> None:
 
 
 def test_another_users_webhook_is_not_found_like_an_unknown_one(api: Api) -> None:
+    # Given alice's webhook, When bob uses its id on any route, Then he gets the same 404 as for an unknown id
     webhook_id = api.create(owner=ALICE)["webhookId"]
     unknown = "wh_" + "0" * 24
     for method, suffix in (
@@ -135,6 +141,7 @@ def test_another_users_webhook_is_not_found_like_an_unknown_one(api: Api) -> Non
 
 
 def test_deleting_a_webhook_removes_it(api: Api) -> None:
+    # Given a webhook, When it is deleted, Then it is gone (and a second delete is a 404)
     webhook_id = api.create()["webhookId"]
     assert api("DELETE", f"/webhooks/{webhook_id}").status == 204
     assert api("GET", "/webhooks").body["items"] == []
@@ -184,6 +191,7 @@ def test_rotating_the_secret_keeps_the_previous_one_signing_for_a_day(api: Api) 
 
 
 def test_deliveries_are_listed_newest_first_in_pages(api: Api) -> None:
+    # Given three delivered test events, When the history is read two at a time, Then the pages hold all three
     created = api.create()
     api.receiver.trust(created["secret"])
     ids = [api("POST", f"/webhooks/{created['webhookId']}/test").body["messageId"] for _ in range(3)]
@@ -201,6 +209,7 @@ def test_deliveries_are_listed_newest_first_in_pages(api: Api) -> None:
 
 
 def test_a_disabled_webhook_says_why_and_can_be_enabled_again(api: Api) -> None:
+    # Given a webhook disabled by a 410, Then the listing says why, tests are refused until it is enabled again
     created = api.create()
     api.receiver.trust(created["secret"])
     api.receiver.fail_next(1, 410)

@@ -160,10 +160,13 @@ def test_a_duplicate_job_is_dropped_by_the_receiver_by_its_id(
 
 
 def test_410_disables_the_endpoint_and_says_so(endpoint: tuple[Dispatch, Subscription, WebhookReceiver]) -> None:
+    # Given an endpoint that answers 410 Gone
     dispatch, subscription, receiver = endpoint
     receiver.fail_next(1, 410)
+    # When an event is delivered to it
     dispatch.publish(image_event())
     dispatch.drain()
+    # Then the endpoint is disabled and says why
     disabled = dispatch.subscription(subscription.webhook_id)
     assert disabled.status.value == "DISABLED"
     assert "410" in (disabled.disabled_reason or "")
@@ -179,10 +182,13 @@ def test_410_disables_the_endpoint_and_says_so(endpoint: tuple[Dispatch, Subscri
 def test_another_4xx_fails_that_delivery_without_retry(
     endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
 ) -> None:
+    # Given an endpoint that answers 400 once
     dispatch, subscription, receiver = endpoint
     receiver.fail_next(1, 400)
+    # When an event is delivered to it
     dispatch.publish(image_event())
     dispatch.drain()
+    # Then that delivery failed after one attempt, and the endpoint stays active
     [delivery] = dispatch.deliveries(subscription.webhook_id)
     assert delivery["status"] == "FAILED"
     assert [a["statusCode"] for a in delivery["attempts"]] == [400]
@@ -283,15 +289,18 @@ def test_an_endpoint_failing_for_days_is_disabled(
 
 
 def test_only_the_owners_images_reach_a_subscription(endpoint: tuple[Dispatch, Subscription, WebhookReceiver]) -> None:
+    # Given alice's endpoint, When bob's image and then alice's (failed) image finish
     dispatch, _subscription, receiver = endpoint
     dispatch.publish(image_event(owner="bob", image_id="bobs"))
     dispatch.publish(image_event(owner="alice", image_id="alices", status=Status.FAILED))
     dispatch.drain()
+    # Then only alice's event reaches it, with the error instead of results
     assert [(e.type, e.payload["data"]["imageId"]) for e in receiver.events] == [("image.failed", "alices")]
     assert receiver.events[0].payload["data"]["error"]["code"] == "IMAGE_TOO_SMALL"
 
 
 def test_a_subscription_gets_only_the_event_types_it_asked_for(dispatch: Dispatch) -> None:
+    # Given a subscription to failures only, When an image is analysed, Then nothing is queued for it
     subscription, _secret = dispatch.subscribe("http://127.0.0.1:9/x", events=("image.failed",))
     dispatch.publish(image_event())
     dispatch.drain()
@@ -301,6 +310,7 @@ def test_a_subscription_gets_only_the_event_types_it_asked_for(dispatch: Dispatc
 def test_after_a_rotation_both_secrets_verify_for_a_day(
     endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
 ) -> None:
+    # Given a webhook whose secret was just rotated
     dispatch, subscription, receiver = endpoint
     old_secret = subscription.secrets[0].value
     rotated = dispatch.service.rotate_secret("alice", subscription.webhook_id)
@@ -312,8 +322,10 @@ def test_after_a_rotation_both_secrets_verify_for_a_day(
         return original(body, headers)
 
     receiver.receive = capture  # type: ignore[method-assign]
+    # When an event is delivered
     dispatch.publish(image_event())
     dispatch.drain()
+    # Then it carries two signatures, and either secret verifies it
     [(body, headers)] = captured
     assert len(headers["webhook-signature"].split(" ")) == 2
     assert Webhook(rotated.secret).verify(body, headers)["type"] == "image.analyzed"
