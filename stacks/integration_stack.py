@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -14,9 +14,9 @@ from constructs import Construct
 from stacks import outputs
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import pipeline_key
+from stacks.constructs.monitoring import AlarmTexts, QueueConsumerMonitoring
 from stacks.constructs.webhook_dispatch import WebhookDispatch, table_resources
 from stacks.constructs.webhook_endpoint import WebhookEndpointSecret
-from stacks.constructs.webhook_monitoring import WebhookMonitoring
 
 # What the API's webhook routes do with the table: subscriptions by id and by owner, delivery history.
 API_TABLE_ACTIONS = [
@@ -59,14 +59,24 @@ class IntegrationStack(Stack):
             events_topic=events_topic,
             endpoint_secret=self.endpoint_secret,
         )
-        WebhookMonitoring(
+        QueueConsumerMonitoring(
             self,
             "Monitoring",
             config=config,
             key=key,
             queue=self.dispatch.queue,
             dead_letter_queue=self.dispatch.dead_letter_queue,
-            dispatcher=self.dispatch.function,
+            consumer=self.dispatch.function,
+            # Jobs waiting for a retry are re-sent at most every 15 minutes, so older messages mean a backlog.
+            max_age=Duration.minutes(30),
+            texts=AlarmTexts(
+                topic="Webhook alarms",
+                dead_letters="Webhook deliveries failed for more than a day (or could not be dispatched): see the "
+                "DLQ, then `make redrive`",
+                backlog="Webhook jobs wait more than 30 minutes for the dispatcher",
+                errors="The webhook dispatcher failed whole invocations",
+                errors_id="DispatcherErrors",
+            ),
         )
         CfnOutput(self, outputs.WEBHOOK_DISPATCH_QUEUE_URL, value=self.dispatch.queue.queue_url)
         CfnOutput(self, outputs.WEBHOOK_DEAD_LETTER_QUEUE_URL, value=self.dispatch.dead_letter_queue.queue_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -12,7 +12,7 @@ from constructs import Construct
 from stacks import outputs
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import encrypted_topic, pipeline_key
-from stacks.constructs.monitoring import PipelineMonitoring
+from stacks.constructs.monitoring import AlarmTexts, QueueConsumerMonitoring
 from stacks.constructs.recognition_worker import RecognitionWorker
 from stacks.constructs.upload_fanout import UploadFanout
 
@@ -42,14 +42,22 @@ class RecognitionStack(Stack):
             queue=fanout.queue,
             events_topic=self.image_events,
         )
-        PipelineMonitoring(
+        QueueConsumerMonitoring(
             self,
             "Monitoring",
             config=config,
             key=key,
             queue=fanout.queue,
             dead_letter_queue=fanout.dead_letter_queue,
-            worker=worker.function,
+            consumer=worker.function,
+            max_age=Duration.minutes(15),
+            texts=AlarmTexts(
+                topic="Image pipeline alarms",
+                dead_letters="Images could not be processed after every retry: inspect the DLQ",
+                backlog="Uploads wait longer than 15 minutes for analysis",
+                errors="The worker function failed whole invocations",
+                errors_id="WorkerErrors",
+            ),
         )
         self.fanout = fanout
         self.worker = worker

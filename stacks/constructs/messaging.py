@@ -32,6 +32,21 @@ def encrypted_queue(
     )
 
 
+def queue_with_dead_letters(
+    scope: Construct, construct_id: str, *, visibility_timeout: Duration, max_receive_count: int
+) -> tuple[sqs.Queue, sqs.Queue]:
+    """A work queue ``construct_id`` and its dead-letter queue ``DeadLetters``, where a message rests after
+    ``max_receive_count`` receives."""
+    dead_letters = encrypted_queue(scope, "DeadLetters", visibility_timeout=visibility_timeout)
+    queue = encrypted_queue(
+        scope,
+        construct_id,
+        visibility_timeout=visibility_timeout,
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=max_receive_count),
+    )
+    return queue, dead_letters
+
+
 MESSAGE_RETENTION = Duration.days(14)
 
 # Services that publish to the project's encrypted topics.

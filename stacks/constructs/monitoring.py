@@ -1,6 +1,8 @@
-"""Alarms on what needs a person: dead letters, a backlog that ages, worker errors."""
+"""Alarms on what needs a person where a function consumes a queue: dead letters, an aging backlog, errors."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -17,7 +19,18 @@ from stacks.constructs.messaging import encrypted_topic
 FIVE_MINUTES = Duration.minutes(5)
 
 
-class PipelineMonitoring(Construct):
+@dataclass(frozen=True)
+class AlarmTexts:
+    """What each alarm tells the person who receives it, and the ids that name them."""
+
+    topic: str
+    dead_letters: str
+    backlog: str
+    errors: str
+    errors_id: str
+
+
+class QueueConsumerMonitoring(Construct):
     def __init__(
         self,
         scope: Construct,
@@ -27,36 +40,34 @@ class PipelineMonitoring(Construct):
         key: kms.IKey,
         queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
-        worker: lambda_.IFunction,
+        consumer: lambda_.IFunction,
+        max_age: Duration,
+        texts: AlarmTexts,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.topic = encrypted_topic(self, "Alarms", key=key, display_name=f"Image pipeline alarms ({config.name})")
+        self.topic = encrypted_topic(self, "Alarms", key=key, display_name=f"{texts.topic} ({config.name})")
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         alarms = [
-            self._any(
+            self._above(
                 "DeadLetters",
-                "Images could not be processed after every retry: inspect the DLQ",
+                texts.dead_letters,
                 dead_letter_queue.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES),
             ),
             cloudwatch.Alarm(
                 self,
                 "Backlog",
-                alarm_description="Uploads wait longer than 15 minutes for analysis",
+                alarm_description=texts.backlog,
                 metric=queue.metric_approximate_age_of_oldest_message(period=FIVE_MINUTES),
-                threshold=Duration.minutes(15).to_seconds(),
+                threshold=max_age.to_seconds(),
                 evaluation_periods=3,
             ),
-            self._any(
-                "WorkerErrors",
-                "The worker function failed whole invocations",
-                worker.metric_errors(period=FIVE_MINUTES),
-            ),
+            self._above(texts.errors_id, texts.errors, consumer.metric_errors(period=FIVE_MINUTES)),
         ]
         for alarm in alarms:
             alarm.add_alarm_action(actions.SnsAction(self.topic))
 
-    def _any(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
+    def _above(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
         """Alarm as soon as the metric is above zero in one period; no data means nothing happened."""
         return cloudwatch.Alarm(
             self,

@@ -5,42 +5,20 @@ docs/result-schema.md describes the keys and the access patterns they serve.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
+from stacks.constructs.single_table import single_table
 
 OWNER_INDEX = "ByOwner"
 LABEL_INDEX = "ByOwnerLabel"
-TTL_ATTRIBUTE = "expiresAt"
-
-
-def _string(name: str) -> dynamodb.Attribute:
-    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
 
 
 class ResultsTable(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, construct_id)
-        self.table = dynamodb.TableV2(
+        self.table = single_table(
             self,
-            "Table",
-            partition_key=_string("pk"),
-            sort_key=_string("sk"),
-            billing=dynamodb.Billing.on_demand(),
-            time_to_live_attribute=TTL_ATTRIBUTE,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=config.point_in_time_recovery
-            ),
-            deletion_protection=config.removal_policy == RemovalPolicy.RETAIN,
-            removal_policy=config.removal_policy,
-            global_secondary_indexes=[
-                dynamodb.GlobalSecondaryIndexPropsV2(
-                    index_name=OWNER_INDEX, partition_key=_string("gsi1pk"), sort_key=_string("gsi1sk")
-                ),
-                dynamodb.GlobalSecondaryIndexPropsV2(
-                    index_name=LABEL_INDEX, partition_key=_string("gsi2pk"), sort_key=_string("gsi2sk")
-                ),
-            ],
+            config=config,
+            indexes=[(OWNER_INDEX, "gsi1pk", "gsi1sk"), (LABEL_INDEX, "gsi2pk", "gsi2sk")],
         )

@@ -7,11 +7,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import UPLOAD_PREFIX, EnvironmentConfig
-from stacks.constructs.messaging import encrypted_queue, encrypted_topic
+from stacks.constructs.messaging import encrypted_topic, queue_with_dead_letters
 
 
 class UploadFanout(Construct):
@@ -26,16 +25,11 @@ class UploadFanout(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = encrypted_topic(self, "UploadEvents", key=key, display_name="Image uploads")
-        self.dead_letter_queue = encrypted_queue(
-            self, "DeadLetters", visibility_timeout=config.queue_visibility_timeout
-        )
-        self.queue = encrypted_queue(
+        self.queue, self.dead_letter_queue = queue_with_dead_letters(
             self,
             "Uploads",
             visibility_timeout=config.queue_visibility_timeout,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=config.max_receive_count
-            ),
+            max_receive_count=config.max_receive_count,
         )
         self.topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=True))
         # The bucket lives in the stateful stack; a reference imported here keeps the notification

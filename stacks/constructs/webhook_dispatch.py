@@ -13,11 +13,10 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig
-from stacks.constructs.messaging import encrypted_queue
+from stacks.constructs.messaging import queue_with_dead_letters
 from stacks.constructs.pipeline_function import PipelineFunction
 
 # What the dispatcher does with the table: read subscriptions (by id, by owner), write delivery records,
@@ -43,16 +42,11 @@ class WebhookDispatch(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         webhooks = config.webhooks
-        self.dead_letter_queue = encrypted_queue(
-            self, "DeadLetters", visibility_timeout=webhooks.queue_visibility_timeout
-        )
-        self.queue = encrypted_queue(
+        self.queue, self.dead_letter_queue = queue_with_dead_letters(
             self,
             "Dispatch",
             visibility_timeout=webhooks.queue_visibility_timeout,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=webhooks.max_receive_count
-            ),
+            max_receive_count=webhooks.max_receive_count,
         )
         events_topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=True))
         environment = {
