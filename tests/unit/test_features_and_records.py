@@ -10,6 +10,7 @@ from image_pipeline.domain.features import Feature, feature_key, parse_features
 from image_pipeline.domain.image_header import ImageFacts
 from image_pipeline.domain.records import (
     MAX_INDEXED_LABELS,
+    PENDING_EXPIRY,
     ImageRecord,
     Status,
     confidence_sort_key,
@@ -80,6 +81,17 @@ def test_attributes_written_by_others_survive_a_read_and_rewrite() -> None:
     reread = record_from_item(item)
     assert reread.extra == {"uploadExpiresAt": "2026-11-22T02:00:00Z"}
     assert image_item(reread) == item
+
+
+def test_a_pending_images_expiry_is_dropped_once_it_has_a_result() -> None:
+    # Given the API's PENDING item, which expires (table TTL) if its upload never comes
+    pending = record(status=Status.PENDING, results=None, extra={"filename": "a.jpg", PENDING_EXPIRY: 1_800_000_000})
+    assert image_item(pending)[PENDING_EXPIRY] == 1_800_000_000
+    # When the worker writes the finished result over it, Then the result is kept for good (and the filename too)
+    for status in (Status.COMPLETED, Status.FAILED):
+        finished = image_item(record(status=status, extra=pending.extra))
+        assert PENDING_EXPIRY not in finished
+        assert finished["filename"] == "a.jpg"
 
 
 def test_label_items_index_each_label_once_by_owner_and_confidence() -> None:
