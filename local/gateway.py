@@ -243,15 +243,23 @@ def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+_DATE_CLAIMS = ("exp", "iat")  # a REST API's Cognito authorizer writes these as dates (auth_time stays a number)
+
+
 def _claim_strings(claims: dict[str, Any]) -> dict[str, str]:
-    def text(value: Any) -> str:
+    """Claims as a REST API's Cognito authorizer passes them: ``"true"``, ``"Wed May 01 13:10:22 UTC 2024"``,
+    groups as ``"admins,users"``."""
+
+    def text(key: str, value: Any) -> str:
         if isinstance(value, bool):
             return str(value).lower()
+        if key in _DATE_CLAIMS and isinstance(value, int | float):
+            return time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(value))
         if isinstance(value, list):
-            return "[" + " ".join(str(item) for item in value) + "]"
+            return ",".join(str(item) for item in value)
         return str(value)
 
-    return {key: text(value) for key, value in claims.items()}
+    return {key: text(key, value) for key, value in claims.items()}
 
 
 @dataclass(frozen=True)

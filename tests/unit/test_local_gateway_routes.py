@@ -70,11 +70,25 @@ def test_only_quoted_static_header_values_are_taken() -> None:
     }
 
 
-def test_claims_reach_the_function_as_strings() -> None:
-    claims = {"sub": "u1", "email_verified": True, "exp": 1795311392, "cognito:groups": ["admins", "users"]}
-    assert _claim_strings(claims) == {
+def test_claims_reach_the_function_as_strings_in_api_gateways_rest_format() -> None:
+    # Given verified ID token claims with a boolean, epoch times and a list of groups
+    claims = {
+        "sub": "u1",
+        "email_verified": True,
+        "auth_time": 1795311392,
+        "exp": 1795311392,
+        "iat": 1795307792,
+        "cognito:groups": ["admins", "users"],
+    }
+    # When the gateway passes them to the function
+    passed = _claim_strings(claims)
+    # Then they are strings as a REST API's Cognito authorizer writes them: exp and iat as dates,
+    # auth_time as the number, groups joined by commas (the "[a b]" form is the HTTP API JWT authorizer's)
+    assert passed == {
         "sub": "u1",
         "email_verified": "true",
-        "exp": "1795311392",
-        "cognito:groups": "[admins users]",
+        "auth_time": "1795311392",
+        "exp": "Sun Nov 22 01:36:32 UTC 2026",
+        "iat": "Sun Nov 22 00:36:32 UTC 2026",
+        "cognito:groups": "admins,users",
     }
