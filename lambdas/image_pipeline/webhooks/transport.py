@@ -1,10 +1,17 @@
-"""One HTTP POST to a checked address: resolve, check, connect to that address, no redirects, capped read."""
+"""One HTTP POST to a checked address: resolve, check, connect to that address, no redirects, capped read.
+
+The time limit covers the whole attempt (connect, TLS, request, status and headers): a socket timeout
+alone limits each read, so an endpoint trickling its answer a byte at a time could hold a delivery (and
+the batch it runs in) far longer. A watchdog shuts the socket down when the time is up.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 
@@ -32,29 +39,78 @@ class HttpAnswer:
     error: str | None = None
 
 
+class _Watchdog:
+    """Shuts the attempt's socket down once ``seconds`` have passed, waking any read or write blocked on it."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self._fired = False
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def fired(self) -> bool:
+        return self._fired
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socket = sock
+            fired = self._fired
+        if fired:
+            _shut(sock)
+            raise TimeoutError("the time limit passed while connecting")
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            sock = self._socket
+        if sock is not None:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also under TLS: the SSL object stays as it is for the reading thread.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _connect(address: str, port: int, timeout: float | None, watchdog: _Watchdog) -> socket.socket:
+    sock = socket.create_connection((address, port), timeout)
+    watchdog.watch(sock)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Connects to the checked address while the request names the host (Host header)."""
 
-    def __init__(self, target: Target, address: IPAddress, timeout: float) -> None:
+    def __init__(self, target: Target, address: IPAddress, timeout: float, watchdog: _Watchdog) -> None:
         super().__init__(target.host, target.port, timeout=timeout)
         self._address = str(address)
+        self._watchdog = watchdog
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = _connect(self._address, self.port, self.timeout, self._watchdog)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """TLS to the checked address; the certificate is verified against the host name (SNI too)."""
 
-    def __init__(self, target: Target, address: IPAddress, timeout: float, context: ssl.SSLContext) -> None:
+    def __init__(
+        self, target: Target, address: IPAddress, timeout: float, context: ssl.SSLContext, watchdog: _Watchdog
+    ) -> None:
         super().__init__(target.host, target.port, timeout=timeout, context=context)
         self._address = str(address)
         self._tls = context
+        self._watchdog = watchdog
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = _connect(self._address, self.port, self.timeout, self._watchdog)
         self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -97,25 +153,39 @@ class SafeTransport:
     def _post_to(
         self, target: Target, address: IPAddress, body: bytes, headers: dict[str, str], started: float, remaining: float
     ) -> HttpAnswer:
+        watchdog = _Watchdog(remaining)
         connection: http.client.HTTPConnection
         if target.scheme == "https":
-            connection = _PinnedHTTPSConnection(target, address, remaining, self._tls)
+            connection = _PinnedHTTPSConnection(target, address, remaining, self._tls, watchdog)
         else:
-            connection = _PinnedHTTPConnection(target, address, remaining)
+            connection = _PinnedHTTPConnection(target, address, remaining, watchdog)
         try:
-            connection.request(
-                "POST",
-                target.path,
-                body=body,
-                headers={**headers, "user-agent": USER_AGENT, "content-length": str(len(body))},
-            )
-            if connection.sock is not None:
-                connection.sock.settimeout(max(0.01, self._timeout - (time.monotonic() - started)))
-            response = connection.getresponse()  # never follows a redirect
+            try:
+                connection.request(
+                    "POST",
+                    target.path,
+                    body=body,
+                    headers={**headers, "user-agent": USER_AGENT, "content-length": str(len(body))},
+                )
+                if connection.sock is not None:
+                    connection.sock.settimeout(max(0.01, self._timeout - (time.monotonic() - started)))
+                response = connection.getresponse()  # never follows a redirect
+            except (OSError, http.client.HTTPException):
+                if watchdog.fired:
+                    raise TimeoutError from None
+                raise
+            if watchdog.fired:  # the status came, but after the time limit
+                raise TimeoutError
             latency = _ms_since(started)
-            excerpt = response.read(self._cap).decode("utf-8", errors="replace")
+            try:
+                excerpt = response.read(self._cap).decode("utf-8", errors="replace")
+            except (OSError, http.client.HTTPException):
+                if not watchdog.fired:
+                    raise
+                excerpt = ""  # the status came in time; only the excerpt was cut short
             return HttpAnswer(response.status, latency, response.getheader("retry-after"), excerpt)
         finally:
+            watchdog.cancel()
             connection.close()
 
 
