@@ -247,6 +247,42 @@ def test_a_token_from_another_listing_or_user_or_a_forged_one_is_refused(api: Ap
     assert api("GET", "/images?nextToken=not-a-token").status == 400
 
 
+def _forged_token(scope: str, key: dict[str, Any]) -> str:
+    raw = json.dumps({"scope": scope, "key": key}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("query", "scope", "key"),
+    [
+        ("", f"owner:{ALICE}:", {"x": 1}),
+        ("", f"owner:{ALICE}:", {"pk": ["IMAGE#x"], "sk": "IMAGE", "gsi1pk": f"OWNER#{ALICE}", "gsi1sk": "z"}),
+        ("", f"owner:{ALICE}:", {"pk": "IMAGE#x", "sk": "IMAGE", "gsi1pk": f"OWNER#{BOB}", "gsi1sk": "z"}),
+        ("&label=dog&minConfidence=90", f"label:{ALICE}:dog:90.0", {"x": 1}),
+        (
+            "&label=dog&minConfidence=90",
+            f"label:{ALICE}:dog:90.0",
+            {"pk": "IMAGE#x", "sk": "LABEL#dog", "gsi2pk": f"OWNER#{BOB}#LABEL#dog", "gsi2sk": "095.000#x"},
+        ),
+        (
+            "&label=dog&minConfidence=90",
+            f"label:{ALICE}:dog:90.0",
+            {"pk": "IMAGE#x", "sk": "LABEL#dog", "gsi2pk": f"OWNER#{ALICE}#LABEL#dog", "gsi2sk": "010.000#x"},
+        ),
+    ],
+)
+def test_a_token_with_the_right_scope_but_a_forged_key_is_refused_as_a_bad_request(
+    api: Api, query: str, scope: str, key: dict[str, Any]
+) -> None:
+    # Given a token that decodes and names the caller's listing, but whose key is not a key of that listing
+    # (another owner's partition, below the confidence floor, wrong attributes or types)
+    token = _forged_token(scope, key)
+    # When it is sent
+    answer = api("GET", f"/images?nextToken={token}{query}")
+    # Then it is a 400 that says so, not a database error (500)
+    assert (answer.status, answer.message) == (400, "nextToken is not a token this API issued")
+
+
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "minConfidence=101", "status=DONE", "label="])
 def test_out_of_range_query_parameters_are_refused(api: Api, query: str) -> None:
     assert api("GET", f"/images?{query}").status == 422

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from image_pipeline.adapters.dynamo import from_item, to_item
-from image_pipeline.domain.errors import AnalysisInProgress
+from image_pipeline.domain.errors import AnalysisInProgress, InvalidRequest
 from image_pipeline.domain.features import Feature, feature_key
 from image_pipeline.domain.records import (
     CONTENT_SK,
@@ -34,6 +34,20 @@ def _conditional_failure(error: ClientError) -> bool:
 
 # BatchWriteItem takes 25 requests, BatchGetItem 100 keys.
 _WRITE_BATCH = 25
+
+
+def _start_key(start: dict[str, Any], partition: tuple[str, str], sort: str, floor: str = "") -> dict[str, Any]:
+    """A page token's key, refused unless it is a key of this query: a forged one would otherwise reach
+    DynamoDB as an invalid start key and come back as a server error instead of the caller's mistake."""
+    name, value = partition
+    if (
+        set(start) != {"pk", "sk", name, sort}
+        or not all(isinstance(part, str) for part in start.values())
+        or start[name] != value
+        or start[sort] < floor
+    ):
+        raise InvalidRequest("nextToken is not a token this API issued")
+    return to_item(start)
 
 
 @dataclass(frozen=True)
@@ -184,25 +198,23 @@ class ResultsTable:
             request["ExpressionAttributeNames"] = {"#status": "status"}
             request["ExpressionAttributeValues"][":status"] = {"S": status.value}
         if start:
-            request["ExclusiveStartKey"] = to_item(start)
+            request["ExclusiveStartKey"] = _start_key(start, ("gsi1pk", owner_pk(owner)), "gsi1sk")
         items, last = self._page(request, limit)
         return [record_from_item(item) for item in items], last
 
     def list_by_label(
         self, owner: str, label: str, min_confidence: float, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+        partition, floor = label_pk(owner, label), confidence_sort_key(min_confidence)
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": self._index().by_owner_label,
             "KeyConditionExpression": "gsi2pk = :label AND gsi2sk >= :floor",
-            "ExpressionAttributeValues": {
-                ":label": {"S": label_pk(owner, label)},
-                ":floor": {"S": confidence_sort_key(min_confidence)},
-            },
+            "ExpressionAttributeValues": {":label": {"S": partition}, ":floor": {"S": floor}},
             "ScanIndexForward": False,
         }
         if start:
-            request["ExclusiveStartKey"] = to_item(start)
+            request["ExclusiveStartKey"] = _start_key(start, ("gsi2pk", partition), "gsi2sk", floor)
         hits, last = self._page(request, limit)
         images = self._get_images([hit["imageId"] for hit in hits])
         return [images[hit["imageId"]] for hit in hits if hit["imageId"] in images], last
