@@ -222,3 +222,19 @@ def test_a_disabled_webhook_says_why_and_can_be_enabled_again(api: Api) -> None:
     enabled = api("POST", f"/webhooks/{created['webhookId']}/enable").body
     assert (enabled["status"], enabled["disabledReason"]) == ("ACTIVE", None)
     assert api("POST", f"/webhooks/{created['webhookId']}/test").status == 202
+
+
+def test_secrets_in_answers_are_not_put_into_traces(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the tracer records what it is asked to attach to the handler's X-Ray subsegment
+    attached: list[str] = []
+
+    def record(method_name: Any = None, data: Any = None, subsegment: Any = None, capture_response: Any = None) -> None:
+        if data is not None and capture_response:
+            attached.append(json.dumps(data, default=str))
+
+    monkeypatch.setattr(api_module.tracer, "_add_response_as_metadata", record)
+    # When alice creates a webhook and rotates its secret
+    created = api.create()
+    rotated = api("POST", f"/webhooks/{created['webhookId']}/rotate-secret").body
+    # Then neither secret ends up in a trace
+    assert not any(created["secret"] in text or rotated["secret"] in text for text in attached)

@@ -89,7 +89,7 @@ def runtime() -> Runtime:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)  # answers carry webhook secrets and upload links
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     current = runtime()
     current.resolver.append_context(library=current.library)  # type: ignore[no-untyped-call]
