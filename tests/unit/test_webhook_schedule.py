@@ -79,11 +79,14 @@ def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
         (500, Outcome.RETRY),
         (503, Outcome.RETRY),
         (None, Outcome.RETRY),  # timeout or no connection
+        (101, Outcome.RETRY),  # an informational status as the final answer: not delivered, not a 4xx
+        (103, Outcome.RETRY),
         (410, Outcome.GONE),
         (400, Outcome.FAILED),
         (401, Outcome.FAILED),
         (404, Outcome.FAILED),
         (413, Outcome.FAILED),
+        (499, Outcome.FAILED),
     ],
 )
 def test_each_answer_decides_what_happens_next(status: int | None, outcome: Outcome) -> None:

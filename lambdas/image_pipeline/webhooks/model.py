@@ -43,9 +43,9 @@ def classify(status: int | None) -> Outcome:
         return Outcome.DELIVERED
     if status == 410:
         return Outcome.GONE
-    if status == 429 or status >= 500 or 300 <= status < 400:
-        return Outcome.RETRY
-    return Outcome.FAILED
+    if 400 <= status < 500 and status != 429:
+        return Outcome.FAILED
+    return Outcome.RETRY  # 1xx as a final answer, 3xx, 429, 5xx
 
 
 @dataclass(frozen=True)
