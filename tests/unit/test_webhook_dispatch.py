@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 from typing import Any
+
+from standardwebhooks.webhooks import Webhook
 
 from image_pipeline.adapters.sqs_jobs import MAX_DELAY_SECONDS, SqsJobQueue
 from image_pipeline.webhooks.dispatch import ABANDONED_AFTER_SECONDS, Dispatcher, DispatchSettings
@@ -16,6 +20,9 @@ from image_pipeline.webhooks.model import (
 )
 from image_pipeline.webhooks.ports import DeliveryState
 from image_pipeline.webhooks.schedule import RetrySchedule
+from image_pipeline.webhooks.signing import generate_secret, message_id, webhook_headers
+from image_pipeline.webhooks.subscriptions import WebhookService
+from image_pipeline.webhooks.targets import TargetPolicy
 from image_pipeline.webhooks.transport import HttpAnswer
 
 NOW = 1_800_000_000.0
@@ -163,3 +170,79 @@ def test_the_redrive_restarts_a_job_with_the_same_id_and_body() -> None:
     restarted = job.restarted(NOW + 86400)
     assert (restarted.message_id, restarted.body, restarted.attempt) == (job.message_id, job.body, 1)
     assert restarted.first_attempt_at == NOW + 86400
+
+
+class Recording:
+    """Answers with the given statuses in turn and keeps the headers of every request."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses)
+        self.requests: list[tuple[bytes, dict[str, str]]] = []
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+        self.requests.append((body, headers))
+        return HttpAnswer(self.statuses.pop(0), 3)
+
+
+def _recording_dispatcher(subscription: Subscription, transport: Recording, clock: Clock) -> tuple[Dispatcher, FakeSqs]:
+    sqs = FakeSqs()
+    dispatcher = Dispatcher(
+        repository=Repository(subscription),  # type: ignore[arg-type]
+        queue=SqsJobQueue(sqs, "dispatch", "dead-letters"),
+        transport=transport,
+        settings=DispatchSettings(),
+        clock=clock,
+        uniform=lambda low, high: 1.0,
+    )
+    return dispatcher, sqs
+
+
+def test_retries_keep_the_webhook_id_and_body_and_sign_a_fresh_timestamp() -> None:
+    # Given an endpoint that answers 503 once, then 200, and a clock at the real time (the library checks it)
+    secret = generate_secret()
+    subscription = replace(SUBSCRIPTION, secrets=(SigningSecret(secret),))
+    transport, clock = Recording(503, 200), Clock()
+    clock.now = float(int(time.time()))
+    dispatcher, sqs = _recording_dispatcher(subscription, transport, clock)
+    dispatcher.handle({**EVENT, "data": {"owner": "alice", "imageId": "img-1", "status": "COMPLETED"}})
+    # When the first attempt fails and the retry comes when due (5 s later)
+    [first_job] = sqs.sent
+    assert dispatcher.handle(json.loads(first_job["MessageBody"])) == "retry"
+    clock.now += 5
+    assert dispatcher.handle(json.loads(sqs.sent[-1]["MessageBody"])) == "delivered"
+    # Then both requests carry the same webhook-id and body, each its own timestamp, and both verify
+    (body_1, headers_1), (body_2, headers_2) = transport.requests
+    assert headers_1["webhook-id"] == headers_2["webhook-id"] == message_id("e1", subscription.webhook_id)
+    assert body_1 == body_2
+    assert int(headers_2["webhook-timestamp"]) - int(headers_1["webhook-timestamp"]) == 5
+    for body, headers in transport.requests:
+        assert Webhook(secret).verify(body, headers)["data"]["imageId"] == "img-1"
+
+
+class Rotating:
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
+
+    def get_subscription(self, webhook_id: str) -> Subscription:
+        return self.subscription
+
+    def replace_secrets(self, webhook_id: str, secrets: tuple[SigningSecret, ...]) -> None:
+        self.subscription = self.subscription.with_secrets(secrets)
+
+
+def test_a_rotated_out_secret_signs_for_24_hours_and_then_stops() -> None:
+    # Given a webhook whose secret is rotated now, and again an hour later
+    old = SUBSCRIPTION.secrets[0].value
+    repository, clock = Rotating(SUBSCRIPTION), Clock()
+    service = WebhookService(repository=repository, deliveries=None, policy=TargetPolicy(), clock=clock)  # type: ignore[arg-type]
+    first = service.rotate_secret("alice", "wh_1").secret
+    clock.now += 3600
+    second = service.rotate_secret("alice", "wh_1").secret
+    subscription = repository.subscription
+    # Then the newest signs first, and every secret rotated out in the last 24 hours signs too
+    assert subscription.secrets_in_use(NOW + 3600) == [second, first, old]
+    # until its own 24 hours are over: the first secret's overlap ends later than the original one's
+    assert subscription.secrets_in_use(NOW + 24 * 3600 + 1) == [second, first]
+    assert subscription.secrets_in_use(NOW + 25 * 3600 + 1) == [second]
+    headers = webhook_headers(subscription.secrets_in_use(NOW + 25 * 3600 + 1), "msg_1", int(NOW), "{}")
+    assert headers["webhook-signature"].count("v1,") == 1
