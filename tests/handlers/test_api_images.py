@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,14 @@ class Api:
 
     def complete(self, image_id: str, labels: dict[str, float], etag: str = "etag-1") -> ImageRecord:
         """What the worker writes for a finished image: result, label items, content pointer (same adapter)."""
+        record, save = self.analyse(image_id, labels, etag)
+        save()
+        return record
+
+    def analyse(
+        self, image_id: str, labels: dict[str, float], etag: str = "etag-1"
+    ) -> tuple[ImageRecord, Callable[[], None]]:
+        """The worker's analysis up to its save: it holds the lock and read the image; the save is returned."""
         table = ResultsTable(self.pipeline.dynamodb, self.pipeline.table)
         previous = table.get_image(image_id)
         assert previous is not None
@@ -80,8 +89,7 @@ class Api:
         token = uuid.uuid4().hex
         assert table.acquire_lock(image_id, token, 60)
         content_key = content_pk(etag, 1234, "+".join(record.features))
-        table.save(record, previous=previous, content_key=content_key, lock_token=token)
-        return record
+        return record, lambda: table.save(record, previous=previous, content_key=content_key, lock_token=token)
 
 
 @pytest.fixture(scope="module")
@@ -342,6 +350,49 @@ def test_the_worker_does_not_bring_back_an_image_deleted_during_its_analysis(api
     with pytest.raises(AnalysisInProgress, match="deleted"):
         table.save(previous, previous=previous, content_key=None, lock_token=token)
     assert [item for item in api.items(image_id) if item["sk"] == "IMAGE"] == []
+
+
+class _SavesDuring:
+    """A DynamoDB client that runs the worker's save just before the ``n``-th call of ``operation``."""
+
+    def __init__(self, client: Any, operation: str, n: int, save: Callable[[], None]) -> None:
+        self._client, self._operation, self._n, self._save = client, operation, n, save
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if name != self._operation:
+            return method
+
+        def wrapped(**kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == self._n:
+                # The worker may lose the race (its save is refused): fine, as long as nothing is left.
+                with contextlib.suppress(AnalysisInProgress):
+                    self._save()
+            return method(**kwargs)
+
+        return wrapped
+
+
+@pytest.mark.parametrize(
+    ("operation", "n"), [("put_item", 1), ("query", 1), ("batch_write_item", 1), ("get_item", 1), ("delete_item", 1)]
+)
+def test_a_worker_saving_at_any_point_of_a_delete_leaves_nothing_behind(api: Api, operation: str, n: int) -> None:
+    # Given an image the worker has analysed and is about to save (it holds the lock)
+    image_id = api.create().body["imageId"]
+    _, save = api.analyse(image_id, {"Dog": 97.0, "Ball": 88.0}, etag="etag-race")
+    pointer = {"pk": {"S": content_pk("etag-race", 1234, "labels+text")}, "sk": {"S": "CONTENT"}}
+    table = ResultsTable(api.pipeline.dynamodb, api.pipeline.table)
+    record = table.get_image(image_id)
+    assert record is not None
+    # When its owner deletes it and the worker's save lands in the middle of the delete
+    racing = _SavesDuring(api.pipeline.dynamodb, operation, n, save)
+    ResultsTable(racing, api.pipeline.table).delete_image(record)
+    # Then no result, label item, lock or content pointer of it is left
+    assert racing.calls >= n
+    assert api.items(image_id) == []
+    assert "Item" not in api.pipeline.dynamodb.get_item(TableName=api.pipeline.table, Key=pointer)
 
 
 # --- CORS, OpenAPI ---

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,8 @@ def _conditional_failure(error: ClientError) -> bool:
 
 # BatchWriteItem takes 25 requests, BatchGetItem 100 keys.
 _WRITE_BATCH = 25
+# A delete holds the analysis lock this long at most (it removes the lock itself when it completes).
+_DELETE_LOCK_SECONDS = 60
 
 
 def _start_key(start: dict[str, Any], partition: tuple[str, str], sort: str, floor: str = "") -> dict[str, Any]:
@@ -231,7 +234,22 @@ class ResultsTable:
         return found
 
     def delete_image(self, record: ImageRecord) -> None:
-        """Every item under the image's key (result, label items, lock) and the content pointer naming it."""
+        """Every item under the image's key (result, label items, lock) and the content pointer naming it.
+
+        The delete first takes the image's analysis lock, whoever holds it: a worker still analysing can then
+        no longer save (its save needs its own lock), and one that saved before is seen by the reads below."""
+        self._db.put_item(
+            TableName=self._table,
+            Item=to_item(
+                {
+                    "pk": image_pk(record.image_id),
+                    "sk": LOCK_SK,
+                    "token": f"delete-{uuid.uuid4().hex}",
+                    "expiresAt": int(time.time()) + _DELETE_LOCK_SECONDS,
+                }
+            ),
+        )
+        record = self.get_image(record.image_id) or record
         keys: list[dict[str, Any]] = []
         request: dict[str, Any] = {
             "TableName": self._table,
