@@ -123,8 +123,10 @@ def test_user_uploads_two_images_sees_boxes_searches_by_label_and_deletes_one(
         expect(_card(page, image_id)).to_have_attribute("data-status", "COMPLETED")
         _card(page, image_id).scroll_into_view_if_needed()  # the pictures load lazily
         expect(_card(page, image_id).locator("img")).to_have_js_property("complete", True)
-    assert _card(page, photo).locator("g.box-face rect").count() >= 1
-    assert _card(page, text).locator("g.box-text rect").count() >= 1
+        # (complete is also true for a broken picture: the display link must really have served the image)
+        assert _card(page, image_id).locator("img").evaluate("img => img.naturalWidth") > 0
+    _assert_boxes_drawn_on_the_picture(_card(page, photo), "face")
+    _assert_boxes_drawn_on_the_picture(_card(page, text), "text")
     for progress in page.locator('[data-testid="upload-item"] progress').all():
         expect(progress).to_have_attribute("value", "100")
     _screenshot(page, "web.png")
@@ -162,6 +164,21 @@ def test_user_uploads_two_images_sees_boxes_searches_by_label_and_deletes_one(
     expect(uploads.filter(has_text="printed-text.png")).to_contain_text("Deleted")
     assert client.call("GET", f"images/{text}").status == 404
     _screenshot(page, "web-after-delete.png")
+
+
+def _assert_boxes_drawn_on_the_picture(card: Locator, kind: str) -> None:
+    """At least one box of ``kind`` is rendered with a size, inside the picture's rectangle."""
+    picture = card.locator("img").bounding_box()
+    rects = card.locator(f"g.box-{kind} rect")
+    assert picture is not None
+    assert rects.count() >= 1, kind
+    for rect in rects.all():
+        box = rect.bounding_box()
+        assert box is not None
+        assert box["width"] > 0, (kind, box)
+        assert box["height"] > 0, (kind, box)
+        assert picture["x"] - 1 <= box["x"] <= box["x"] + box["width"] <= picture["x"] + picture["width"] + 1
+        assert picture["y"] - 1 <= box["y"] <= box["y"] + box["height"] <= picture["y"] + picture["height"] + 1
 
 
 def _label_only_in(document: dict[str, Any], other: dict[str, Any]) -> tuple[str, float]:
