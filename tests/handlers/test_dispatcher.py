@@ -374,3 +374,32 @@ def test_the_environments_fixed_endpoint_gets_every_owners_events(
         assert receiver.stats.rejected == 0
     finally:
         receiver.stop()
+
+
+def test_a_name_that_fails_to_resolve_for_a_while_is_retried(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a subscription by host name (faked DNS: the name stands for the loopback receiver)
+    dispatch, _alices_receiver_subscription, receiver = endpoint
+    from image_pipeline.webhooks import targets
+
+    answers: list[Any] = [[(2, 1, 6, "", ("127.0.0.1", receiver.port))]]
+
+    def resolve(*args: Any, **kwargs: Any) -> Any:
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(targets.socket, "getaddrinfo", resolve)
+    by_name, secret = dispatch.subscribe(f"http://hooks.example.com:{receiver.port}/webhook", events=("image.failed",))
+    receiver.trust(secret)
+    # When the DNS fails (a resolver time-out) at the first attempt, then answers again
+    answers[:] = [OSError(-3, "Temporary failure in name resolution"), [(2, 1, 6, "", ("127.0.0.1", receiver.port))]]
+    dispatch.publish(image_event(status=Status.FAILED))
+    dispatch.drain()
+    # Then the failed lookup was retried like a connection failure, and the event arrived
+    [delivery] = dispatch.deliveries(by_name.webhook_id)
+    assert [a["outcome"] for a in delivery["attempts"]] == ["retry", "delivered"]
+    assert "resolve" in delivery["attempts"][0]["error"]
+    assert delivery["status"] == "DELIVERED"

@@ -30,7 +30,7 @@ from image_pipeline.webhooks.payload import image_payload, is_image_event, seria
 from image_pipeline.webhooks.ports import JobQueue, Transport, WebhookRepository
 from image_pipeline.webhooks.schedule import RetrySchedule, parse_retry_after
 from image_pipeline.webhooks.signing import message_id, webhook_headers
-from image_pipeline.webhooks.targets import TargetRefused
+from image_pipeline.webhooks.targets import TargetRefused, TargetUnresolved
 from image_pipeline.webhooks.transport import HttpAnswer
 
 # A delivery record this old without any attempt was left by a fan-out that died before sending its job
@@ -214,6 +214,8 @@ class Dispatcher:
         headers = webhook_headers(subscription.secrets_in_use(now), job.message_id, timestamp, job.body)
         try:
             answer = self._transport.post(subscription.url, job.body.encode(), headers)
+        except TargetUnresolved as unresolved:
+            return HttpAnswer(None, 0, error=unresolved.message), Outcome.RETRY
         except TargetRefused as refused:
             return HttpAnswer(None, 0, error=refused.message), Outcome.REFUSED
         return answer, classify(answer.status)

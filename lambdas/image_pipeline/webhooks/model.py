@@ -30,7 +30,7 @@ class Outcome(StrEnum):
     """How one attempt ended, and so what happens next."""
 
     DELIVERED = "delivered"  # 2xx within the timeout
-    RETRY = "retry"  # 3xx, 429, 5xx, timeout, connection error
+    RETRY = "retry"  # 3xx, 429, 5xx, timeout, connection error, a host name that does not resolve
     FAILED = "failed"  # any other 4xx: this delivery is given up, the endpoint stays
     GONE = "gone"  # 410: the endpoint is disabled
     REFUSED = "refused"  # the URL now resolves to an address webhooks may not reach

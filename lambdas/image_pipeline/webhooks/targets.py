@@ -74,6 +74,10 @@ class TargetRefused(InvalidRequest):
     """The URL or the address it resolves to may not receive webhooks."""
 
 
+class TargetUnresolved(TargetRefused):
+    """The host name did not resolve: refused at registration, retried at delivery (DNS fails for a while too)."""
+
+
 @dataclass(frozen=True)
 class TargetPolicy:
     allow_http: bool = False
@@ -197,7 +201,7 @@ def resolve_checked(target: Target, policy: TargetPolicy, resolver: Resolver = s
     try:
         answers = resolver(target.host, target.port)
     except (OSError, UnicodeError) as error:
-        raise _refuse("", f"webhook host {target.host} does not resolve: {error}") from None
+        raise TargetUnresolved(f"webhook host {target.host} does not resolve: {error}") from None
     addresses: list[IPAddress] = []
     for answer in answers:
         address = ipaddress.ip_address(answer.split("%", 1)[0])
@@ -205,7 +209,7 @@ def resolve_checked(target: Target, policy: TargetPolicy, resolver: Resolver = s
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise _refuse("", f"webhook host {target.host} does not resolve")
+        raise TargetUnresolved(f"webhook host {target.host} does not resolve")
     return addresses
 
 
