@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -238,3 +239,25 @@ def test_secrets_in_answers_are_not_put_into_traces(api: Api, monkeypatch: pytes
     rotated = api("POST", f"/webhooks/{created['webhookId']}/rotate-secret").body
     # Then neither secret ends up in a trace
     assert not any(created["secret"] in text or rotated["secret"] in text for text in attached)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"pk": "WEBHOOK#wh_" + "1" * 24, "sk": "DELIVERY#2026#msg_x"},  # another webhook's partition
+        {"pk": "{own}", "sk": "WEBHOOK"},  # the subscription item, not a delivery
+        {"pk": "{own}", "sk": 5},
+        {"pk": "{own}", "sk": "DELIVERY#2026#msg_x", "extra": "x"},
+        {"pk": "{own}"},
+    ],
+)
+def test_a_forged_deliveries_token_is_a_bad_request(api: Api, key: dict[str, Any]) -> None:
+    # Given alice's webhook, and a token that names it but carries a start key the API never issued
+    webhook_id = api.create()["webhookId"]
+    forged_key = {name: value.replace("{own}", f"WEBHOOK#{webhook_id}") if isinstance(value, str) else value
+                  for name, value in key.items()}  # fmt: skip
+    raw = json.dumps({"w": webhook_id, "k": forged_key}).encode()
+    token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # When she lists the deliveries with it, Then it is her mistake (400), not a server error
+    answer = api("GET", f"/webhooks/{webhook_id}/deliveries?nextToken={token}")
+    assert answer.status == 400, answer

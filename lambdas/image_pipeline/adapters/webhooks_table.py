@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from image_pipeline.adapters.dynamo import from_item, to_item
+from image_pipeline.domain.errors import InvalidRequest
 from image_pipeline.webhooks.model import (
     AttemptRecord,
     DeliveryJob,
@@ -81,6 +82,19 @@ def delivery_view(item: dict[str, Any]) -> dict[str, Any]:
         "nextAttemptAt": item.get("nextAttemptAt"),
         "attempts": item.get("attempts", []),
     }
+
+
+def _delivery_start_key(start: dict[str, Any], webhook_id: str) -> dict[str, Any]:
+    """A page token's key, refused unless it is a delivery key of this webhook: a forged one would otherwise
+    reach DynamoDB as an invalid start key and come back as a server error instead of the caller's mistake."""
+    if (
+        set(start) != {"pk", "sk"}
+        or not all(isinstance(part, str) for part in start.values())
+        or start["pk"] != webhook_pk(webhook_id)
+        or not start["sk"].startswith(DELIVERY_PREFIX)
+    ):
+        raise InvalidRequest("nextToken is not a token this API issued")
+    return to_item(start)
 
 
 class WebhooksTable:
@@ -247,7 +261,7 @@ class WebhooksTable:
             "Limit": limit,
         }
         if start:
-            arguments["ExclusiveStartKey"] = to_item(start)
+            arguments["ExclusiveStartKey"] = _delivery_start_key(start, webhook_id)
         response = self._db.query(**arguments)
         last = response.get("LastEvaluatedKey")
         return DeliveryPage(
