@@ -183,6 +183,33 @@ def test_a_bad_upload_request_is_refused_with_what_is_wrong(api: Api, body: Any,
     assert api.pipeline.dynamodb.scan(TableName=api.pipeline.table)["Count"] == 0
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("POST", "/images", {"contentType": "image/jpeg"}, "body.filename: Field required"),
+        (
+            "POST",
+            "/images",
+            {"filename": "a.gif", "contentType": "image/gif"},
+            "body.contentType: Input should be 'image/jpeg' or 'image/png'",
+        ),
+        ("POST", "/images", "not json", "body: not valid JSON"),
+        ("GET", "/images?limit=0", None, "query.limit: Input should be greater than or equal to 1"),
+        ("GET", "/images/..%2Fx", None, "path.imageId: String should match pattern"),
+    ],
+)
+def test_a_schema_error_answers_422_with_a_message_that_says_what_is_wrong(
+    api: Api, method: str, path: str, body: Any, message: str
+) -> None:
+    # Given a request that breaks the schema, When it is sent
+    answer = api(method, path, body=body)
+    # Then the answer is 422 with {"message": ...} like every other error, and the details per field
+    assert answer.status == 422, answer
+    assert answer.message.startswith(message), answer.body
+    assert answer.body["detail"]
+    assert all({"loc", "type", "msg"} <= set(detail) for detail in answer.body["detail"])
+
+
 def test_a_request_without_a_verified_identity_is_refused(api: Api) -> None:
     # API Gateway's authorizer refuses these before the function; the function refuses them too.
     answer = api("GET", "/images", owner=None)
