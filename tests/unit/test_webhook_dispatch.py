@@ -246,3 +246,23 @@ def test_a_rotated_out_secret_signs_for_24_hours_and_then_stops() -> None:
     assert subscription.secrets_in_use(NOW + 25 * 3600 + 1) == [second]
     headers = webhook_headers(subscription.secrets_in_use(NOW + 25 * 3600 + 1), "msg_1", int(NOW), "{}")
     assert headers["webhook-signature"].count("v1,") == 1
+
+
+def test_large_jobs_are_sent_in_batches_that_sqs_accepts() -> None:
+    # Given an event with 100 KB of results for an owner with ten webhooks (one job per webhook)
+    sqs = FakeSqs()
+    batches: list[list[dict[str, Any]]] = []
+    sqs.send_message_batch = lambda QueueUrl, Entries: batches.append(Entries) or {"Successful": Entries}  # type: ignore[method-assign]  # noqa: N803
+    body = json.dumps({"data": {"results": {"text": "x" * 100_000}}})
+    jobs = [
+        DeliveryJob(f"wh_{n}", f"msg_{n}", f"DELIVERY#t#msg_{n}", "image.analyzed", body, NOW, 1, NOW)
+        for n in range(10)
+    ]
+    # When they are queued
+    SqsJobQueue(sqs, "dispatch").enqueue(jobs, NOW)
+    # Then every job is sent once, in batches whose messages together stay within SQS's 256 KiB per request
+    assert sorted(json.loads(e["MessageBody"])["webhookId"] for b in batches for e in b) == sorted(
+        j.webhook_id for j in jobs
+    )
+    assert all(sum(len(e["MessageBody"].encode()) for e in batch) <= 256 * 1024 for batch in batches)
+    assert all(len({e["Id"] for e in batch}) == len(batch) <= 10 for batch in batches)

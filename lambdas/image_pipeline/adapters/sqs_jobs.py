@@ -10,6 +10,8 @@ from image_pipeline.webhooks.model import DeliveryJob, is_job
 
 MAX_DELAY_SECONDS = 900  # SQS's limit; longer waits take several hops
 _BATCH = 10
+# The sum of a SendMessageBatch request's bodies: 256 KiB, SQS's limit before it allowed 1 MiB messages.
+MAX_BATCH_BYTES = 256 * 1024
 
 
 class SqsJobQueue:
@@ -19,16 +21,16 @@ class SqsJobQueue:
         self._dead_letter_url = dead_letter_url
 
     def enqueue(self, jobs: list[DeliveryJob], now: float) -> None:
-        for start in range(0, len(jobs), _BATCH):
-            entries = [
-                {
-                    "Id": str(index),
-                    "MessageBody": job.to_message(),
-                    "DelaySeconds": min(MAX_DELAY_SECONDS, max(0, math.ceil(job.not_before - now))),
-                }
-                for index, job in enumerate(jobs[start : start + _BATCH])
-            ]
-            response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+        entries = [
+            {
+                "Id": str(index),
+                "MessageBody": job.to_message(),
+                "DelaySeconds": min(MAX_DELAY_SECONDS, max(0, math.ceil(job.not_before - now))),
+            }
+            for index, job in enumerate(jobs)
+        ]
+        for batch in _batches(entries):
+            response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=batch)
             if response.get("Failed"):
                 raise RuntimeError(f"could not queue {len(response['Failed'])} delivery jobs: {response['Failed']}")
 
@@ -57,6 +59,21 @@ class SqsJobQueue:
                 self._sqs.delete_message(QueueUrl=self._dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
                 moved += 1
         return moved
+
+
+def _batches(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Up to 10 entries per request whose bodies together stay within the request limit (a larger one goes alone):
+    one event's jobs carry its whole body, once per webhook."""
+    batches: list[list[dict[str, Any]]] = []
+    size = 0
+    for entry in entries:
+        length = len(entry["MessageBody"].encode())
+        if not batches or len(batches[-1]) == _BATCH or size + length > MAX_BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(entry)
+        size += length
+    return batches
 
 
 def _replayed(body: str, now: float) -> str:
