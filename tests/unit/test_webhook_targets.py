@@ -24,6 +24,7 @@ DNS: dict[str, list[str]] = {
     "ula.example.com": ["fd00::1"],
     "mapped.example.com": ["::ffff:10.0.0.1"],
     "nat64.example.com": ["64:ff9b::a9fe:a9fe"],
+    "siit.example.com": ["::ffff:0:a9fe:a9fe"],
     "ec2v6.example.com": ["fd00:ec2::254"],
     "169.254.169.254.nip.io": ["169.254.169.254"],
     "private.example.com": ["192.168.0.10"],
@@ -68,6 +69,10 @@ CORPUS = [
     "https://[::ffff:127.0.0.1]/hook",  # IPv4-mapped
     "https://[::ffff:a9fe:a9fe]/hook",
     "https://[::127.0.0.1]/hook",  # IPv4-compatible
+    "https://[::ffff:0:a9fe:a9fe]/hook",  # IPv4-translated (SIIT) metadata service
+    "https://[::ffff:0:7f00:1]/hook",
+    "https://[3fff::1]/hook",  # documentation (RFC 9637)
+    "https://[5f00::1]/hook",  # SRv6 segment identifiers (RFC 9602)
     "https://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 to the metadata service
     "https://[2002:7f00:1::1]/hook",  # 6to4 of 127.0.0.1
     "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",  # Teredo
@@ -87,6 +92,7 @@ CORPUS = [
     "https://ula.example.com/hook",
     "https://mapped.example.com/hook",
     "https://nat64.example.com/hook",
+    "https://siit.example.com/hook",
     "https://ec2v6.example.com/hook",
     "https://private.example.com/hook",
     "https://cgnat.example.com/hook",

@@ -4,7 +4,7 @@ Only HTTPS (plain HTTP only when the settings allow it, in the local mode), no c
 no IP literal in a non-canonical spelling (decimal, octal, hex, shortened), and every address the name
 resolves to must be a public unicast address: loopback, private, shared (CGNAT), link-local (with
 the 169.254.169.254 metadata service), unspecified, multicast, reserved, documentation, IPv6 unique
-local (fd00::/8, with fd00:ec2::254), IPv4-mapped/-compatible IPv6, NAT64, 6to4 and Teredo addresses
+local (fd00::/8, with fd00:ec2::254), IPv4-mapped/-compatible/-translated IPv6, NAT64, 6to4 and Teredo addresses
 are refused. The transport connects to the very address that was checked, so a DNS answer cannot
 change between the check and the connect.
 """
@@ -56,6 +56,7 @@ _REFUSED = _networks(
     "::/128",
     "::1/128",
     "::ffff:0:0/96",  # IPv4-mapped
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
     "::/96",  # IPv4-compatible (deprecated)
     "64:ff9b::/96",  # NAT64
     "64:ff9b:1::/48",  # local-use NAT64
@@ -63,6 +64,8 @@ _REFUSED = _networks(
     "2001::/32",  # Teredo
     "2001:db8::/32",  # documentation
     "2002::/16",  # 6to4
+    "3fff::/20",  # documentation (RFC 9637)
+    "5f00::/16",  # SRv6 segment identifiers (RFC 9602)
     "fc00::/7",  # unique local (fd00:ec2::254 is the IPv6 metadata service)
     "fe80::/10",  # link-local
     "fec0::/10",  # site-local (deprecated)
