@@ -6,6 +6,7 @@ import datetime
 import ipaddress
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -61,8 +62,8 @@ class _Answer(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def _server(cert: Path, key: Path) -> Iterator[int]:
-    server = HTTPServer(("127.0.0.1", 0), _Answer)
+def _server(cert: Path, key: Path, handler: type[BaseHTTPRequestHandler] | None = None) -> Iterator[int]:
+    server = HTTPServer(("127.0.0.1", 0), handler or _Answer)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -106,3 +107,34 @@ def test_a_certificate_for_another_name_is_an_error_to_retry(tmp_path: Path) -> 
         # Then nothing is delivered: no status, a TLS error (retried like a connection failure)
         assert answer.status is None
         assert "certificate" in (answer.error or "").lower()
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(20):  # each header line well within a per-read timeout, all of them not
+            self.wfile.write(b"x-slow: 1\r\n")
+            self.wfile.flush()
+            time.sleep(0.15)
+        self.wfile.write(b"content-length: 0\r\n\r\n")
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def test_an_answer_trickling_in_over_tls_past_the_limit_is_a_timeout(certificate: tuple[Path, Path]) -> None:
+    # Given a TLS endpoint that takes about 3 s to send its headers
+    with _server(*certificate, handler=_Trickle) as port:
+        policy = TargetPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),))
+        transport = SafeTransport(
+            policy,
+            resolver=lambda host, port: ["127.0.0.1"],
+            tls=ssl.create_default_context(cafile=str(certificate[0])),
+            timeout_seconds=1,
+        )
+        # When the transport allows one second for the whole attempt
+        answer = transport.post(f"https://{HOST}:{port}/in", b"{}", {})
+    # Then it is a timeout, not a delivery
+    assert answer.status is None
+    assert "timed out" in (answer.error or "")
