@@ -131,6 +131,9 @@ def test_creating_an_image_answers_a_presigned_post_that_pins_key_type_size_and_
     assert {"x-amz-meta-image-id": ticket["imageId"]} in conditions
     assert {"x-amz-meta-features": "faces,labels"} in conditions
     assert ticket["expiresAt"].endswith("Z")
+    # And it is signed with SigV4 (S3 refuses SigV2 in newer regions)
+    assert ticket["upload"]["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    assert {"x-amz-algorithm": "AWS4-HMAC-SHA256"} in conditions
     # And the image exists at once, PENDING, with its filename
     shown = api("GET", f"/images/{ticket['imageId']}").body
     assert (shown["status"], shown["filename"], shown["features"]) == ("PENDING", "cat.jpg", ["faces", "labels"])
@@ -163,6 +166,26 @@ def test_s3_refuses_a_content_type_other_than_the_pinned_one(api: Api) -> None:
     response = api.upload(ticket, b"<html></html>", content_type="text/html")
     assert response.status_code == 403
     assert "Policy Condition failed" in response.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("x-amz-meta-owner", BOB),
+        ("x-amz-meta-image-id", "0f8a5c1e-someone-elses"),
+        ("x-amz-meta-features", "labels,text,faces,moderation,celebrities"),
+        ("key", f"uploads/{BOB}/stolen.jpg"),
+    ],
+)
+def test_s3_refuses_the_presigned_post_with_a_pinned_field_changed(api: Api, field: str, value: str) -> None:
+    # Given an upload ticket, When the client changes one pinned field (another owner, id, features or key)
+    ticket = api.create().body
+    ticket["upload"]["fields"][field] = value
+    response = api.upload(ticket, image_bytes())
+    # Then S3 refuses the form and stores nothing
+    assert response.status_code == 403, response.text
+    listed = api.pipeline.s3.list_objects_v2(Bucket=api.pipeline.bucket, Prefix="uploads/")
+    assert listed.get("KeyCount", 0) == 0
 
 
 @pytest.mark.parametrize(
