@@ -24,6 +24,7 @@ const state = {
   polls: new Map(), // imageId -> timeout id
   query: {},
   nextToken: null,
+  listing: 0, // counts gallery loads: the answer of a load that a newer one replaced is dropped
   detailId: null,
   uploadQueue: [],
   activeUploads: 0,
@@ -69,6 +70,7 @@ async function start() {
 let challenge = null;
 
 function showSignIn(message) {
+  state.listing += 1;
   for (const id of state.polls.values()) clearTimeout(id);
   state.polls.clear();
   state.images.clear();
@@ -364,6 +366,7 @@ function currentQuery() {
 }
 
 async function loadGallery({ more = false } = {}) {
+  const listing = more ? state.listing : ++state.listing;
   if (!more) {
     state.query = currentQuery();
     state.nextToken = null;
@@ -374,14 +377,15 @@ async function loadGallery({ more = false } = {}) {
   }
   try {
     const page = await state.api.listImages({ ...state.query, limit: PAGE_SIZE, nextToken: state.nextToken || undefined });
+    if (listing !== state.listing) return; // a newer search (or a sign-out) replaced this one
     for (const result of page.items) upsertImage(result);
     state.nextToken = page.nextToken || null;
     $("#load-more").hidden = !state.nextToken;
     summarise();
   } catch (error) {
-    if (state.auth.signedIn) notify(error.message, { error: true });
+    if (state.auth.signedIn && listing === state.listing) notify(error.message, { error: true });
   } finally {
-    $("#gallery").removeAttribute("aria-busy");
+    if (listing === state.listing) $("#gallery").removeAttribute("aria-busy");
   }
 }
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 from skimage import data
 
 from local.client import AppClient, find_output
@@ -164,6 +164,54 @@ def test_user_uploads_two_images_sees_boxes_searches_by_label_and_deletes_one(
     expect(uploads.filter(has_text="printed-text.png")).to_contain_text("Deleted")
     assert client.call("GET", f"images/{text}").status == 404
     _screenshot(page, "web-after-delete.png")
+
+
+def test_a_slow_earlier_listing_does_not_mix_into_the_results_of_a_later_search(
+    page: Page, client: AppClient, photos: dict[str, bytes]
+) -> None:
+    # Given the demo user has an image, and the listing the page asks for at sign-in answers slowly
+    image_id = client.upload("slow-listing.jpg", photos["cat.jpg"], "image/jpeg", ["labels"])
+    client.wait_for(image_id)
+    held: list[Route] = []
+    page.route(
+        "**/images?*", lambda route: held.append(route) if "label=" not in route.request.url else route.continue_()
+    )
+    try:
+        _sign_in(page, *_credentials(client))
+        expect(page.locator("#app-view")).to_be_visible()
+        for _ in range(200):  # until the page has sent its first listing
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert len(held) == 1
+        # When they search for a label no image has before that listing answers, and then it answers
+        page.get_by_test_id("search-label").fill("no-such-label-anywhere")
+        page.get_by_test_id("search-button").click()
+        expect(page.get_by_test_id("gallery-summary")).to_contain_text("No images labelled")
+        with page.expect_response(lambda response: response.request.url == held[0].request.url):
+            held[0].continue_()
+        page.wait_for_timeout(1500)  # time for the page to render what that listing brought (the bug did)
+        # Then the gallery still shows the search's (empty) answer, not the earlier listing's images
+        expect(page.get_by_test_id("image-card")).to_have_count(0)
+        expect(page.get_by_test_id("gallery-summary")).to_contain_text("No images labelled")
+    finally:
+        client.call("DELETE", f"images/{image_id}")
+
+
+def test_on_a_phone_the_signed_in_page_fits_the_screen_width(page: Page, client: AppClient) -> None:
+    # Given a phone-sized screen
+    page.set_viewport_size({"width": 375, "height": 740})
+    # When the demo user signs in
+    _sign_in(page, *_credentials(client))
+    expect(page.locator("#app-view")).to_be_visible()
+    expect(page.get_by_test_id("gallery-summary")).not_to_be_empty()
+    # Then nothing scrolls sideways and the upload and search controls are on screen at full width
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for control in ("dropzone", "search-button", "search-label"):
+        box = page.get_by_test_id(control).bounding_box()
+        assert box is not None, control
+        assert box["x"] >= 0, control
+        assert box["x"] + box["width"] <= 375, control
 
 
 def _assert_boxes_drawn_on_the_picture(card: Locator, kind: str) -> None:
