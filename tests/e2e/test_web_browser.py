@@ -214,6 +214,70 @@ def test_on_a_phone_the_signed_in_page_fits_the_screen_width(page: Page, client:
         assert box["x"] + box["width"] <= 375, control
 
 
+HOSTILE = '<img src=x onerror="window.injected=1"><script>window.injected=2</script>'
+
+
+def test_result_text_is_shown_as_text_never_parsed_as_html(page: Page) -> None:
+    # Given a result whose filename, labels, detected text, emotions, moderation and celebrity fields are HTML
+    result = {
+        "imageId": "hostile",
+        "status": "COMPLETED",
+        "createdAt": "2026-01-01T00:00:00Z",
+        "filename": HOSTILE,
+        "features": ["labels", "text", "faces", "moderation", "celebrities"],
+        "image": {"format": HOSTILE, "width": 100, "height": 100, "sizeBytes": 10},
+        "results": {
+            "labels": [
+                {
+                    "name": HOSTILE,
+                    "confidence": 99,
+                    "parents": [HOSTILE],
+                    "instances": [
+                        {"boundingBox": {"left": 0.1, "top": 0.1, "width": 0.5, "height": 0.5}, "confidence": 99}
+                    ],
+                }
+            ],
+            "text": {
+                "lines": [
+                    {"text": HOSTILE, "confidence": 90, "boundingBox": {"left": 0, "top": 0, "width": 1, "height": 0.1}}
+                ]
+            },
+            "faces": [
+                {
+                    "confidence": 99,
+                    "emotions": [{"type": HOSTILE, "confidence": 90}],
+                    "boundingBox": {"left": 0.2, "top": 0.2, "width": 0.2, "height": 0.2},
+                }
+            ],
+            "moderation": {"unsafe": False, "labels": [{"name": HOSTILE, "parentName": HOSTILE, "confidence": 80}]},
+            "celebrities": {"celebrities": [{"name": HOSTILE, "confidence": 99, "urls": ["javascript:alert(1)"]}]},
+        },
+    }
+    # When the page's own renderers build the card, the picture with captions and the detail lists
+    page.evaluate(
+        """async (result) => {
+            const render = await import("./lib/render.js");
+            const host = document.createElement("div");
+            host.id = "hostile-host";
+            host.append(
+                render.card(result, { url: "", revealed: true, onOpen() {}, onReveal() {} }),
+                render.figure(result, { captions: true, revealed: true }),
+                ...render.detailInfo(result),
+            );
+            document.body.append(host);
+        }""",
+        result,
+    )
+    host = page.locator("#hostile-host")
+    # Then the HTML shows up as text, no element or script came out of it, and links stay http(s)
+    expect(host).to_contain_text("<img src=x")
+    assert host.locator("script").count() == 0
+    assert host.locator("img[onerror]").count() == 0
+    assert page.evaluate("window.injected") is None
+    for href in host.locator("a").evaluate_all("links => links.map((a) => a.href)"):
+        assert href.startswith(("https://", "http://")), href
+
+
 def _assert_boxes_drawn_on_the_picture(card: Locator, kind: str) -> None:
     """At least one box of ``kind`` is rendered with a size, inside the picture's rectangle."""
     picture = card.locator("img").bounding_box()
