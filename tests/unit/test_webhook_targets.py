@@ -85,6 +85,7 @@ CORPUS = [
     "https://hooks.example.com:0/hook",
     "https://hooks.example.com/hook#frag",
     "https://hooks.example.com/ho ok",
+    "https://hooks.example.com/\ud800",  # a lone surrogate (JSON can carry one)
     "https://rebind.example.com/hook",  # the name resolves to loopback
     "https://metadata.example.com/hook",
     "https://169.254.169.254.nip.io/hook",
@@ -197,3 +198,8 @@ def test_the_local_mode_may_reach_its_loopback_receiver_over_http(no_network: li
 def test_a_url_keeps_its_path_and_query() -> None:
     target = parse_target("https://Hooks.Example.com./in?a=1&b=2", TargetPolicy())
     assert (target.host, target.port, target.path) == ("hooks.example.com", 443, "/in?a=1&b=2")
+
+
+def test_non_ascii_characters_of_the_path_and_query_are_percent_encoded() -> None:
+    target = parse_target("https://hooks.example.com/café?für=ü", TargetPolicy())
+    assert target.path == "/caf%C3%A9?f%C3%BCr=%C3%BC"

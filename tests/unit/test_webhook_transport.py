@@ -99,3 +99,14 @@ def test_only_the_first_bytes_of_a_large_answer_are_read() -> None:
     # Then the delivery counts, with a 100-byte excerpt
     assert answer.status == 200
     assert answer.body_excerpt == "a" * 100
+
+
+def test_a_url_with_non_ascii_characters_is_sent_percent_encoded() -> None:
+    # Given an endpoint whose registered URL has non-ASCII characters in its path and query
+    ok = b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n"
+    with _raw_server(lambda c: c.sendall(ok)) as (port, requests):
+        # When a delivery is posted to it
+        answer = SafeTransport(LOOPBACK, timeout_seconds=5).post(f"http://127.0.0.1:{port}/café?für=ü", b"{}", {})
+    # Then the request line carries the UTF-8 percent-encoding (an HTTP request line is ASCII)
+    assert answer.status == 204
+    assert requests[0].startswith(b"POST /caf%C3%A9?f%C3%BCr=%C3%BC HTTP/1.1\r\n")

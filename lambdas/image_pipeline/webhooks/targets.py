@@ -16,7 +16,7 @@ import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from image_pipeline.domain.errors import InvalidRequest
 
@@ -29,6 +29,7 @@ _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$"
 )
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".arpa")
 
 
@@ -145,6 +146,11 @@ def parse_target(url: str, policy: TargetPolicy) -> Target:
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
+    # The request line is ASCII: other characters go as their UTF-8 percent-encoding (as browsers send them).
+    try:
+        path = _NON_ASCII.sub(lambda match: quote(match.group(), safe=""), path)
+    except UnicodeError:  # a lone surrogate
+        raise _refuse(url, "not a valid URL: characters that are not Unicode text") from None
     return Target(scheme=scheme, host=host, port=port or (443 if scheme == "https" else 80), path=path)
 
 
