@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
+
+import pytest
 
 from image_pipeline.webhooks.targets import TargetPolicy
 from image_pipeline.webhooks.transport import SafeTransport
@@ -110,3 +114,24 @@ def test_a_url_with_non_ascii_characters_is_sent_percent_encoded() -> None:
     # Then the request line carries the UTF-8 percent-encoding (an HTTP request line is ASCII)
     assert answer.status == 204
     assert requests[0].startswith(b"POST /caf%C3%A9?f%C3%BCr=%C3%BC HTTP/1.1\r\n")
+
+
+def test_an_unreachable_address_family_falls_back_to_the_next_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a host with an IPv6 and an IPv4 address, on a network without an IPv6 route (as in Lambda)
+    real_connect = socket.create_connection
+
+    def connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        if ":" in address[0]:
+            raise OSError(errno.ENETUNREACH, "Network is unreachable")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", connect)
+    policy = TargetPolicy.of(allow_http=True, allowed_networks="127.0.0.0/8,::1/128")
+    ok = b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n"
+    with _raw_server(lambda c: c.sendall(ok)) as (port, requests):
+        transport = SafeTransport(policy, resolver=lambda host, port: ["::1", "127.0.0.1"], timeout_seconds=5)
+        # When a delivery is posted to it
+        answer = transport.post(f"http://hooks.example.com:{port}/in", b"{}", {})
+    # Then the IPv4 address gets it
+    assert answer.status == 204
+    assert len(requests) == 1

@@ -8,6 +8,7 @@ the batch it runs in) far longer. A watchdog shuts the socket down when the time
 from __future__ import annotations
 
 import contextlib
+import errno
 import http.client
 import socket
 import ssl
@@ -26,6 +27,12 @@ from image_pipeline.webhooks.targets import (
 )
 
 USER_AGENT = "image-pipeline-webhooks/1"
+# Connect errors after which the next address of the host is tried (e.g. IPv6 where there is no IPv6 route).
+_NEXT_ADDRESS_ERRORS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EAFNOSUPPORT}
+
+
+class _NotConnected(Exception):
+    """The connection to one address could not be made; nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,14 @@ def _shut(sock: socket.socket) -> None:
 
 
 def _connect(address: str, port: int, timeout: float | None, watchdog: _Watchdog) -> socket.socket:
-    sock = socket.create_connection((address, port), timeout)
+    try:
+        sock = socket.create_connection((address, port), timeout)
+    except OSError as error:
+        if isinstance(error, ConnectionRefusedError):
+            raise _NotConnected(f"connection refused: {error}") from None
+        if error.errno in _NEXT_ADDRESS_ERRORS:
+            raise _NotConnected(f"{address}: {error}") from None
+        raise
     watchdog.watch(sock)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
@@ -144,8 +158,8 @@ class SafeTransport:
                 return self._post_to(target, address, body, headers, started, remaining)
             except TimeoutError:
                 return HttpAnswer(None, _ms_since(started), error=f"timed out after {self._timeout:g} s")
-            except ConnectionRefusedError as error:
-                last_error = f"connection refused: {error}"
+            except _NotConnected as error:  # nothing was sent: the next address may do
+                last_error = str(error)
             except (OSError, http.client.HTTPException) as error:
                 return HttpAnswer(None, _ms_since(started), error=f"{type(error).__name__}: {error}"[:300])
         return HttpAnswer(None, _ms_since(started), error=last_error)
