@@ -88,7 +88,7 @@ class Api:
         )
         token = uuid.uuid4().hex
         assert table.acquire_lock(image_id, token, 60)
-        content_key = content_pk(etag, 1234, "+".join(record.features))
+        content_key = content_pk(record.owner, etag, 1234, "+".join(record.features))
         return record, lambda: table.save(record, previous=previous, content_key=content_key, lock_token=token)
 
 
@@ -373,7 +373,7 @@ def test_deleting_an_image_removes_object_result_label_items_and_content_pointer
     image_id = ticket["imageId"]
     assert api.upload(ticket, image_bytes()).status_code == 204
     record = api.complete(image_id, {"Dog": 97.0, "Ball": 88.0}, etag="etag-del")
-    pointer_key = {"pk": {"S": content_pk("etag-del", 1234, "+".join(record.features))}, "sk": {"S": "CONTENT"}}
+    pointer_key = {"pk": {"S": content_pk(ALICE, "etag-del", 1234, "+".join(record.features))}, "sk": {"S": "CONTENT"}}
     assert len(api.items(image_id)) == 3
     assert "Item" in api.pipeline.dynamodb.get_item(TableName=api.pipeline.table, Key=pointer_key)
     # When its owner deletes it
@@ -432,7 +432,7 @@ def test_a_worker_saving_at_any_point_of_a_delete_leaves_nothing_behind(api: Api
     # Given an image the worker has analysed and is about to save (it holds the lock)
     image_id = api.create().body["imageId"]
     _, save = api.analyse(image_id, {"Dog": 97.0, "Ball": 88.0}, etag="etag-race")
-    pointer = {"pk": {"S": content_pk("etag-race", 1234, "labels+text")}, "sk": {"S": "CONTENT"}}
+    pointer = {"pk": {"S": content_pk(ALICE, "etag-race", 1234, "labels+text")}, "sk": {"S": "CONTENT"}}
     table = ResultsTable(api.pipeline.dynamodb, api.pipeline.table)
     record = table.get_image(image_id)
     assert record is not None

@@ -95,6 +95,21 @@ def test_an_identical_image_under_another_key_reuses_the_analysis(harness: Harne
     assert second["results"] == first["results"]
 
 
+def test_an_identical_image_of_another_owner_is_analysed_again_and_names_no_image_of_theirs(harness: Harness) -> None:
+    # Given alice's analysed upload
+    data = image_bytes(seed=9)
+    harness.upload("uploads/alice/a.jpg", data, owner="alice")
+    harness.drain()
+    # When bob uploads the very same bytes
+    harness.upload("uploads/bob/b.jpg", data, owner="bob")
+    harness.drain()
+    # Then bob's image is analysed on its own: its result cannot tell him that alice has that image
+    assert harness.rekognition.calls == {"DetectLabels": 2, "DetectText": 2}
+    bobs = next(image for image in harness.images() if image["owner"] == "bob")
+    assert bobs["status"] == "COMPLETED"
+    assert bobs.get("reusedFrom") is None
+
+
 def test_the_same_image_with_other_features_is_analysed_again(harness: Harness) -> None:
     data = image_bytes(seed=8)
     harness.upload("uploads/a.jpg", data, features="labels")

@@ -281,7 +281,7 @@ class ResultsTable:
         try:
             self._db.delete_item(
                 TableName=self._table,
-                Key=self._key(content_pk(etag, image.size_bytes, feature_key(features)), CONTENT_SK),
+                Key=self._key(content_pk(record.owner, etag, image.size_bytes, feature_key(features)), CONTENT_SK),
                 ConditionExpression="imageId = :id",
                 ExpressionAttributeValues={":id": {"S": record.image_id}},
             )

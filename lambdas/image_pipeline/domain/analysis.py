@@ -135,7 +135,7 @@ class ImageAnalysis:
             base = replace(base, features=tuple(sorted(f.value for f in features)))
             facts = self._inspect(ref, info.size)
             base = replace(base, image=facts)
-            content_key = content_pk(info.etag, info.size, feature_key(features))
+            content_key = content_pk(upload.owner, info.etag, info.size, feature_key(features))
             reusable = self._repository.find_reusable(content_key)
             if reusable is not None:
                 count("DuplicateImagesReused")

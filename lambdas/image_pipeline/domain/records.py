@@ -5,7 +5,7 @@ Keys (one table, generic names):
 - label:   pk=IMAGE#<id>  sk=LABEL#<name>
            gsi2 (ByOwnerLabel): OWNER#<owner>#LABEL#<name> / <confidence>#<createdAt>#<id>
 - lock:    pk=IMAGE#<id>  sk=LOCK           (expires, TTL)
-- content: pk=CONTENT#<etag>#<size>#<features>  sk=CONTENT  -> the image whose analysis can be reused
+- content: pk=CONTENT#<owner>#<etag>#<size>#<features>  sk=CONTENT  -> the owner's image whose analysis can be reused
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ def confidence_sort_key(confidence: float) -> str:
     return f"{confidence:07.3f}"
 
 
-def content_pk(etag: str, size_bytes: int, features: str) -> str:
-    return f"CONTENT#{etag}#{size_bytes}#{features}"
+def content_pk(owner: str, etag: str, size_bytes: int, features: str) -> str:
+    """Per owner: an analysis reused across owners would tell one user that another has the same image."""
+    return f"CONTENT#{owner}#{etag}#{size_bytes}#{features}"
 
 
 @dataclass(frozen=True)
