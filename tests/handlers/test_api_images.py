@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import requests
 
 from image_pipeline.adapters.dynamo import from_item
 from image_pipeline.adapters.results_table import ResultsTable
+from image_pipeline.api.settings import ApiSettings
 from image_pipeline.domain.errors import AnalysisInProgress
 from image_pipeline.domain.image_header import ImageFacts
 from image_pipeline.domain.records import ImageRecord, Status, content_pk, now_iso
@@ -294,6 +296,46 @@ def test_a_status_filter_still_fills_the_page(api: Api) -> None:
     answer = api("GET", "/images?status=COMPLETED&limit=3")
     assert sorted(item["imageId"] for item in answer.body["items"]) == sorted(done)
     assert {item["status"] for item in api("GET", "/images?status=PENDING").body["items"]} == {"PENDING"}
+
+
+class _CountingQueries:
+    def __init__(self, client: Any) -> None:
+        self._client, self.queries = client, 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "query":
+            self.queries += 1
+        return getattr(self._client, name)
+
+
+def test_a_rare_status_among_many_images_is_paged_in_few_reads_without_gaps_or_repeats(api: Api) -> None:
+    # Given 3 failed images under 240 newer pending ones (the web page's "Failed" filter on a busy account)
+    failed = [api.create().body["imageId"] for _ in range(3)]
+    table = ResultsTable(api.pipeline.dynamodb, api.pipeline.table)
+    for image_id in failed:
+        record = table.get_image(image_id)
+        assert record is not None
+        api.pipeline.dynamodb.update_item(
+            TableName=api.pipeline.table,
+            Key={"pk": {"S": f"IMAGE#{image_id}"}, "sk": {"S": "IMAGE"}},
+            UpdateExpression="SET #status = :failed",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":failed": {"S": "FAILED"}},
+        )
+    for _ in range(240):
+        api.create()
+    counting = _CountingQueries(api.pipeline.dynamodb)
+    listing = ResultsTable(counting, api.pipeline.table, ApiSettings.from_environ(os.environ).indexes())
+    # When they are listed two per page
+    first, start = listing.list_by_owner(ALICE, Status.FAILED, 2, None)
+    assert start is not None
+    second, end = listing.list_by_owner(ALICE, Status.FAILED, 2, start)
+    # Then the pages hold the three newest first, none twice, and reading them took a handful of queries
+    # (not one query per page-sized slice of the 240 pending images)
+    assert [record.image_id for record in first + second] == list(reversed(failed))
+    assert counting.queries <= 6
+    if end is not None:
+        assert listing.list_by_owner(ALICE, Status.FAILED, 2, end)[0] == []
 
 
 def test_a_token_from_another_listing_or_user_or_a_forged_one_is_refused(api: Api) -> None:

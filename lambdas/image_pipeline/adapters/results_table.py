@@ -35,6 +35,8 @@ def _conditional_failure(error: ClientError) -> bool:
 
 # BatchWriteItem takes 25 requests, BatchGetItem 100 keys.
 _WRITE_BATCH = 25
+# Items a filtered listing evaluates per read (DynamoDB also stops a read at 1 MB).
+_FILTERED_READ = 200
 # A delete holds the analysis lock this long at most (it removes the lock itself when it completes).
 _DELETE_LOCK_SECONDS = 60
 
@@ -173,15 +175,29 @@ class ResultsTable:
             ConditionExpression="attribute_not_exists(pk)",
         )
 
-    def _page(self, request: dict[str, Any], limit: int) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """Up to ``limit`` items of a query, following DynamoDB's pages while a filter leaves them short."""
+    def _page(
+        self, request: dict[str, Any], limit: int, key_names: tuple[str, ...]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Up to ``limit`` items of a query, following DynamoDB's pages while a filter leaves them short.
+
+        With a filter each read evaluates at least ``_FILTERED_READ`` items (a rare status would otherwise
+        take one read per ``limit`` items of the whole partition); a read that finds more than the page holds
+        is cut, and the next page starts after the last item kept (its ``key_names``)."""
         items: list[dict[str, Any]] = []
         start = request.pop("ExclusiveStartKey", None)
+        filtered = "FilterExpression" in request
         while True:
+            wanted = limit - len(items)
             page = self._db.query(
-                **request, Limit=limit - len(items), **({"ExclusiveStartKey": start} if start else {})
+                **request,
+                Limit=max(wanted, _FILTERED_READ) if filtered else wanted,
+                **({"ExclusiveStartKey": start} if start else {}),
             )
-            items += [from_item(item) for item in page.get("Items", [])]
+            found = [from_item(item) for item in page.get("Items", [])]
+            if len(found) > wanted:
+                items += found[:wanted]
+                return items, {name: items[-1][name] for name in key_names}
+            items += found
             start = page.get("LastEvaluatedKey")
             if start is None or len(items) >= limit:
                 return items, from_item(start) if start else None
@@ -202,7 +218,7 @@ class ResultsTable:
             request["ExpressionAttributeValues"][":status"] = {"S": status.value}
         if start:
             request["ExclusiveStartKey"] = _start_key(start, ("gsi1pk", owner_pk(owner)), "gsi1sk")
-        items, last = self._page(request, limit)
+        items, last = self._page(request, limit, ("pk", "sk", "gsi1pk", "gsi1sk"))
         return [record_from_item(item) for item in items], last
 
     def list_by_label(
@@ -218,7 +234,7 @@ class ResultsTable:
         }
         if start:
             request["ExclusiveStartKey"] = _start_key(start, ("gsi2pk", partition), "gsi2sk", floor)
-        hits, last = self._page(request, limit)
+        hits, last = self._page(request, limit, ("pk", "sk", "gsi2pk", "gsi2sk"))
         images = self._get_images([hit["imageId"] for hit in hits])
         return [images[hit["imageId"]] for hit in hits if hit["imageId"] in images], last
 
