@@ -23,6 +23,7 @@ import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TextIO
@@ -105,6 +106,7 @@ class _PrefixedLines(io.TextIOBase):
 def _child_main(spec: FunctionSpec, environment: dict[str, str], connection: Connection, prefix: str) -> None:
     """The execution environment: init once, then serve invocations until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent until now
     sys.stdout = _PrefixedLines(sys.__stdout__ or sys.stdout, prefix)
     sys.stderr = _PrefixedLines(sys.__stderr__ or sys.stderr, prefix)
     os.environ.clear()
@@ -151,7 +153,15 @@ class _Environment:
         self.process = context.Process(
             target=_child_main, args=(spec, environment, child, prefix), name=f"lambda:{spec.name}", daemon=True
         )
-        self.process.start()
+        # The child starts with SIGINT blocked (the mask survives fork and exec) until _child_main ignores it:
+        # a Ctrl-C while its Python starts would otherwise end it with a KeyboardInterrupt traceback.
+        # Starting the resource tracker unblocks SIGINT: it must be running before the mask is set.
+        resource_tracker.ensure_running()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
         self.ready = False
         self.stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"

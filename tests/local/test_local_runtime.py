@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from local.console import Console
-from local.runtime import FunctionSpec, LocalFunction
+from local.runtime import FunctionSpec, LocalFunction, _Environment
 
 HANDLERS = textwrap.dedent(
     """
@@ -51,8 +53,8 @@ def code(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def function(code: Path, handler: str, environment: dict[str, str], timeout: int = 5) -> LocalFunction:
-    spec = FunctionSpec(
+def spec_of(code: Path, handler: str, environment: dict[str, str], timeout: int = 5) -> FunctionSpec:
+    return FunctionSpec(
         logical_id=f"{handler}Function",
         name=f"Test/{handler}",
         function_name=f"test-{handler}",
@@ -63,6 +65,10 @@ def function(code: Path, handler: str, environment: dict[str, str], timeout: int
         timeout_seconds=timeout,
         memory_mb=128,
     )
+
+
+def function(code: Path, handler: str, environment: dict[str, str], timeout: int = 5) -> LocalFunction:
+    spec = spec_of(code, handler, environment, timeout)
     return LocalFunction(spec, {"AWS_REGION": "us-east-1", "SHARED": "base"}, Console(io.StringIO()), concurrency=1)
 
 
@@ -131,3 +137,16 @@ def test_a_handler_that_cannot_be_imported_fails_init(tmp_path: Path, functions:
     error = local.warm()
     assert error is not None
     assert error["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_ctrl_c_while_an_environment_starts_does_not_kill_it(code: Path) -> None:
+    # Given an execution environment that has just been spawned (its Python is still starting)
+    spec = spec_of(code, "env", {})
+    environment = _Environment(spec, LocalFunction._environment_for(spec, {}), Console(io.StringIO()))
+    try:
+        # When Ctrl-C's SIGINT reaches it (a terminal sends it to the whole process group)
+        os.kill(environment.process.pid, signal.SIGINT)
+        # Then it initialises all the same (no KeyboardInterrupt traceback): the local mode stops it itself
+        assert environment.wait_ready(60) is None
+    finally:
+        environment.stop()
