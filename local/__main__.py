@@ -44,18 +44,28 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(sys.argv[1:] if argv is None else argv)
     console = Console()
     stop = threading.Event()
+    starting = threading.Event()
+    starting.set()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        if starting.is_set():
+            starting.clear()
+            raise KeyboardInterrupt  # abandons the start; `finally` stops what it had started
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     mode = LocalMode(options, console)
     try:
-        mode.start()
+        try:
+            mode.start()
+        finally:
+            starting.clear()
         while not stop.wait(0.5):
             pass
         console.say("stopping")
+    except KeyboardInterrupt:
+        console.say("stopping before it was ready")
     except Exception as error:
         console.say(f"failed: {type(error).__name__}: {error}")
         return 1

@@ -64,6 +64,19 @@ class LocalProcess:
             raise RuntimeError("local mode did not start:\n" + "\n".join(self.lines[-60:]))
         return dict(json.loads(self.outputs_file.read_text()))
 
+    def wait_for(self, text: str, timeout: float = 300) -> None:
+        """Until a line containing ``text`` was printed (RuntimeError if the process ends first)."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"no line with {text!r}:\n" + "\n".join(self.lines[-60:]))
+            time.sleep(0.05)
+
+    def interrupt(self, timeout: float = 60) -> int:
+        """Ctrl-C in its terminal: SIGINT to its whole process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout)
+
     def stop(self, timeout: float = 60) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
