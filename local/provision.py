@@ -421,6 +421,9 @@ class Provisioner:
         source = self._text(resource, props["EventSourceArn"])
         if ":sqs:" not in source:
             raise UnsupportedResource(f"{resource.stack}/{resource.logical_id}: event source {source}")
+        if props.get("FilterCriteria"):
+            # Lambda deletes the messages no filter matches without invoking; the poller would hand them over.
+            raise UnsupportedResource(f"{resource.stack}/{resource.logical_id}: FilterCriteria")
         function = self._text(resource, props["FunctionName"])
         if not function.startswith("arn:"):
             function = f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{function}"

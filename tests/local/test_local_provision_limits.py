@@ -1,0 +1,65 @@
+"""The provisioner refuses what the templates declare but the local mode would run differently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from local.assembly import Assembly, Stack
+from local.provision import Provisioner, UnsupportedResource, aws_clients
+
+
+@pytest.fixture
+def clients() -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        yield aws_clients("https://sqs.us-east-1.amazonaws.com", "us-east-1")
+
+
+def provisioner(template: dict[str, Any], clients: dict[str, Any], tmp_path: Path) -> Provisioner:
+    return Provisioner(
+        Assembly(tmp_path, [Stack("Work", template)]),
+        clients,
+        region="us-east-1",
+        api_base_url="http://127.0.0.1:8000",
+        web_host="127.0.0.1:8080",
+        work_dir=tmp_path,
+        aws_endpoint="http://127.0.0.1:5000",
+    )
+
+
+def mapping(**properties: Any) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "Mapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
+                    "FunctionName": "worker",
+                    "BatchSize": 5,
+                    **properties,
+                },
+            },
+        }
+    }
+
+
+def test_an_sqs_mapping_is_read_from_the_template(clients: dict[str, Any], tmp_path: Path) -> None:
+    # Given a mapping with a batch size and a batching window / When provisioned
+    provisioned = provisioner(mapping(MaximumBatchingWindowInSeconds=2), clients, tmp_path).run()
+    # Then the poller gets them
+    [found] = provisioned.mappings
+    assert (found.batch_size, found.batching_window_seconds) == (5, 2.0)
+    assert found.function_arn == "arn:aws:lambda:us-east-1:123456789012:function:worker"
+
+
+def test_a_mapping_with_filter_criteria_stops_the_local_mode(clients: dict[str, Any], tmp_path: Path) -> None:
+    # Given a mapping that lets only some messages through (Lambda deletes the others unseen)
+    filters = {"Filters": [{"Pattern": '{"body": {"kind": ["image"]}}'}]}
+    # When provisioned / Then it is refused rather than run without its filter
+    with pytest.raises(UnsupportedResource, match="FilterCriteria"):
+        provisioner(mapping(FilterCriteria=filters), clients, tmp_path).run()
