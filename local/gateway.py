@@ -67,6 +67,7 @@ class Route:
         return [part for part in self.path.split("/") if part]
 
     def match(self, stage: str, path: str) -> dict[str, str] | None:
+        """The path parameters (as sent, percent-encoded) when ``path`` (as sent) is this route's."""
         if stage != self.stage:
             return None
         wanted = [part for part in path.split("/") if part]
@@ -82,7 +83,7 @@ class Route:
                 return None
             if segment.startswith("{") and segment.endswith("}"):
                 parameters[segment[1:-1]] = wanted[index]
-            elif segment != wanted[index]:
+            elif segment != unquote(wanted[index]):
                 return None
         return parameters if len(wanted) == len(segments) else None
 
@@ -308,7 +309,7 @@ class Gateway:
         if self._api is None or self._runtime is None or self._verifier is None:
             return _json(503, {"message": "starting"})
         url = urlsplit(raw_path)
-        path = unquote(url.path)
+        path = url.path  # a REST API leaves the path and its parameters percent-encoded (it decodes query strings)
         stage, _, rest = path.lstrip("/").partition("/")
         candidates = [(route, route.match(stage, "/" + rest)) for route in self._api.routes]
         matching = [(route, params) for route, params in candidates if params is not None]

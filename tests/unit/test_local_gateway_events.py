@@ -1,0 +1,84 @@
+"""The proxy event the local gateway hands the API function, compared with what a REST API (v1) sends."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from local.console import Console
+from local.gateway import Api, Gateway, Route
+from local.runtime import InvokeResult
+
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:api"
+INTEGRATION = {
+    "Type": "AWS_PROXY",
+    "Uri": f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FUNCTION}/invocations",
+}
+
+
+class EchoFunction:
+    """Answers with the event it got."""
+
+    def invoke(self, event: dict[str, Any]) -> InvokeResult:
+        return InvokeResult(payload={"statusCode": 200, "body": json.dumps(event)})
+
+
+class OneFunctionRuntime:
+    def by_arn(self, arn: str) -> EchoFunction:
+        assert arn == FUNCTION
+        return EchoFunction()
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    gateway = Gateway("127.0.0.1", 0, Console(io.StringIO()))
+    routes = [
+        Route("api1", "v1", path, "GET", f"res-{index}", INTEGRATION, None)
+        for index, path in enumerate(["/images/{imageId}", "/files/{proxy+}"])
+    ]
+    gateway._api = Api(routes=sorted(routes, key=Route.priority))
+    gateway._runtime = OneFunctionRuntime()  # type: ignore[assignment]
+    gateway._verifier = object()  # type: ignore[assignment]
+    yield gateway
+    gateway.close()
+
+
+def event_for(gateway: Gateway, path: str, headers: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    response = gateway.handle("GET", path, headers or [("Host", "127.0.0.1")], b"", "127.0.0.1")
+    assert response.status == 200, response.body
+    return dict(json.loads(response.body))
+
+
+def test_the_event_names_the_resource_the_path_without_the_stage_and_the_parameters(gateway: Gateway) -> None:
+    # Given a route /images/{imageId} in stage v1 / When it is called with repeated query parameters
+    event = event_for(gateway, "/v1/images/abc-1?label=Dog&label=Cat&limit=2")
+    # Then the event is shaped like a REST API's
+    assert event["resource"] == "/images/{imageId}"
+    assert event["path"] == "/images/abc-1"
+    assert event["pathParameters"] == {"imageId": "abc-1"}
+    assert event["queryStringParameters"] == {"label": "Cat", "limit": "2"}
+    assert event["multiValueQueryStringParameters"] == {"label": ["Dog", "Cat"], "limit": ["2"]}
+    context = event["requestContext"]
+    assert (context["stage"], context["path"]) == ("v1", "/v1/images/abc-1")
+    assert context["resourcePath"] == "/images/{imageId}"
+    assert (context["resourceId"], context["httpMethod"], context["apiId"]) == ("res-0", "GET", "api1")
+
+
+def test_the_path_and_its_parameters_stay_percent_encoded_as_a_rest_api_sends_them(gateway: Gateway) -> None:
+    # Given an id with characters a client must encode, an encoded slash among them
+    # When it is requested
+    event = event_for(gateway, "/v1/images/a%40b%2Fc%20d")
+    # Then the REST API's event keeps them encoded (only query strings are decoded) and the slash is no separator
+    assert event["pathParameters"] == {"imageId": "a%40b%2Fc%20d"}
+    assert event["path"] == "/images/a%40b%2Fc%20d"
+    assert event["requestContext"]["path"] == "/v1/images/a%40b%2Fc%20d"
+
+
+def test_a_greedy_parameter_takes_the_rest_of_the_path(gateway: Gateway) -> None:
+    event = event_for(gateway, "/v1/files/a/b%20c.txt")
+    assert event["resource"] == "/files/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "a/b%20c.txt"}
