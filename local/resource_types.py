@@ -1,6 +1,6 @@
 """What the local mode does with each CloudFormation resource type: run it, or ignore it with a reason.
 
-A type in neither list stops the local mode (and fails tests/local/test_local_resource_types.py):
+A type in neither list stops the local mode (and fails tests/infra/test_local_resource_types.py):
 a construct was added that the local mode cannot run yet.
 """
 
