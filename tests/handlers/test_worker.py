@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from image_pipeline.adapters.results_table import ResultsTable
 from image_pipeline.domain.image_header import MAX_IMAGE_BYTES
+from image_pipeline.domain.records import ImageRecord, Status, now_iso
 from tests.handlers.conftest import Harness
 from tests.support.fake_rekognition import FEATURE_OPERATIONS
 from tests.support.images import image_bytes, jpeg_with_large_exif
@@ -52,6 +54,33 @@ def test_an_image_id_and_owner_from_the_api_metadata_are_kept(harness: Harness) 
     harness.drain()
     image = harness.only_image()
     assert (image["imageId"], image["owner"]) == ("0f8a5c1e-api", "bob")
+
+
+def test_an_upload_landing_after_its_image_was_deleted_does_not_bring_the_image_back(harness: Harness) -> None:
+    # Given an image the API created (PENDING) and its owner deleted before the upload arrived
+    table = ResultsTable(harness.pipeline.dynamodb, harness.pipeline.table)
+    key = "uploads/bob/0f8a5c1e-gone.jpg"
+    now = now_iso()
+    record = ImageRecord(
+        image_id="0f8a5c1e-gone",
+        owner="bob",
+        status=Status.PENDING,
+        created_at=now,
+        updated_at=now,
+        object={"bucket": harness.pipeline.bucket, "key": key, "etag": None, "versionId": None},
+        object_identity="",
+        features=("labels",),
+    )
+    table.create_pending(record)
+    table.delete_image(record)
+    # When the upload made with the still valid presigned POST lands
+    harness.upload(key, image_bytes(), owner="bob", features="labels", **{"image-id": "0f8a5c1e-gone"})
+    [batch] = harness.drain()
+    # Then it is not analysed (no cost) and the image stays deleted
+    assert batch.failed_ids == []
+    assert harness.rekognition.calls == {}
+    assert harness.images() == []
+    assert harness.events() == []
 
 
 def test_the_owner_can_find_images_by_label_above_a_confidence(harness: Harness) -> None:

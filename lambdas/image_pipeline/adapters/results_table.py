@@ -14,6 +14,7 @@ from image_pipeline.domain.errors import AnalysisInProgress, InvalidRequest
 from image_pipeline.domain.features import Feature, feature_key
 from image_pipeline.domain.records import (
     CONTENT_SK,
+    DELETED_SK,
     IMAGE_SK,
     LOCK_SK,
     ImageRecord,
@@ -39,6 +40,9 @@ _WRITE_BATCH = 25
 _FILTERED_READ = 200
 # A delete holds the analysis lock this long at most (it removes the lock itself when it completes).
 _DELETE_LOCK_SECONDS = 60
+# How long a deleted image's marker stays (DynamoDB TTL): longer than an upload link lives and than SQS keeps
+# a message (14 days at most, so an event redriven from the dead-letter queue is still recognised).
+_TOMBSTONE_SECONDS = 15 * 24 * 3600
 
 
 def _start_key(start: dict[str, Any], partition: tuple[str, str], sort: str, floor: str = "") -> dict[str, Any]:
@@ -104,6 +108,10 @@ class ResultsTable:
         except ClientError as error:
             if not _conditional_failure(error):
                 raise
+
+    def was_deleted(self, image_id: str) -> bool:
+        response = self._db.get_item(TableName=self._table, Key=self._key(image_pk(image_id), DELETED_SK))
+        return "Item" in response
 
     def find_reusable(self, content_key: str) -> ImageRecord | None:
         response = self._db.get_item(TableName=self._table, Key=self._key(content_key, CONTENT_SK))
@@ -254,6 +262,7 @@ class ResultsTable:
 
         The delete first takes the image's analysis lock, whoever holds it: a worker still analysing can then
         no longer save (its save needs its own lock), and one that saved before is seen by the reads below."""
+        now = int(time.time())
         self._db.put_item(
             TableName=self._table,
             Item=to_item(
@@ -261,9 +270,14 @@ class ResultsTable:
                     "pk": image_pk(record.image_id),
                     "sk": LOCK_SK,
                     "token": f"delete-{uuid.uuid4().hex}",
-                    "expiresAt": int(time.time()) + _DELETE_LOCK_SECONDS,
+                    "expiresAt": now + _DELETE_LOCK_SECONDS,
                 }
             ),
+        )
+        # Before the image item goes: the worker checks it whenever it finds no image item.
+        self._db.put_item(
+            TableName=self._table,
+            Item=to_item({"pk": image_pk(record.image_id), "sk": DELETED_SK, "expiresAt": now + _TOMBSTONE_SECONDS}),
         )
         record = self.get_image(record.image_id) or record
         keys: list[dict[str, Any]] = []
@@ -281,7 +295,7 @@ class ResultsTable:
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         # The image item goes last: until it is gone, a retried delete still finds the image.
-        others = [key for key in keys if key["sk"]["S"] != IMAGE_SK]
+        others = [key for key in keys if key["sk"]["S"] not in (IMAGE_SK, DELETED_SK)]
         for first in range(0, len(others), _WRITE_BATCH):
             pending = {self._table: [{"DeleteRequest": {"Key": key}} for key in others[first : first + _WRITE_BATCH]]}
             while pending:

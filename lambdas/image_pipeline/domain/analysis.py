@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from image_pipeline.domain import image_header
-from image_pipeline.domain.errors import AnalysisInProgress, ImageRejected
+from image_pipeline.domain.errors import AnalysisInProgress, ImageRejected, ObjectSuperseded
 from image_pipeline.domain.events import build_event
 from image_pipeline.domain.features import FeatureSet, feature_key, parse_features
 from image_pipeline.domain.image_header import ImageFacts, NeedMoreBytes
@@ -87,6 +87,8 @@ class ImageAnalysis:
         previous = self._repository.get_image(upload.image_id)
         if self._already_done(previous, pinned):
             return Outcome.DUPLICATE
+        if previous is None and self._repository.was_deleted(upload.image_id):
+            raise ObjectSuperseded(f"image {upload.image_id} was deleted: its late upload is not analysed")
         token = uuid.uuid4().hex
         if not self._repository.acquire_lock(upload.image_id, token, self._settings.lock_seconds):
             raise AnalysisInProgress(f"image {upload.image_id} is being analysed by another delivery")

@@ -41,6 +41,10 @@ class ResultsRepository(Protocol):
 
     def release_lock(self, image_id: str, token: str) -> None: ...
 
+    def was_deleted(self, image_id: str) -> bool:
+        """The image's owner deleted it (an upload for it may still land later)."""
+        ...
+
     def find_reusable(self, content_key: str) -> ImageRecord | None: ...
 
     def save(

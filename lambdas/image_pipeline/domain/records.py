@@ -24,6 +24,9 @@ MAX_INDEXED_LABELS = 45
 IMAGE_SK = "IMAGE"
 LOCK_SK = "LOCK"
 CONTENT_SK = "CONTENT"
+# Left by a delete under the image's key: an upload that lands later (its presigned POST is still valid)
+# is not analysed and does not bring the image back.
+DELETED_SK = "DELETED"
 # The table's TTL attribute. The API sets it on a PENDING image so that an upload that never comes is
 # forgotten; a finished result drops it and is kept.
 PENDING_EXPIRY = "expiresAt"
