@@ -182,7 +182,7 @@ class LocalMode:
                 if not key.startswith("Export"):
                     say(f"  {stack}.{key} = {value}")
         if self.gateway.has_routes:
-            say(f"API:          {self.gateway.url}")
+            say(f"API:          {', '.join(self.gateway.stage_urls)}")
         if self.web.has_site:
             say(f"Web page:     {self.web.url}")
         say(f"AWS endpoint: {endpoint} (region {options.region}, any credentials)")

@@ -287,6 +287,12 @@ class Gateway:
     def has_routes(self) -> bool:
         return bool(self._api and self._api.routes)
 
+    @property
+    def stage_urls(self) -> list[str]:
+        """Where each stage's routes are served (what a deployment's stage URL, e.g. ApiUrl, points to)."""
+        stages = sorted({route.stage for route in self._api.routes}) if self._api else []
+        return [f"{self.url}/{stage}/" for stage in stages]
+
     def serve(self, provisioned: Provisioned, runtime: Runtime, moto_endpoint: str) -> None:
         self._api = build_api(provisioned)
         self._runtime = runtime

@@ -82,3 +82,8 @@ def test_a_greedy_parameter_takes_the_rest_of_the_path(gateway: Gateway) -> None
     event = event_for(gateway, "/v1/files/a/b%20c.txt")
     assert event["resource"] == "/files/{proxy+}"
     assert event["pathParameters"] == {"proxy": "a/b%20c.txt"}
+
+
+def test_the_api_is_announced_at_its_stage_url(gateway: Gateway) -> None:
+    # Given routes in stage v1 / Then the URL to print is the stage's, where the routes answer
+    assert gateway.stage_urls == [f"{gateway.url}/v1/"]
