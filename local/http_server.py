@@ -3,13 +3,21 @@ background thread once there is something to serve."""
 
 from __future__ import annotations
 
+import errno
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class BackgroundServer:
     def __init__(self, host: str, port: int, handler: type[BaseHTTPRequestHandler], name: str) -> None:
-        self._server = ThreadingHTTPServer((host, port), handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), handler)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise OSError(
+                error.errno, f"{name}: {host}:{port} is in use (choose another port: LOCAL_PORT=, WEB_PORT=, --port)"
+            ) from error
         self._server.daemon_threads = True
         self._name = name
         self._thread: threading.Thread | None = None
