@@ -52,6 +52,7 @@ class LocalMode:
         self.provisioned: Provisioned | None = None
         self.outputs: dict[str, Any] = {}
         self._closed = threading.Event()
+        self._outputs_written = False
 
     def start(self) -> dict[str, Any]:
         options, say = self.options, self.console.say
@@ -177,6 +178,7 @@ class LocalMode:
             "DemoPassword": provisioned.demo_password or None,
         }
         write_outputs(options.outputs_file, self.outputs, local)
+        self._outputs_written = True
         for stack, values in self.outputs.items():
             for key, value in values.items():
                 if not key.startswith("Export"):
@@ -206,6 +208,8 @@ class LocalMode:
             self.analyzer.close()
         if self.moto is not None:
             self.moto.stop()
+        if self._outputs_written:  # its endpoints are gone: `make demo` should say to start the local mode
+            self.options.outputs_file.unlink(missing_ok=True)
 
 
 def _load(model: Any) -> None:

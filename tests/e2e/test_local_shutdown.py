@@ -24,6 +24,8 @@ def test_sigterm_stops_every_process_and_exits_zero(tmp_path: Path) -> None:
     assert exit_code == 0, "\n".join(local.lines[-30:])
     assert local.leftovers() == []
     assert local.lines[-1].endswith("stopped")
+    # and its outputs file, whose endpoints are gone, with it (`make demo` then says to start it)
+    assert not local.outputs_file.exists()
 
 
 def test_ctrl_c_during_the_start_stops_it_without_errors(tmp_path: Path) -> None:
