@@ -432,7 +432,15 @@ class Gateway:
         function = self._runtime.by_arn(found.group(1))
         timeout = int(route.integration.get("TimeoutInMillis", DEFAULT_INTEGRATION_TIMEOUT_MS)) / 1000
         outcome: list[InvokeResult] = []
-        worker = threading.Thread(target=lambda: outcome.append(function.invoke(event)), daemon=True)
+
+        def invoke() -> None:
+            try:
+                outcome.append(function.invoke(event))
+            except Exception as error:  # the runtime failed, not the handler: Lambda's service error
+                self._console.line("api", f"invoking {found.group(1)} failed: {type(error).__name__}: {error}")
+                outcome.append(InvokeResult(error={"errorType": type(error).__name__, "errorMessage": str(error)}))
+
+        worker = threading.Thread(target=invoke, daemon=True)
         worker.start()
         worker.join(timeout)
         if not outcome:

@@ -87,3 +87,21 @@ def test_a_greedy_parameter_takes_the_rest_of_the_path(gateway: Gateway) -> None
 def test_the_api_is_announced_at_its_stage_url(gateway: Gateway) -> None:
     # Given routes in stage v1 / Then the URL to print is the stage's, where the routes answer
     assert gateway.stage_urls == [f"{gateway.url}/v1/"]
+
+
+class BrokenFunction:
+    def invoke(self, event: dict[str, Any]) -> InvokeResult:
+        raise BrokenPipeError("its execution environment is gone")
+
+
+def test_a_function_that_cannot_be_invoked_answers_502_at_once(gateway: Gateway) -> None:
+    # Given a function whose invocation fails in the runtime itself (not in the handler)
+    runtime = OneFunctionRuntime()
+    runtime.by_arn = lambda arn: BrokenFunction()  # type: ignore[method-assign,assignment,return-value]
+    gateway._runtime = runtime  # type: ignore[assignment]
+    route = Route("api1", "v1", "/slow", "GET", "res-9", {**INTEGRATION, "TimeoutInMillis": 3000}, None)
+    assert gateway._api is not None
+    gateway._api.routes.append(route)
+    # When it is called / Then the gateway answers like API Gateway for a failed Lambda call, not with a timeout
+    response = gateway.handle("GET", "/v1/slow", [], b"", "127.0.0.1")
+    assert response.status == 502
