@@ -178,7 +178,10 @@ class _Environment:
         return None if self.ready else dict(detail)
 
     def invoke(self, event: Any, context: _Context, timeout: float) -> tuple[str, Any]:
-        self._connection.send((event, context))
+        try:
+            self._connection.send((event, context))
+        except OSError:  # the process died while it waited (BrokenPipeError)
+            return "exit", None
         if not self._connection.poll(timeout):
             return "timeout", None
         try:

@@ -150,3 +150,21 @@ def test_ctrl_c_while_an_environment_starts_does_not_kill_it(code: Path) -> None
         assert environment.wait_ready(60) is None
     finally:
         environment.stop()
+
+
+def test_an_environment_that_died_while_idle_fails_one_invocation_and_is_replaced(
+    code: Path, functions: list[LocalFunction]
+) -> None:
+    # Given a warm function whose only environment is killed while it waits
+    local = function(code, "context", {})
+    functions.append(local)
+    assert local.warm() is None
+    first = local.invoke({}).payload["pid"]
+    os.kill(first, signal.SIGKILL)
+    local._idle[0].process.join(10)
+    # When it is invoked / Then that invocation fails like Lambda's (no exception escapes to the caller)
+    failed = local.invoke({})
+    assert failed.error is not None
+    assert failed.error["errorType"] == "Runtime.ExitError"
+    # and the next one runs in a new environment
+    assert local.invoke({}).payload["pid"] != first
