@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -149,16 +150,33 @@ def test_started_pollers_feed_the_function_until_stopped(sqs: Any) -> None:
     assert [r["body"] for e in invoke.events for r in e["Records"]] == ["late"]
 
 
+class WatchedSqs:
+    """The SQS client, telling when a receive has been answered."""
+
+    def __init__(self, sqs: Any) -> None:
+        self._sqs = sqs
+        self.received = threading.Event()
+
+    def receive_message(self, **arguments: Any) -> Any:
+        answer = self._sqs.receive_message(**arguments)
+        self.received.set()
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sqs, name)
+
+
 def test_an_idle_poller_is_woken_by_activity_instead_of_its_interval(sqs: Any) -> None:
     # Given an idle poller whose own interval is far longer than the test may take
     queue, arn, _ = make_queues(sqs)
     activity = Activity()
     invoke = Recorder()
-    spec = MappingSpec(name="worker", queue_url=queue, queue_arn=arn, region="us-east-1")
-    mapping = SqsPoller(spec, sqs, invoke, Console(), idle_interval=60, activity=activity)
+    spec = MappingSpec(name="worker", queue_url=queue, queue_arn=arn, region="us-east-1", max_concurrency=1)
+    watched = WatchedSqs(sqs)
+    mapping = SqsPoller(spec, watched, invoke, Console(), idle_interval=60, activity=activity)
     mapping.start()
     try:
-        time.sleep(0.2)  # let it find the queue empty and start waiting
+        assert watched.received.wait(30)  # it found the queue empty: from now on it waits
         # When a message is sent and the emulator reports the request
         send(sqs, queue, "wake up")
         activity.touch()
