@@ -60,9 +60,11 @@ class LocalMode:
         assembly = Assembly.load(options.assembly_dir)
         say(f"cloud assembly {options.assembly_dir}: {', '.join(assembly.stacks)}")
 
-        self.moto = SerialisedMotoServer(options.host, options.moto_port, secrets={CREDENTIALS[0]: CREDENTIALS[1]})
-        self.moto.start()
-        endpoint = self.moto.url
+        moto = SerialisedMotoServer(options.host, options.moto_port, secrets={CREDENTIALS[0]: CREDENTIALS[1]})
+        moto.start()
+        # Kept only once started: moto's stop() would wait forever for a server that a Ctrl-C kept from starting.
+        self.moto = moto
+        endpoint = moto.url
         clients = aws_clients(endpoint, options.region)
         say(f"AWS emulator (moto) on {endpoint}")
 
