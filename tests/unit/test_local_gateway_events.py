@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from local.console import Console
-from local.gateway import Api, Gateway, Route
+from local.gateway import Api, Authorizer, Gateway, Route, Unauthorized
 from local.runtime import InvokeResult
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:api"
@@ -105,3 +105,49 @@ def test_a_function_that_cannot_be_invoked_answers_502_at_once(gateway: Gateway)
     # When it is called / Then the gateway answers like API Gateway for a failed Lambda call, not with a timeout
     response = gateway.handle("GET", "/v1/slow", [], b"", "127.0.0.1")
     assert response.status == 502
+
+
+class FakeVerifier:
+    """Accepts the token "good" only."""
+
+    def claims(self, token: str, authorizer: Authorizer, scopes: tuple[str, ...] = ()) -> dict[str, Any]:
+        if token != "good":
+            raise Unauthorized("bad signature")
+        return {"sub": "user-1", "exp": 1795311392, "email_verified": True}
+
+
+class CountingFunction(EchoFunction):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def invoke(self, event: dict[str, Any]) -> InvokeResult:
+        self.calls += 1
+        return super().invoke(event)
+
+
+def test_the_authorizer_refuses_before_the_function_runs_and_passes_the_claims(gateway: Gateway) -> None:
+    # Given a route behind a Cognito authorizer
+    function = CountingFunction()
+    runtime = OneFunctionRuntime()
+    runtime.by_arn = lambda arn: function  # type: ignore[method-assign,assignment,return-value]
+    gateway._runtime = runtime  # type: ignore[assignment]
+    gateway._verifier = FakeVerifier()  # type: ignore[assignment]
+    signed_in = Authorizer(name="SignedIn", pool_ids=("pool",), identity_header="Authorization")
+    assert gateway._api is not None
+    gateway._api.routes.append(Route("api1", "v1", "/me", "GET", "res-8", INTEGRATION, signed_in))
+    # When it is called without a token, with a refused one, and with a good one (with and without "Bearer")
+    answers = [
+        gateway.handle("GET", "/v1/me", headers, b"", "127.0.0.1")
+        for headers in (
+            [],
+            [("Authorization", "forged")],
+            [("authorization", "good")],
+            [("Authorization", "Bearer good")],
+        )
+    ]
+    # Then the first two are 401 without invoking the function, the others reach it with the claims as strings
+    assert [answer.status for answer in answers] == [401, 401, 200, 200]
+    assert json.loads(answers[0].body) == {"message": "Unauthorized"}
+    assert function.calls == 2
+    claims = json.loads(answers[2].body)["requestContext"]["authorizer"]["claims"]
+    assert claims == {"sub": "user-1", "exp": "Sun Nov 22 01:36:32 UTC 2026", "email_verified": "true"}
