@@ -384,8 +384,12 @@ def test_a_name_that_fails_to_resolve_for_a_while_is_retried(
     from image_pipeline.webhooks import targets
 
     answers: list[Any] = [[(2, 1, 6, "", ("127.0.0.1", receiver.port))]]
+    real_getaddrinfo = targets.socket.getaddrinfo
 
-    def resolve(*args: Any, **kwargs: Any) -> Any:
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # Only the subscribed name is faked: other lookups in the process (clients of the emulator) are real.
+        if host != "hooks.example.com":
+            return real_getaddrinfo(host, *args, **kwargs)
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
         if isinstance(answer, Exception):
             raise answer
