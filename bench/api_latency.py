@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.api_latency [--outputs .local/cdk-outputs.json] [--rounds 20]
 
 Reads only the outputs file, signs in as its demo user (or --username/--password), and calls every
-/images route ``rounds`` times, plus the read-only /webhooks routes. Prints p50 and p90 per route in
+/images and /webhooks route ``rounds`` times. Prints p50 and p90 per route in
 milliseconds. Figures depend on the machine; nothing asserts them.
 """
 
@@ -35,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--username")
     parser.add_argument("--password")
+    parser.add_argument(
+        "--webhook-url",
+        default="http://127.0.0.1:9/hook",
+        help="subscribed and removed again (default: a loopback port nobody answers; local mode only)",
+    )
     args = parser.parse_args(argv)
     client = AppClient.from_file(args.outputs, args.username, args.password)
     client.sign_in()
@@ -64,6 +69,25 @@ def main(argv: list[str] | None = None) -> int:
         timed(samples, "GET /webhooks", lambda: client.call("GET", "webhooks"), 200)
     for image_id in created:
         timed(samples, "DELETE /images/{imageId}", lambda i=image_id: client.call("DELETE", f"images/{i}"), 204)
+    for _ in range(args.rounds):
+        hook = timed(
+            samples,
+            "POST /webhooks",
+            lambda: client.call("POST", "webhooks", {"url": args.webhook_url, "events": ["image.analyzed"]}),
+            201,
+        ).json()["webhookId"]
+        for method, route, expect in (
+            ("POST", "rotate-secret", 200),
+            ("POST", "test", 202),
+            ("GET", "deliveries", 200),
+        ):
+            timed(
+                samples,
+                f"{method} /webhooks/{{webhookId}}/{route}",
+                lambda m=method, r=route, h=hook: client.call(m, f"webhooks/{h}/{r}"),
+                expect,
+            )
+        timed(samples, "DELETE /webhooks/{webhookId}", lambda h=hook: client.call("DELETE", f"webhooks/{h}"), 204)
     width = max(len(route) for route in samples)
     print(f"{'route':<{width}}  {'n':>3}  {'p50 ms':>7}  {'p90 ms':>7}")
     for route, values in samples.items():
