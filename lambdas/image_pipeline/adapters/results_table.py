@@ -9,8 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from image_pipeline.adapters.dynamo import from_item, to_item
-from image_pipeline.domain.errors import AnalysisInProgress, InvalidRequest
+from image_pipeline.adapters.dynamo import from_item, start_key, to_item
+from image_pipeline.domain.errors import AnalysisInProgress
 from image_pipeline.domain.features import Feature, feature_key
 from image_pipeline.domain.records import (
     CONTENT_SK,
@@ -46,17 +46,13 @@ _TOMBSTONE_SECONDS = 15 * 24 * 3600
 
 
 def _start_key(start: dict[str, Any], partition: tuple[str, str], sort: str, floor: str = "") -> dict[str, Any]:
-    """A page token's key, refused unless it is a key of this query: a forged one would otherwise reach
-    DynamoDB as an invalid start key and come back as a server error instead of the caller's mistake."""
     name, value = partition
-    if (
-        set(start) != {"pk", "sk", name, sort}
-        or not all(isinstance(part, str) for part in start.values())
-        or start[name] != value
-        or start[sort] < floor
-    ):
-        raise InvalidRequest("nextToken is not a token this API issued")
-    return to_item(start)
+    return start_key(start, {"pk", "sk", name, sort}, lambda key: key[name] == value and key[sort] >= floor)
+
+
+def _lock_item(image_id: str, token: str, expires_at: int) -> dict[str, Any]:
+    """The analysis lock of an image: held by ``token`` until ``expires_at`` (epoch seconds, the table's TTL)."""
+    return to_item({"pk": image_pk(image_id), "sk": LOCK_SK, "token": token, "expiresAt": expires_at})
 
 
 @dataclass(frozen=True)
@@ -86,7 +82,7 @@ class ResultsTable:
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=to_item({"pk": image_pk(image_id), "sk": LOCK_SK, "token": token, "expiresAt": now + seconds}),
+                Item=_lock_item(image_id, token, now + seconds),
                 ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
                 ExpressionAttributeValues={":now": {"N": str(now)}},
             )
@@ -265,14 +261,7 @@ class ResultsTable:
         now = int(time.time())
         self._db.put_item(
             TableName=self._table,
-            Item=to_item(
-                {
-                    "pk": image_pk(record.image_id),
-                    "sk": LOCK_SK,
-                    "token": f"delete-{uuid.uuid4().hex}",
-                    "expiresAt": now + _DELETE_LOCK_SECONDS,
-                }
-            ),
+            Item=_lock_item(record.image_id, f"delete-{uuid.uuid4().hex}", now + _DELETE_LOCK_SECONDS),
         )
         # Before the image item goes: the worker checks it whenever it finds no image item.
         self._db.put_item(

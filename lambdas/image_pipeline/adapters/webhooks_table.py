@@ -13,8 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from image_pipeline.adapters.dynamo import from_item, to_item
-from image_pipeline.domain.errors import InvalidRequest
+from image_pipeline.adapters.dynamo import from_item, start_key, to_item
 from image_pipeline.webhooks.model import (
     AttemptRecord,
     DeliveryJob,
@@ -85,16 +84,11 @@ def delivery_view(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _delivery_start_key(start: dict[str, Any], webhook_id: str) -> dict[str, Any]:
-    """A page token's key, refused unless it is a delivery key of this webhook: a forged one would otherwise
-    reach DynamoDB as an invalid start key and come back as a server error instead of the caller's mistake."""
-    if (
-        set(start) != {"pk", "sk"}
-        or not all(isinstance(part, str) for part in start.values())
-        or start["pk"] != webhook_pk(webhook_id)
-        or not start["sk"].startswith(DELIVERY_PREFIX)
-    ):
-        raise InvalidRequest("nextToken is not a token this API issued")
-    return to_item(start)
+    return start_key(
+        start,
+        {"pk", "sk"},
+        lambda key: key["pk"] == webhook_pk(webhook_id) and key["sk"].startswith(DELIVERY_PREFIX),
+    )
 
 
 class WebhooksTable:

@@ -5,9 +5,6 @@ Every operation is scoped to the caller: an image of somebody else is reported e
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import time
 import uuid
@@ -18,6 +15,7 @@ from typing import Any, Protocol
 from image_pipeline.domain.errors import InvalidRequest, NotFound
 from image_pipeline.domain.features import FeatureSet, feature_key
 from image_pipeline.domain.image_header import MAX_IMAGE_BYTES
+from image_pipeline.domain.page_tokens import decode_token, encode_token
 from image_pipeline.domain.records import PENDING_EXPIRY, ImageRecord, Status, now_iso
 
 CONTENT_TYPES = {"image/jpeg": "jpg", "image/png": "png"}
@@ -92,23 +90,6 @@ class ImageCatalog(Protocol):
     def delete_image(self, record: ImageRecord) -> None:
         """The image item, its label items, its lock and the content pointer that names it."""
         ...
-
-
-def encode_token(key: dict[str, Any], scope: str) -> str:
-    raw = json.dumps({"scope": scope, "key": key}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_token(token: str, scope: str) -> dict[str, Any]:
-    """The key a token carries, refused when it was made for another listing (or another owner)."""
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error):
-        raise InvalidRequest("nextToken is not a token this API issued") from None
-    if not isinstance(decoded, dict) or decoded.get("scope") != scope or not isinstance(decoded.get("key"), dict):
-        raise InvalidRequest("nextToken belongs to a different listing; repeat the query without it")
-    return dict(decoded["key"])
 
 
 def clean_filename(filename: str) -> str:

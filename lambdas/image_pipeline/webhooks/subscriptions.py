@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
 import time
 from collections.abc import Callable
@@ -12,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from image_pipeline.domain.errors import Conflict, InvalidRequest, NotFound
+from image_pipeline.domain.page_tokens import decode_token, encode_token
 from image_pipeline.webhooks.dispatch import DeliveryQueue, iso
 from image_pipeline.webhooks.model import DeliveryJob, SigningSecret, Subscription, SubscriptionStatus
 from image_pipeline.webhooks.payload import IMAGE_EVENT_TYPES, serialise, webhook_test_event, webhook_test_payload
@@ -40,21 +38,6 @@ class RotatedSecret:
 class DeliveryHistory:
     items: list[dict[str, Any]]
     next_token: str | None
-
-
-def _encode_token(key: dict[str, Any], webhook_id: str) -> str:
-    raw = json.dumps({"w": webhook_id, "k": key}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str, webhook_id: str) -> dict[str, Any]:
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if decoded["w"] != webhook_id or not isinstance(decoded["k"], dict):
-            raise ValueError("another listing's token")
-        return dict(decoded["k"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InvalidRequest("nextToken is not a token this API issued") from None
 
 
 class WebhookService:
@@ -136,7 +119,8 @@ class WebhookService:
 
     def deliveries(self, owner: str, webhook_id: str, limit: int, next_token: str | None) -> DeliveryHistory:
         self.get(owner, webhook_id)
-        start = _decode_token(next_token, webhook_id) if next_token else None
+        scope = f"deliveries:{webhook_id}"
+        start = decode_token(next_token, scope) if next_token else None
         page = self._repository.list_deliveries(webhook_id, limit, start)
-        token = _encode_token(page.next_key, webhook_id) if page.next_key else None
+        token = encode_token(page.next_key, scope) if page.next_key else None
         return DeliveryHistory(items=page.items, next_token=token)
