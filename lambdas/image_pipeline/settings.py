@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from image_pipeline.adapters.rekognition import RecognitionOptions
 from image_pipeline.domain.analysis import AnalysisSettings
 from image_pipeline.domain.features import parse_features
+from image_pipeline.env_settings import EnvironmentSettings
 
 
-class WorkerSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class WorkerSettings(EnvironmentSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     events_topic_arn: str = Field(alias="EVENTS_TOPIC_ARN", min_length=1)
     default_features: str = Field(alias="DEFAULT_FEATURES", default="labels")
@@ -24,10 +21,6 @@ class WorkerSettings(BaseModel):
     image_concurrency: int = Field(alias="IMAGE_CONCURRENCY", default=2, ge=1, le=10)
     rekognition_max_attempts: int = Field(alias="REKOGNITION_MAX_ATTEMPTS", default=5, ge=1, le=20)
     lock_seconds: int = Field(alias="LOCK_SECONDS", default=60, ge=1)
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> WorkerSettings:
-        return cls.model_validate(dict(environ))
 
     def analysis(self) -> AnalysisSettings:
         return AnalysisSettings(

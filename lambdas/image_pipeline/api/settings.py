@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from image_pipeline.adapters.results_table import IndexNames
 from image_pipeline.domain.features import parse_features
 from image_pipeline.domain.images import UploadPolicy
+from image_pipeline.env_settings import EnvironmentSettings
 
 
-class ApiSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class ApiSettings(EnvironmentSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     owner_index: str = Field(alias="OWNER_INDEX_NAME", min_length=1)
     label_index: str = Field(alias="LABEL_INDEX_NAME", min_length=1)
@@ -25,10 +22,6 @@ class ApiSettings(BaseModel):
     # The web page's origin, then any further origins allowed to call from a browser (comma-separated).
     allowed_origin: str = Field(alias="ALLOWED_ORIGIN", default="")
     extra_origins: str = Field(alias="EXTRA_ALLOWED_ORIGINS", default="")
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> ApiSettings:
-        return cls.model_validate(dict(environ))
 
     def upload_policy(self) -> UploadPolicy:
         return UploadPolicy(

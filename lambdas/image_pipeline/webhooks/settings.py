@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Self
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from image_pipeline.env_settings import EnvironmentSettings
 from image_pipeline.webhooks.dispatch import DispatchSettings
 from image_pipeline.webhooks.payload import IMAGE_EVENT_TYPES
 from image_pipeline.webhooks.schedule import RetrySchedule
 from image_pipeline.webhooks.targets import TargetPolicy
 
 
-class _FromEnviron(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class _WebhookSettings(EnvironmentSettings):
+    """What the dispatcher and the webhook routes both read."""
 
     table_name: str = Field(alias="WEBHOOKS_TABLE_NAME", min_length=1)
     owner_index: str = Field(alias="WEBHOOKS_OWNER_INDEX", default="ByOwner")
@@ -27,22 +25,18 @@ class _FromEnviron(BaseModel):
     first_retry_seconds: float = Field(alias="WEBHOOK_FIRST_RETRY_SECONDS", default=5.0, ge=0)
     delivery_retention_days: int = Field(alias="WEBHOOK_DELIVERY_RETENTION_DAYS", default=30, ge=1)
 
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Self:
-        return cls.model_validate(dict(environ))
-
     def policy(self) -> TargetPolicy:
         return TargetPolicy.of(self.allow_http, self.allowed_networks)
 
 
-class WebhookApiSettings(_FromEnviron):
+class WebhookApiSettings(_WebhookSettings):
     """What the API function needs for the webhook routes (added by IntegrationStack.connect_api)."""
 
     def dispatch(self) -> DispatchSettings:
         return DispatchSettings(delivery_retention_seconds=self.delivery_retention_days * 86400)
 
 
-class DispatcherSettings(_FromEnviron):
+class DispatcherSettings(_WebhookSettings):
     dead_letter_queue_url: str = Field(alias="WEBHOOK_DLQ_URL", min_length=1)
     timeout_seconds: float = Field(alias="WEBHOOK_TIMEOUT_SECONDS", default=15.0, gt=0, le=30)
     response_cap_bytes: int = Field(alias="WEBHOOK_RESPONSE_CAP_BYTES", default=4096, ge=0, le=65536)
