@@ -25,13 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from moto import mock_aws
 
-from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.dispatch import Dispatcher, DispatchSettings
-from image_pipeline.webhooks.model import DeliveryJob, SigningSecret, Subscription
-from image_pipeline.webhooks.payload import image_payload, serialise
-from image_pipeline.webhooks.signing import generate_secret
-from image_pipeline.webhooks.targets import TargetPolicy
-from image_pipeline.webhooks.transport import SafeTransport
+from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.adapters.transport import SafeTransport
+from image_pipeline.webhooks.domain.dispatch import Dispatcher, DispatchSettings
+from image_pipeline.webhooks.domain.model import DeliveryJob, SigningSecret, Subscription
+from image_pipeline.webhooks.domain.payload import image_payload, serialise
+from image_pipeline.webhooks.domain.signing import generate_secret
+from image_pipeline.webhooks.domain.targets import TargetPolicy
 from local.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import feed_once
 from tests.support.moto_webhooks import LOCAL_NETWORKS, LOCAL_SETTINGS, provision_webhooks

@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
-from image_pipeline.adapters.dynamo import from_item
-from image_pipeline.handlers import worker
+from image_pipeline.recognition import handler as worker
+from image_pipeline.shared.dynamo import from_item
 from tests.support.fake_rekognition import FAKE_ENDPOINT, FakeRekognition
 from tests.support.lambda_sqs import BatchResult, feed_once
 from tests.support.moto_pipeline import MotoPipeline, provision

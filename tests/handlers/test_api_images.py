@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 import requests
 
-from image_pipeline.adapters.dynamo import from_item
-from image_pipeline.adapters.results_table import ResultsTable
+from image_pipeline.api import handler as api_module
 from image_pipeline.api.settings import ApiSettings
-from image_pipeline.domain.errors import AnalysisInProgress
-from image_pipeline.domain.image_header import ImageFacts
-from image_pipeline.domain.records import ImageRecord, Status, content_pk, now_iso
-from image_pipeline.handlers import api as api_module
+from image_pipeline.recognition.domain.image_header import ImageFacts
+from image_pipeline.results.adapters.results_table import ResultsTable
+from image_pipeline.results.domain.records import ImageRecord, Status, content_pk, now_iso
+from image_pipeline.shared.dynamo import from_item
+from image_pipeline.shared.errors import AnalysisInProgress
 from tests.support.api_calls import Answer, call, proxy_event
 from tests.support.images import image_bytes
 from tests.support.moto_pipeline import WEB_DOMAIN, MotoPipeline, provision

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from image_pipeline.api import webhooks as webhook_routes
-from image_pipeline.handlers import api as api_module
-from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.subscriptions import MAX_WEBHOOKS_PER_OWNER
+from image_pipeline.api import handler as api_module
+from image_pipeline.api import webhook_routes
+from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.domain.subscriptions import MAX_WEBHOOKS_PER_OWNER
 from local.webhook_receiver import WebhookReceiver
 from tests.support.api_calls import Answer, call, proxy_event
 from tests.support.lambda_sqs import feed_once

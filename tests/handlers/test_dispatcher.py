@@ -14,14 +14,14 @@ import pytest
 from moto import mock_aws
 from standardwebhooks.webhooks import Webhook
 
-from image_pipeline.adapters.sqs_jobs import SqsJobQueue
-from image_pipeline.adapters.webhooks_table import WebhooksTable
-from image_pipeline.domain.events import build_event
-from image_pipeline.domain.records import ImageRecord, Status, now_iso
-from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.model import Subscription
-from image_pipeline.webhooks.subscriptions import WebhookService
-from image_pipeline.webhooks.targets import TargetPolicy
+from image_pipeline.events.domain.events import build_event
+from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
+from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
+from image_pipeline.webhooks.adapters.webhooks_table import WebhooksTable
+from image_pipeline.webhooks.domain.model import Subscription
+from image_pipeline.webhooks.domain.subscriptions import WebhookService
+from image_pipeline.webhooks.domain.targets import TargetPolicy
 from local.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import BatchResult, feed_once
 from tests.support.moto_webhooks import LOCAL_SETTINGS, MotoWebhooks, provision_webhooks
@@ -337,7 +337,7 @@ def test_a_name_that_now_resolves_to_a_private_address_is_refused_at_delivery(
     dispatch: Dispatch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a subscription registered while its name resolved to a public address
-    from image_pipeline.webhooks import targets
+    from image_pipeline.webhooks.domain import targets
 
     monkeypatch.setattr(targets.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.215.14", 443))])
     dispatch.service._policy = TargetPolicy()  # as in AWS: https only, no exception
@@ -381,7 +381,7 @@ def test_a_name_that_fails_to_resolve_for_a_while_is_retried(
 ) -> None:
     # Given a subscription by host name (faked DNS: the name stands for the loopback receiver)
     dispatch, _alices_receiver_subscription, receiver = endpoint
-    from image_pipeline.webhooks import targets
+    from image_pipeline.webhooks.domain import targets
 
     answers: list[Any] = [[(2, 1, 6, "", ("127.0.0.1", receiver.port))]]
     real_getaddrinfo = targets.socket.getaddrinfo

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from image_pipeline.adapters.results_table import ResultsTable
-from image_pipeline.domain.image_header import MAX_IMAGE_BYTES
-from image_pipeline.domain.records import ImageRecord, Status, now_iso
+from image_pipeline.recognition.domain.image_header import MAX_IMAGE_BYTES
+from image_pipeline.results.adapters.results_table import ResultsTable
+from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
 from tests.handlers.conftest import Harness
 from tests.support.fake_rekognition import FEATURE_OPERATIONS
 from tests.support.images import image_bytes, jpeg_with_large_exif
@@ -161,7 +161,7 @@ def test_throttling_beyond_the_retries_fails_the_record_and_writes_nothing(
 ) -> None:
     # Given Rekognition throttles longer than botocore retries (2 attempts here)
     monkeypatch.setenv("REKOGNITION_MAX_ATTEMPTS", "2")
-    from image_pipeline.handlers import worker
+    from image_pipeline.recognition import handler as worker
 
     worker.analysis.cache_clear()
     harness.rekognition.fail("DetectLabels", "ThrottlingException", times=2)

@@ -9,11 +9,11 @@ from typing import Any
 
 import boto3
 
-from image_pipeline.adapters.sqs_jobs import SqsJobQueue
-from image_pipeline.adapters.webhooks_table import WebhooksTable
-from image_pipeline.webhooks.dispatch import DeliveryQueue, DispatchSettings
-from image_pipeline.webhooks.subscriptions import WebhookService
-from image_pipeline.webhooks.targets import TargetPolicy
+from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
+from image_pipeline.webhooks.adapters.webhooks_table import WebhooksTable
+from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, DispatchSettings
+from image_pipeline.webhooks.domain.subscriptions import WebhookService
+from image_pipeline.webhooks.domain.targets import TargetPolicy
 from tests.support.lambda_sqs import queue_arn_of
 from tests.support.synth import Synthesized
 from tests.support.template import Resolver, only, resources_of

@@ -4,11 +4,10 @@ import json
 
 import pytest
 
-from image_pipeline.domain.errors import ImageRejected
-from image_pipeline.domain.events import MAX_EVENT_BYTES, build_event
-from image_pipeline.domain.features import Feature, feature_key, parse_features
-from image_pipeline.domain.image_header import ImageFacts
-from image_pipeline.domain.records import (
+from image_pipeline.events.domain.events import MAX_EVENT_BYTES, build_event
+from image_pipeline.recognition.domain.features import Feature, feature_key, parse_features
+from image_pipeline.recognition.domain.image_header import ImageFacts
+from image_pipeline.results.domain.records import (
     MAX_INDEXED_LABELS,
     PENDING_EXPIRY,
     ImageRecord,
@@ -18,6 +17,7 @@ from image_pipeline.domain.records import (
     label_items,
     record_from_item,
 )
+from image_pipeline.shared.errors import ImageRejected
 
 DEFAULT = frozenset({Feature.LABELS})
 

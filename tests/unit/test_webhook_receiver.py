@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from image_pipeline.webhooks.signing import generate_secret, webhook_headers
+from image_pipeline.webhooks.domain.signing import generate_secret, webhook_headers
 from local.webhook_receiver import WebhookReceiver, main
 
 SECRET = generate_secret()

@@ -6,8 +6,8 @@ from email.utils import formatdate
 
 import pytest
 
-from image_pipeline.webhooks.model import Outcome, classify
-from image_pipeline.webhooks.schedule import RetrySchedule, parse_retry_after
+from image_pipeline.webhooks.domain.model import Outcome, classify
+from image_pipeline.webhooks.domain.schedule import RetrySchedule, parse_retry_after
 
 DAY = 24 * 3600
 

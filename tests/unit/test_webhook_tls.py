@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from image_pipeline.webhooks.targets import TargetPolicy
-from image_pipeline.webhooks.transport import SafeTransport
+from image_pipeline.webhooks.adapters.transport import SafeTransport
+from image_pipeline.webhooks.domain.targets import TargetPolicy
 
 HOST = "hooks.example.com"
 

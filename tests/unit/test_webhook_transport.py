@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from image_pipeline.webhooks.targets import TargetPolicy
-from image_pipeline.webhooks.transport import SafeTransport
+from image_pipeline.webhooks.adapters.transport import SafeTransport
+from image_pipeline.webhooks.domain.targets import TargetPolicy
 
 LOOPBACK = TargetPolicy.of(allow_http=True, allowed_networks="127.0.0.0/8")
 

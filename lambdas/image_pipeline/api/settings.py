@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from image_pipeline.adapters.results_table import IndexNames
-from image_pipeline.domain.features import parse_features
-from image_pipeline.domain.images import UploadPolicy
-from image_pipeline.env_settings import EnvironmentSettings
+from image_pipeline.recognition.domain.features import parse_features
+from image_pipeline.results.adapters.results_table import IndexNames
+from image_pipeline.results.domain.library import UploadPolicy
+from image_pipeline.shared.settings import EnvironmentSettings
 
 
 class ApiSettings(EnvironmentSettings):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from image_pipeline.env_settings import EnvironmentSettings
-from image_pipeline.webhooks.dispatch import DispatchSettings
-from image_pipeline.webhooks.payload import IMAGE_EVENT_TYPES
-from image_pipeline.webhooks.schedule import RetrySchedule
-from image_pipeline.webhooks.targets import TargetPolicy
+from image_pipeline.shared.settings import EnvironmentSettings
+from image_pipeline.webhooks.domain.dispatch import DispatchSettings
+from image_pipeline.webhooks.domain.payload import IMAGE_EVENT_TYPES
+from image_pipeline.webhooks.domain.schedule import RetrySchedule
+from image_pipeline.webhooks.domain.targets import TargetPolicy
 
 
 class _WebhookSettings(EnvironmentSettings):
