@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from moto import mock_aws
 
+from image_pipeline.webhooks import composition as dispatcher_composition
 from image_pipeline.webhooks import handler as dispatcher
 from image_pipeline.webhooks.adapters.transport import SafeTransport
 from image_pipeline.webhooks.domain.dispatch import Dispatcher, DispatchSettings
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     with mock_aws(), WebhookReceiver() as receiver:
         moto = provision_webhooks(synth)
         os.environ.update({**moto.dispatcher_environment, **LOCAL_SETTINGS})
-        dispatcher.dispatcher.cache_clear()
+        dispatcher_composition.components.cache_clear()
         receiver.trust(moto.service().create("bench", receiver.url, ["image.analyzed"]).secret)
         for start in range(0, args.events, 10):
             entries = [

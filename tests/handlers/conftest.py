@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
+from image_pipeline.recognition import composition as worker_composition
 from image_pipeline.recognition import handler as worker
 from image_pipeline.shared.dynamo import from_item
 from tests.support.fake_rekognition import FAKE_ENDPOINT, FakeRekognition
@@ -107,11 +108,13 @@ def harness(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", FAKE_ENDPOINT)
         fake = FakeRekognition()
-        real_client = worker.rekognition_client
-        monkeypatch.setattr(worker, "rekognition_client", lambda settings: fake.attach(real_client(settings)))
-        worker.analysis.cache_clear()
+        real_client = worker_composition.rekognition_client
+        monkeypatch.setattr(
+            worker_composition, "rekognition_client", lambda settings: fake.attach(real_client(settings))
+        )
+        worker_composition.components.cache_clear()
         harness = Harness(pipeline, fake)
         # moto, like S3, sends an s3:TestEvent when the notification is configured: the worker skips it.
         assert harness.drain()[0].failed_ids == []
         yield harness
-        worker.analysis.cache_clear()
+        worker_composition.components.cache_clear()

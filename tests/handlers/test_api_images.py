@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 import requests
 
+from image_pipeline.api import composition as api_composition
 from image_pipeline.api import handler as api_module
 from image_pipeline.api.settings import ApiSettings
 from image_pipeline.recognition.domain.image_header import ImageFacts
-from image_pipeline.results.adapters.results_table import ResultsTable
-from image_pipeline.results.domain.records import ImageRecord, Status, content_pk, now_iso
+from image_pipeline.results.adapters.results_table import ResultsStore, content_pk
+from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status, now_iso
 from image_pipeline.shared.dynamo import from_item
 from image_pipeline.shared.errors import AnalysisInProgress
 from tests.support.api_calls import Answer, call, proxy_event
@@ -71,7 +72,7 @@ class Api:
         self, image_id: str, labels: dict[str, float], etag: str = "etag-1"
     ) -> tuple[ImageRecord, Callable[[], None]]:
         """The worker's analysis up to its save: it holds the lock and read the image; the save is returned."""
-        table = ResultsTable(self.pipeline.dynamodb, self.pipeline.table)
+        table = ResultsStore(self.pipeline.dynamodb, self.pipeline.table)
         previous = table.get_image(image_id)
         assert previous is not None
         results = {"labels": [{"name": n, "confidence": c, "parents": [], "instances": []} for n, c in labels.items()]}
@@ -90,8 +91,8 @@ class Api:
         )
         token = uuid.uuid4().hex
         assert table.acquire_lock(image_id, token, 60)
-        content_key = content_pk(record.owner, etag, 1234, "+".join(record.features))
-        return record, lambda: table.save(record, previous=previous, content_key=content_key, lock_token=token)
+        content = ContentFingerprint(record.owner, etag, 1234, "+".join(record.features))
+        return record, lambda: table.save(record, previous=previous, content=content, lock_token=token)
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +108,11 @@ def api(dev_synth: Synthesized, endpoint: str, monkeypatch: pytest.MonkeyPatch) 
     pipeline = provision(dev_synth)
     for name, value in pipeline.function_environment(dev_synth, "Api", API_HANDLER).items():
         monkeypatch.setenv(name, value)
-    api_module.runtime.cache_clear()
+    api_composition.components.cache_clear()
+    api_module.resolver.cache_clear()
     yield Api(pipeline)
-    api_module.runtime.cache_clear()
+    api_composition.components.cache_clear()
+    api_module.resolver.cache_clear()
 
 
 def policy_of(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -311,7 +314,7 @@ class _CountingQueries:
 def test_a_rare_status_among_many_images_is_paged_in_few_reads_without_gaps_or_repeats(api: Api) -> None:
     # Given 3 failed images under 240 newer pending ones (the web page's "Failed" filter on a busy account)
     failed = [api.create().body["imageId"] for _ in range(3)]
-    table = ResultsTable(api.pipeline.dynamodb, api.pipeline.table)
+    table = ResultsStore(api.pipeline.dynamodb, api.pipeline.table)
     for image_id in failed:
         record = table.get_image(image_id)
         assert record is not None
@@ -325,7 +328,7 @@ def test_a_rare_status_among_many_images_is_paged_in_few_reads_without_gaps_or_r
     for _ in range(240):
         api.create()
     counting = _CountingQueries(api.pipeline.dynamodb)
-    listing = ResultsTable(counting, api.pipeline.table, ApiSettings.from_environ(os.environ).indexes())
+    listing = ResultsStore(counting, api.pipeline.table, ApiSettings.from_environ(os.environ).indexes())
     # When they are listed two per page
     first, start = listing.list_by_owner(ALICE, Status.FAILED, 2, None)
     assert start is not None
@@ -415,7 +418,10 @@ def test_deleting_an_image_removes_object_result_label_items_and_content_pointer
     image_id = ticket["imageId"]
     assert api.upload(ticket, image_bytes()).status_code == 204
     record = api.complete(image_id, {"Dog": 97.0, "Ball": 88.0}, etag="etag-del")
-    pointer_key = {"pk": {"S": content_pk(ALICE, "etag-del", 1234, "+".join(record.features))}, "sk": {"S": "CONTENT"}}
+    pointer_key = {
+        "pk": {"S": content_pk(ContentFingerprint(ALICE, "etag-del", 1234, "+".join(record.features)))},
+        "sk": {"S": "CONTENT"},
+    }
     assert len(api.items(image_id)) == 3
     assert "Item" in api.pipeline.dynamodb.get_item(TableName=api.pipeline.table, Key=pointer_key)
     # When its owner deletes it
@@ -433,14 +439,14 @@ def test_deleting_an_image_removes_object_result_label_items_and_content_pointer
 
 def test_the_worker_does_not_bring_back_an_image_deleted_during_its_analysis(api: Api) -> None:
     image_id = api.create().body["imageId"]
-    table = ResultsTable(api.pipeline.dynamodb, api.pipeline.table)
+    table = ResultsStore(api.pipeline.dynamodb, api.pipeline.table)
     previous = table.get_image(image_id)
     assert api("DELETE", f"/images/{image_id}").status == 204
     token = uuid.uuid4().hex
     assert table.acquire_lock(image_id, token, 60)
     assert previous is not None
     with pytest.raises(AnalysisInProgress, match="deleted"):
-        table.save(previous, previous=previous, content_key=None, lock_token=token)
+        table.save(previous, previous=previous, content=None, lock_token=token)
     assert [item for item in api.items(image_id) if item["sk"] == "IMAGE"] == []
 
 
@@ -474,13 +480,16 @@ def test_a_worker_saving_at_any_point_of_a_delete_leaves_nothing_behind(api: Api
     # Given an image the worker has analysed and is about to save (it holds the lock)
     image_id = api.create().body["imageId"]
     _, save = api.analyse(image_id, {"Dog": 97.0, "Ball": 88.0}, etag="etag-race")
-    pointer = {"pk": {"S": content_pk(ALICE, "etag-race", 1234, "labels+text")}, "sk": {"S": "CONTENT"}}
-    table = ResultsTable(api.pipeline.dynamodb, api.pipeline.table)
+    pointer = {
+        "pk": {"S": content_pk(ContentFingerprint(ALICE, "etag-race", 1234, "labels+text"))},
+        "sk": {"S": "CONTENT"},
+    }
+    table = ResultsStore(api.pipeline.dynamodb, api.pipeline.table)
     record = table.get_image(image_id)
     assert record is not None
     # When its owner deletes it and the worker's save lands in the middle of the delete
     racing = _SavesDuring(api.pipeline.dynamodb, operation, n, save)
-    ResultsTable(racing, api.pipeline.table).delete_image(record)
+    ResultsStore(racing, api.pipeline.table).delete_image(record)
     # Then no result, label item, lock or content pointer of it is left
     assert racing.calls >= n
     assert [item["sk"] for item in api.items(image_id)] == ["DELETED"]  # only the marker a late upload meets

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from image_pipeline.api import composition as api_composition
 from image_pipeline.api import handler as api_module
-from image_pipeline.api import webhook_routes
+from image_pipeline.webhooks import composition as dispatcher_composition
 from image_pipeline.webhooks import handler as dispatcher
 from image_pipeline.webhooks.domain.subscriptions import MAX_WEBHOOKS_PER_OWNER
 from local.webhook_receiver import WebhookReceiver
@@ -62,10 +63,10 @@ def api(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api
         }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        for cache in (api_module.runtime, webhook_routes.service, dispatcher.dispatcher):
+        for cache in (api_composition.components, api_module.resolver, dispatcher_composition.components):
             cache.cache_clear()
         yield Api(webhooks, receiver)
-        for cache in (api_module.runtime, webhook_routes.service, dispatcher.dispatcher):
+        for cache in (api_composition.components, api_module.resolver, dispatcher_composition.components):
             cache.cache_clear()
 
 
@@ -102,7 +103,7 @@ def test_a_url_webhooks_may_not_reach_is_refused(api: Api, url: str) -> None:
 def test_https_is_required_outside_the_local_mode(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given the API as deployed (no plain-HTTP allowance), When an http URL is registered, Then it is refused
     monkeypatch.delenv("WEBHOOK_ALLOW_HTTP")
-    webhook_routes.service.cache_clear()
+    api_composition.components.cache_clear()
     answer = api("POST", "/webhooks", body={"url": api.receiver.url})
     assert answer.status == 400
     assert "https" in answer.message

@@ -16,9 +16,10 @@ from standardwebhooks.webhooks import Webhook
 
 from image_pipeline.events.domain.events import build_event
 from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
+from image_pipeline.webhooks import composition as dispatcher_composition
 from image_pipeline.webhooks import handler as dispatcher
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
-from image_pipeline.webhooks.adapters.webhooks_table import WebhooksTable
+from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.model import Subscription
 from image_pipeline.webhooks.domain.subscriptions import WebhookService
 from image_pipeline.webhooks.domain.targets import TargetPolicy
@@ -53,7 +54,7 @@ def image_event(owner: str = "alice", image_id: str = "img-1", status: Status = 
 @dataclass
 class Dispatch:
     moto: MotoWebhooks
-    table: WebhooksTable
+    table: WebhookStore
     service: WebhookService
 
     def subscribe(self, url: str, owner: str = "alice", events: tuple[str, ...] = ("image.analyzed", "image.failed")):
@@ -97,9 +98,9 @@ def dispatch(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterato
         moto = provision_webhooks(dev_synth)
         for name, value in {**moto.dispatcher_environment, **LOCAL_SETTINGS, **FAST_RETRIES}.items():
             monkeypatch.setenv(name, value)
-        dispatcher.dispatcher.cache_clear()
-        yield Dispatch(moto, WebhooksTable(moto.dynamodb, moto.table), moto.service())
-        dispatcher.dispatcher.cache_clear()
+        dispatcher_composition.components.cache_clear()
+        yield Dispatch(moto, WebhookStore(moto.dynamodb, moto.table), moto.service())
+        dispatcher_composition.components.cache_clear()
 
 
 @pytest.fixture
@@ -226,7 +227,7 @@ def test_a_failing_endpoint_does_not_hold_back_the_others_and_ends_in_the_dlq(
 ) -> None:
     dispatch, _healthy, receiver = endpoint
     monkeypatch.setenv("WEBHOOK_MAX_ATTEMPTS", "3")
-    dispatcher.dispatcher.cache_clear()
+    dispatcher_composition.components.cache_clear()
     # Given a second endpoint of alice's that is always down (nothing listens on the port)
     broken, _ = dispatch.subscribe("http://127.0.0.1:9/down")
     # When one event is dispatched
@@ -251,7 +252,7 @@ def test_redrive_replays_dead_letters_with_a_fresh_window(
 ) -> None:
     dispatch, subscription, receiver = endpoint
     monkeypatch.setenv("WEBHOOK_MAX_ATTEMPTS", "2")
-    dispatcher.dispatcher.cache_clear()
+    dispatcher_composition.components.cache_clear()
     receiver.fail_next(2, 500)
     dispatch.publish(image_event())
     dispatch.drain()
@@ -364,7 +365,7 @@ def test_the_environments_fixed_endpoint_gets_every_owners_events(
         arn = boto3.client("secretsmanager").create_secret(Name="endpoint", SecretString=secret_value)["ARN"]
         monkeypatch.setenv("FIXED_ENDPOINT_URL", receiver.url)
         monkeypatch.setenv("FIXED_ENDPOINT_SECRET_ARN", arn)
-        dispatcher.dispatcher.cache_clear()
+        dispatcher_composition.components.cache_clear()
         # When two owners' images finish
         dispatch.publish(image_event(owner="alice", image_id="a"))
         dispatch.publish(image_event(owner="bob", image_id="b"))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from image_pipeline.recognition import composition as worker_composition
 from image_pipeline.recognition.domain.image_header import MAX_IMAGE_BYTES
-from image_pipeline.results.adapters.results_table import ResultsTable
+from image_pipeline.results.adapters.results_table import ResultsStore
 from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
 from tests.handlers.conftest import Harness
 from tests.support.fake_rekognition import FEATURE_OPERATIONS
@@ -58,7 +59,7 @@ def test_an_image_id_and_owner_from_the_api_metadata_are_kept(harness: Harness) 
 
 def test_an_upload_landing_after_its_image_was_deleted_does_not_bring_the_image_back(harness: Harness) -> None:
     # Given an image the API created (PENDING) and its owner deleted before the upload arrived
-    table = ResultsTable(harness.pipeline.dynamodb, harness.pipeline.table)
+    table = ResultsStore(harness.pipeline.dynamodb, harness.pipeline.table)
     key = "uploads/bob/0f8a5c1e-gone.jpg"
     now = now_iso()
     record = ImageRecord(
@@ -161,9 +162,8 @@ def test_throttling_beyond_the_retries_fails_the_record_and_writes_nothing(
 ) -> None:
     # Given Rekognition throttles longer than botocore retries (2 attempts here)
     monkeypatch.setenv("REKOGNITION_MAX_ATTEMPTS", "2")
-    from image_pipeline.recognition import handler as worker
 
-    worker.analysis.cache_clear()
+    worker_composition.components.cache_clear()
     harness.rekognition.fail("DetectLabels", "ThrottlingException", times=2)
     harness.upload("uploads/busy.jpg", image_bytes(), features="labels")
     # When the batch is processed

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
-from image_pipeline.webhooks.adapters.webhooks_table import WebhooksTable
+from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, DispatchSettings
 from image_pipeline.webhooks.domain.subscriptions import WebhookService
 from image_pipeline.webhooks.domain.targets import TargetPolicy
@@ -44,7 +44,7 @@ class MotoWebhooks:
 
     def service(self) -> WebhookService:
         """What the API's routes use, with the local mode's target policy (plain HTTP to loopback)."""
-        table = WebhooksTable(self.dynamodb, self.table)
+        table = WebhookStore(self.dynamodb, self.table)
         queue = SqsJobQueue(self.sqs, self.queue_url)
         return WebhookService(
             repository=table,

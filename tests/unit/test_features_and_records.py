@@ -7,16 +7,14 @@ import pytest
 from image_pipeline.events.domain.events import MAX_EVENT_BYTES, build_event
 from image_pipeline.recognition.domain.features import Feature, feature_key, parse_features
 from image_pipeline.recognition.domain.image_header import ImageFacts
-from image_pipeline.results.domain.records import (
+from image_pipeline.results.adapters.results_table import (
     MAX_INDEXED_LABELS,
-    PENDING_EXPIRY,
-    ImageRecord,
-    Status,
     confidence_sort_key,
     image_item,
     label_items,
     record_from_item,
 )
+from image_pipeline.results.domain.records import PENDING_EXPIRY, ImageRecord, Status
 from image_pipeline.shared.errors import ImageRejected
 
 DEFAULT = frozenset({Feature.LABELS})

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 
 from image_pipeline.api import image_routes, webhook_routes
-from image_pipeline.api.settings import ApiSettings
-from image_pipeline.results.adapters.results_table import ResultsTable
-from image_pipeline.results.domain.library import ImageLibrary
+from image_pipeline.api.composition import components
 from image_pipeline.shared.errors import RequestError
 from image_pipeline.shared.telemetry import logger, tracer
-from image_pipeline.uploads.adapters.s3_uploads import S3UploadSigner
 
 API_TITLE = "Image recognition pipeline"
 API_VERSION = "1.0.0"
@@ -91,28 +84,12 @@ def openapi_document(app: APIGatewayRestResolver) -> str:
     return app.get_openapi_json_schema()
 
 
-@dataclass(frozen=True)
-class Runtime:
-    resolver: APIGatewayRestResolver
-    library: ImageLibrary
-
-
 @lru_cache(maxsize=1)
-def runtime() -> Runtime:
-    settings = ApiSettings.from_environ(os.environ)
-    # Presigned links are signed with SigV4 (S3 refuses SigV2 for KMS-encrypted objects and new regions).
-    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
-    library = ImageLibrary(
-        catalog=ResultsTable(boto3.client("dynamodb"), settings.table_name, settings.indexes()),
-        signer=S3UploadSigner(s3, settings.bucket_name),
-        policy=settings.upload_policy(),
-    )
-    return Runtime(resolver=build_resolver(settings.origins()), library=library)
+def resolver() -> APIGatewayRestResolver:
+    return build_resolver(components().settings.origins())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler(capture_response=False)  # answers carry webhook secrets and upload links
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    current = runtime()
-    current.resolver.append_context(library=current.library)  # type: ignore[no-untyped-call]
-    return current.resolver.resolve(event, context)
+    return resolver().resolve(event, context)

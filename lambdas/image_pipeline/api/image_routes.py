@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from image_pipeline.api.composition import components
 from image_pipeline.api.identity import current_owner
 from image_pipeline.recognition.domain.features import Feature
 from image_pipeline.results.domain.library import ImageLibrary, ImageQuery
@@ -84,8 +85,7 @@ def view(record: ImageRecord) -> ImageResult:
 
 
 def library() -> ImageLibrary:
-    """The ImageLibrary the handler put in the resolver's context for this invocation."""
-    return cast(ImageLibrary, router.context["library"])
+    return components().library
 
 
 @router.post("/images", summary="Create an image and a presigned POST to upload it", tags=["images"])

@@ -1,43 +1,27 @@
-"""Routes of /webhooks: subscriptions, secret rotation, test events and delivery history.
-
-The router builds its own service from its own settings (WebhookApiSettings), on first use.
-"""
+"""Routes of /webhooks: subscriptions, secret rotation, test events and delivery history."""
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-import boto3
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from image_pipeline.api.composition import components
 from image_pipeline.api.identity import current_owner
-from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
-from image_pipeline.webhooks.adapters.webhooks_table import WebhooksTable
-from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, iso
+from image_pipeline.webhooks.domain.dispatch import iso
 from image_pipeline.webhooks.domain.model import Subscription
 from image_pipeline.webhooks.domain.subscriptions import WebhookService
-from image_pipeline.webhooks.settings import WebhookApiSettings
 
 router = Router()  # type: ignore[no-untyped-call]
 WebhookId = Annotated[str, Path(pattern=r"^wh_[0-9a-f]{24}$", description="The id returned by POST /webhooks")]
 EventType = Literal["image.analyzed", "image.failed"]
 
 
-@lru_cache(maxsize=1)
 def service() -> WebhookService:
-    settings = WebhookApiSettings.from_environ(os.environ)
-    repository = WebhooksTable(boto3.client("dynamodb"), settings.table_name, settings.owner_index)
-    queue = SqsJobQueue(boto3.client("sqs"), settings.dispatch_queue_url)
-    return WebhookService(
-        repository=repository,
-        deliveries=DeliveryQueue(repository=repository, queue=queue, settings=settings.dispatch()),
-        policy=settings.policy(),
-    )
+    return components().webhooks
 
 
 class CreateWebhookRequest(BaseModel):

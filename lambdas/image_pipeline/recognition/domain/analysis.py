@@ -20,7 +20,7 @@ from image_pipeline.recognition.domain.ports import (
     ResultsRepository,
 )
 from image_pipeline.recognition.domain.s3_events import ObjectRef
-from image_pipeline.results.domain.records import ImageRecord, Status, content_pk, now_iso
+from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status, now_iso
 from image_pipeline.shared.errors import AnalysisInProgress, ImageRejected, ObjectSuperseded
 from image_pipeline.shared.telemetry import count, logger
 
@@ -104,11 +104,11 @@ class ImageAnalysis:
             if self._already_done(previous, pinned):
                 self._repository.release_lock(upload.image_id, token)
                 return Outcome.DUPLICATE
-            record, content_key, outcome = self._analyse(pinned, info, upload, previous)
+            record, content, outcome = self._analyse(pinned, info, upload, previous)
         except Exception:
             self._repository.release_lock(upload.image_id, token)
             raise
-        self._repository.save(record, previous=previous, content_key=content_key, lock_token=token)
+        self._repository.save(record, previous=previous, content=content, lock_token=token)
         self._announce(record)
         count("ImagesProcessed" if record.status is Status.COMPLETED else "ImagesFailed")
         count("ProcessingLatency", (time.perf_counter() - started) * 1000, unit="Milliseconds")
@@ -125,7 +125,7 @@ class ImageAnalysis:
 
     def _analyse(
         self, ref: ObjectRef, info: ObjectInfo, upload: Upload, previous: ImageRecord | None
-    ) -> tuple[ImageRecord, str | None, Outcome]:
+    ) -> tuple[ImageRecord, ContentFingerprint | None, Outcome]:
         now = now_iso()
         base = ImageRecord(
             image_id=upload.image_id,
@@ -143,18 +143,18 @@ class ImageAnalysis:
             base = replace(base, features=tuple(sorted(f.value for f in features)))
             facts = self._inspect(ref, info.size)
             base = replace(base, image=facts)
-            content_key = content_pk(upload.owner, info.etag, info.size, feature_key(features))
-            reusable = self._repository.find_reusable(content_key)
+            content = ContentFingerprint(upload.owner, info.etag, info.size, feature_key(features))
+            reusable = self._repository.find_reusable(content)
             if reusable is not None:
                 count("DuplicateImagesReused")
                 logger.info("Identical image analysed before: reusing", extra={"source": reusable.image_id})
                 return (
                     replace(base, status=Status.COMPLETED, results=reusable.results, reused_from=reusable.image_id),
-                    content_key,
+                    content,
                     Outcome.REUSED,
                 )
             results = self._recognizer.analyze(ref, features)
-            return replace(base, status=Status.COMPLETED, results=results), content_key, Outcome.ANALYZED
+            return replace(base, status=Status.COMPLETED, results=results), content, Outcome.ANALYZED
         except ImageRejected as rejection:
             logger.warning("Image rejected", extra={"code": rejection.code, "reason": rejection.message})
             error = {"code": rejection.code, "message": rejection.message}

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from image_pipeline.recognition.domain.features import FeatureSet
 from image_pipeline.recognition.domain.s3_events import ObjectRef
-from image_pipeline.results.domain.records import ImageRecord
+from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,10 @@ class ResultsRepository(Protocol):
         """The image's owner deleted it (an upload for it may still land later)."""
         ...
 
-    def find_reusable(self, content_key: str) -> ImageRecord | None: ...
+    def find_reusable(self, content: ContentFingerprint) -> ImageRecord | None: ...
 
     def save(
-        self, record: ImageRecord, *, previous: ImageRecord | None, content_key: str | None, lock_token: str
+        self, record: ImageRecord, *, previous: ImageRecord | None, content: ContentFingerprint | None, lock_token: str
     ) -> None:
         """Image item, label index items and content item in one transaction; releases the lock."""
         ...

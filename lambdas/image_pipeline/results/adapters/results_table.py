@@ -1,33 +1,131 @@
-"""The results table: analysis lock, image items, label index items, content items."""
+"""The results table: analysis lock, image items, label index items, content items.
+
+Keys (one table, generic names):
+- image:   pk=IMAGE#<id>  sk=IMAGE          gsi1 (ByOwner):      OWNER#<owner> / <createdAt>#<id>
+- label:   pk=IMAGE#<id>  sk=LABEL#<name>
+           gsi2 (ByOwnerLabel): OWNER#<owner>#LABEL#<name> / <confidence>#<createdAt>#<id>
+- lock:    pk=IMAGE#<id>  sk=LOCK           (expires, TTL)
+- content: pk=CONTENT#<owner>#<etag>#<size>#<features>  sk=CONTENT  -> the owner's image whose analysis can be reused
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from image_pipeline.recognition.domain.features import Feature, feature_key
-from image_pipeline.results.domain.records import (
-    CONTENT_SK,
-    DELETED_SK,
-    IMAGE_SK,
-    LOCK_SK,
-    ImageRecord,
-    Status,
-    confidence_sort_key,
-    content_pk,
-    image_item,
-    image_pk,
-    label_items,
-    label_pk,
-    owner_pk,
-    record_from_item,
-)
+from image_pipeline.recognition.domain.image_header import ImageFacts
+from image_pipeline.results.domain.records import PENDING_EXPIRY, ContentFingerprint, ImageRecord, Status
 from image_pipeline.shared.dynamo import from_item, start_key, to_item
 from image_pipeline.shared.errors import AnalysisInProgress
+
+# Label items are written in the same transaction as their image (at most 100 items): the index holds
+# the most confident labels of an image, up to this many.
+MAX_INDEXED_LABELS = 45
+IMAGE_SK = "IMAGE"
+LOCK_SK = "LOCK"
+CONTENT_SK = "CONTENT"
+# Left by a delete under the image's key: an upload that lands later (its presigned POST is still valid)
+# is not analysed and does not bring the image back.
+DELETED_SK = "DELETED"
+
+
+def image_pk(image_id: str) -> str:
+    return f"IMAGE#{image_id}"
+
+
+def owner_pk(owner: str) -> str:
+    return f"OWNER#{owner}"
+
+
+def label_pk(owner: str, label: str) -> str:
+    return f"OWNER#{owner}#LABEL#{label.lower()}"
+
+
+def confidence_sort_key(confidence: float) -> str:
+    """Zero-padded so that string order is numeric order: ``097.125``."""
+    return f"{confidence:07.3f}"
+
+
+def content_pk(content: ContentFingerprint) -> str:
+    return f"CONTENT#{content.owner}#{content.etag}#{content.size_bytes}#{content.features}"
+
+
+def image_item(record: ImageRecord) -> dict[str, Any]:
+    extra = {key: value for key, value in record.extra.items() if not (record.is_terminal and key == PENDING_EXPIRY)}
+    return {
+        **extra,
+        **record.document(),
+        "pk": image_pk(record.image_id),
+        "sk": IMAGE_SK,
+        "gsi1pk": owner_pk(record.owner),
+        "gsi1sk": f"{record.created_at}#{record.image_id}",
+        "objectIdentity": record.object_identity,
+        "eventPublished": record.event_published,
+    }
+
+
+def indexed_labels(record: ImageRecord) -> list[dict[str, Any]]:
+    """The labels that get an index item: the most confident first, each name once."""
+    seen: set[str] = set()
+    chosen = []
+    for label in sorted(record.labels(), key=lambda item: -item["confidence"]):
+        if label["name"].lower() not in seen:
+            seen.add(label["name"].lower())
+            chosen.append(label)
+    return chosen[:MAX_INDEXED_LABELS]
+
+
+def label_items(record: ImageRecord) -> list[dict[str, Any]]:
+    return [
+        {
+            "pk": image_pk(record.image_id),
+            "sk": f"LABEL#{label['name'].lower()}",
+            "gsi2pk": label_pk(record.owner, label["name"]),
+            "gsi2sk": f"{confidence_sort_key(label['confidence'])}#{record.created_at}#{record.image_id}",
+            "imageId": record.image_id,
+            "owner": record.owner,
+            "label": label["name"],
+            "confidence": label["confidence"],
+            "createdAt": record.created_at,
+        }
+        for label in indexed_labels(record)
+    ]
+
+
+def _facts(image: dict[str, Any]) -> ImageFacts:
+    return ImageFacts(
+        format=image["format"],
+        width=int(image["width"]),
+        height=int(image["height"]),
+        size_bytes=int(image["sizeBytes"]),
+    )
+
+
+def record_from_item(item: dict[str, Any]) -> ImageRecord:
+    image = item.get("image")
+    record = ImageRecord(
+        image_id=item["imageId"],
+        owner=item["owner"],
+        status=Status(item["status"]),
+        created_at=item["createdAt"],
+        updated_at=item.get("updatedAt", item["createdAt"]),
+        object=item.get("object", {}),
+        object_identity=item.get("objectIdentity", ""),
+        features=tuple(item.get("features", ())),
+        image=_facts(image) if image else None,
+        results=item.get("results"),
+        error=item.get("error"),
+        reused_from=item.get("reusedFrom"),
+        event_published=bool(item.get("eventPublished", False)),
+    )
+    # Attributes this module does not write (e.g. set by another writer of the item) are kept as they are.
+    own = image_item(record)
+    return replace(record, extra={key: value for key, value in item.items() if key not in own})
 
 
 def _conditional_failure(error: ClientError) -> bool:
@@ -61,7 +159,7 @@ class IndexNames:
     by_owner_label: str
 
 
-class ResultsTable:
+class ResultsStore:
     def __init__(self, client: Any, table_name: str, indexes: IndexNames | None = None) -> None:
         self._db = client
         self._table = table_name
@@ -109,8 +207,8 @@ class ResultsTable:
         response = self._db.get_item(TableName=self._table, Key=self._key(image_pk(image_id), DELETED_SK))
         return "Item" in response
 
-    def find_reusable(self, content_key: str) -> ImageRecord | None:
-        response = self._db.get_item(TableName=self._table, Key=self._key(content_key, CONTENT_SK))
+    def find_reusable(self, content: ContentFingerprint) -> ImageRecord | None:
+        response = self._db.get_item(TableName=self._table, Key=self._key(content_pk(content), CONTENT_SK))
         item = response.get("Item")
         if not item:
             return None
@@ -118,7 +216,7 @@ class ResultsTable:
         return source if source is not None and source.status is Status.COMPLETED else None
 
     def save(
-        self, record: ImageRecord, *, previous: ImageRecord | None, content_key: str | None, lock_token: str
+        self, record: ImageRecord, *, previous: ImageRecord | None, content: ContentFingerprint | None, lock_token: str
     ) -> None:
         new_labels = label_items(record)
         kept = {item["sk"] for item in new_labels}
@@ -134,9 +232,9 @@ class ResultsTable:
             if sk not in kept
         ]
         actions += [{"Put": {"TableName": self._table, "Item": to_item(item)}} for item in new_labels]
-        if content_key and record.status is Status.COMPLETED and record.reused_from is None:
-            content = {"pk": content_key, "sk": CONTENT_SK, "imageId": record.image_id}
-            actions.append({"Put": {"TableName": self._table, "Item": to_item(content)}})
+        if content and record.status is Status.COMPLETED and record.reused_from is None:
+            pointer = {"pk": content_pk(content), "sk": CONTENT_SK, "imageId": record.image_id}
+            actions.append({"Put": {"TableName": self._table, "Item": to_item(pointer)}})
         actions.append(
             {
                 "Delete": {
@@ -169,7 +267,7 @@ class ResultsTable:
 
     def _index(self) -> IndexNames:
         if self._indexes is None:
-            raise RuntimeError("this ResultsTable was made without index names")
+            raise RuntimeError("this ResultsStore was made without index names")
         return self._indexes
 
     def create_pending(self, record: ImageRecord) -> None:
@@ -297,10 +395,11 @@ class ResultsTable:
         if record.status is not Status.COMPLETED or not etag or image is None:
             return
         features = frozenset(Feature(name) for name in record.features)
+        content = ContentFingerprint(record.owner, etag, image.size_bytes, feature_key(features))
         try:
             self._db.delete_item(
                 TableName=self._table,
-                Key=self._key(content_pk(record.owner, etag, image.size_bytes, feature_key(features)), CONTENT_SK),
+                Key=self._key(content_pk(content), CONTENT_SK),
                 ConditionExpression="imageId = :id",
                 ExpressionAttributeValues={":id": {"S": record.image_id}},
             )

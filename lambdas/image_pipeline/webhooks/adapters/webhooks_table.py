@@ -91,7 +91,7 @@ def _delivery_start_key(start: dict[str, Any], webhook_id: str) -> dict[str, Any
     )
 
 
-class WebhooksTable:
+class WebhookStore:
     def __init__(self, client: Any, table_name: str, owner_index: str = OWNER_INDEX) -> None:
         self._db = client
         self._table = table_name
