@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from image_pipeline.recognition.domain.analysis import ImageAnalysis, Outcome
+from image_pipeline.recognition.domain.analysis import AnalysisOutcome, ImageAnalysis
 from image_pipeline.recognition.domain.s3_events import parse_notification
 from image_pipeline.shared.errors import ObjectSuperseded
 from image_pipeline.shared.telemetry import logger
@@ -18,7 +18,7 @@ def process_message(service: ImageAnalysis, body: str) -> list[str]:
                 outcomes.append(service.process(ref).value)
             except ObjectSuperseded as gone:
                 logger.info("Skipped: object gone or overwritten", extra={"reason": str(gone)})
-                outcomes.append(Outcome.SUPERSEDED.value)
+                outcomes.append(AnalysisOutcome.SUPERSEDED.value)
     finally:
         logger.thread_safe_clear_keys()
     return outcomes

@@ -33,9 +33,7 @@ class RecognitionUnavailable(RetryableError):
 
 
 class RequestError(PipelineError):
-    """A caller's request the API refuses; mapped to an HTTP status in one place (handlers/api.py)."""
-
-    status_code = 400
+    """A caller's request the service refuses; api/errors.py maps each kind to an HTTP status."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -45,14 +43,10 @@ class RequestError(PipelineError):
 class InvalidRequest(RequestError):
     """The request is well-formed JSON but asks for something impossible (422 is for schema errors)."""
 
-    status_code = 400
-
 
 class NotFound(RequestError):
     """Unknown, or owned by somebody else: the two are indistinguishable on purpose."""
 
-    status_code = 404
-
 
 class Conflict(RequestError):
-    status_code = 409
+    """The request contradicts what is stored (e.g. too many webhooks)."""

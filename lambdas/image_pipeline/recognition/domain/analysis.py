@@ -32,7 +32,7 @@ ANONYMOUS = "anonymous"
 _IMAGE_ID_NAMESPACE = uuid.UUID("0b9f7c1e-8f3a-4d52-9e61-2c7a4b5d6e8f")
 
 
-class Outcome(StrEnum):
+class AnalysisOutcome(StrEnum):
     ANALYZED = "ANALYZED"
     REUSED = "REUSED"
     FAILED = "FAILED"
@@ -47,7 +47,7 @@ class AnalysisSettings:
 
 
 @dataclass(frozen=True)
-class Upload:
+class UploadIdentity:
     """What the object's metadata says about it."""
 
     image_id: str
@@ -55,7 +55,7 @@ class Upload:
     features_raw: str | None
 
 
-def identify(ref: ObjectRef, info: ObjectInfo) -> Upload:
+def identify(ref: ObjectRef, info: ObjectInfo) -> UploadIdentity:
     """Image id and owner from the metadata the API sets on upload; derived ones for direct uploads.
 
     ``ref`` is pinned to the object's version or ETag, so a derived id names exactly one upload."""
@@ -65,7 +65,7 @@ def identify(ref: ObjectRef, info: ObjectInfo) -> Upload:
     owner = info.metadata.get("owner", ANONYMOUS)
     if not OWNER_PATTERN.match(owner):
         owner = ANONYMOUS
-    return Upload(image_id=image_id, owner=owner, features_raw=info.metadata.get("features"))
+    return UploadIdentity(image_id=image_id, owner=owner, features_raw=info.metadata.get("features"))
 
 
 class ImageAnalysis:
@@ -84,7 +84,7 @@ class ImageAnalysis:
         self._publisher = publisher
         self._settings = settings
 
-    def process(self, ref: ObjectRef) -> Outcome:
+    def process(self, ref: ObjectRef) -> AnalysisOutcome:
         started = time.perf_counter()
         info = self._objects.describe(ref)  # ObjectSuperseded propagates: the caller skips the record
         pinned = replace(ref, etag=info.etag, version_id=info.version_id or ref.version_id)
@@ -92,7 +92,7 @@ class ImageAnalysis:
         logger.thread_safe_append_keys(correlation_id=upload.image_id, object_key=ref.key)
         previous = self._repository.get_image(upload.image_id)
         if self._already_done(previous, pinned):
-            return Outcome.DUPLICATE
+            return AnalysisOutcome.DUPLICATE
         if previous is None and self._repository.was_deleted(upload.image_id):
             raise ObjectSuperseded(f"image {upload.image_id} was deleted: its late upload is not analysed")
         token = uuid.uuid4().hex
@@ -103,7 +103,7 @@ class ImageAnalysis:
             previous = self._repository.get_image(upload.image_id)
             if self._already_done(previous, pinned):
                 self._repository.release_lock(upload.image_id, token)
-                return Outcome.DUPLICATE
+                return AnalysisOutcome.DUPLICATE
             record, content, outcome = self._analyse(pinned, info, upload, previous)
         except Exception:
             self._repository.release_lock(upload.image_id, token)
@@ -124,8 +124,8 @@ class ImageAnalysis:
         return True
 
     def _analyse(
-        self, ref: ObjectRef, info: ObjectInfo, upload: Upload, previous: ImageRecord | None
-    ) -> tuple[ImageRecord, ContentFingerprint | None, Outcome]:
+        self, ref: ObjectRef, info: ObjectInfo, upload: UploadIdentity, previous: ImageRecord | None
+    ) -> tuple[ImageRecord, ContentFingerprint | None, AnalysisOutcome]:
         now = now_iso()
         base = ImageRecord(
             image_id=upload.image_id,
@@ -151,14 +151,14 @@ class ImageAnalysis:
                 return (
                     replace(base, status=Status.COMPLETED, results=reusable.results, reused_from=reusable.image_id),
                     content,
-                    Outcome.REUSED,
+                    AnalysisOutcome.REUSED,
                 )
             results = self._recognizer.analyze(ref, features)
-            return replace(base, status=Status.COMPLETED, results=results), content, Outcome.ANALYZED
+            return replace(base, status=Status.COMPLETED, results=results), content, AnalysisOutcome.ANALYZED
         except ImageRejected as rejection:
             logger.warning("Image rejected", extra={"code": rejection.code, "reason": rejection.message})
             error = {"code": rejection.code, "message": rejection.message}
-            return replace(base, status=Status.FAILED, error=error), None, Outcome.FAILED
+            return replace(base, status=Status.FAILED, error=error), None, AnalysisOutcome.FAILED
 
     def _inspect(self, ref: ObjectRef, size: int) -> ImageFacts:
         """Format, dimensions and completeness from the first and last bytes, before any paid call."""

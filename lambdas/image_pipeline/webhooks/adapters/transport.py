@@ -14,8 +14,8 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
 
+from image_pipeline.webhooks.domain.ports import EndpointAnswer
 from image_pipeline.webhooks.domain.targets import (
     IPAddress,
     Resolver,
@@ -33,17 +33,6 @@ _NEXT_ADDRESS_ERRORS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EAFNOSUPPOR
 
 class _NotConnected(Exception):
     """The connection to one address could not be made; nothing was sent."""
-
-
-@dataclass(frozen=True)
-class HttpAnswer:
-    """What one attempt got: a status code, or none (timeout, refused connection, TLS failure)."""
-
-    status: int | None
-    latency_ms: int
-    retry_after: str | None = None
-    body_excerpt: str = ""
-    error: str | None = None
 
 
 class _Watchdog:
@@ -144,7 +133,7 @@ class SafeTransport:
         self._cap = body_cap_bytes
         self._tls = tls or ssl.create_default_context()
 
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> EndpointAnswer:
         """Raises TargetRefused when the URL or any address it resolves to now is not allowed."""
         target = parse_target(url, self._policy)
         addresses = resolve_checked(target, self._policy, self._resolver)
@@ -157,16 +146,16 @@ class SafeTransport:
             try:
                 return self._post_to(target, address, body, headers, started, remaining)
             except TimeoutError:
-                return HttpAnswer(None, _ms_since(started), error=f"timed out after {self._timeout:g} s")
+                return EndpointAnswer(None, _ms_since(started), error=f"timed out after {self._timeout:g} s")
             except _NotConnected as error:  # nothing was sent: the next address may do
                 last_error = str(error)
             except (OSError, http.client.HTTPException) as error:
-                return HttpAnswer(None, _ms_since(started), error=f"{type(error).__name__}: {error}"[:300])
-        return HttpAnswer(None, _ms_since(started), error=last_error)
+                return EndpointAnswer(None, _ms_since(started), error=f"{type(error).__name__}: {error}"[:300])
+        return EndpointAnswer(None, _ms_since(started), error=last_error)
 
     def _post_to(
         self, target: Target, address: IPAddress, body: bytes, headers: dict[str, str], started: float, remaining: float
-    ) -> HttpAnswer:
+    ) -> EndpointAnswer:
         watchdog = _Watchdog(remaining)
         connection: http.client.HTTPConnection
         if target.scheme == "https":
@@ -197,7 +186,7 @@ class SafeTransport:
                 if not watchdog.fired:
                     raise
                 excerpt = ""  # the status came in time; only the excerpt was cut short
-            return HttpAnswer(response.status, latency, response.getheader("retry-after"), excerpt)
+            return EndpointAnswer(response.status, latency, response.getheader("retry-after"), excerpt)
         finally:
             watchdog.cancel()
             connection.close()

@@ -16,19 +16,18 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from image_pipeline.shared.telemetry import count_by, logger
-from image_pipeline.webhooks.adapters.transport import HttpAnswer
 from image_pipeline.webhooks.domain.model import (
     ENVIRONMENT_WEBHOOK_ID,
+    AttemptOutcome,
     AttemptRecord,
     DeliveryJob,
     DeliveryStatus,
-    Outcome,
     Subscription,
     classify,
     is_job,
 )
 from image_pipeline.webhooks.domain.payload import image_payload, is_image_event, serialise
-from image_pipeline.webhooks.domain.ports import JobQueue, Transport, WebhookRepository
+from image_pipeline.webhooks.domain.ports import EndpointAnswer, JobQueue, Transport, WebhookRepository
 from image_pipeline.webhooks.domain.schedule import RetrySchedule, parse_retry_after
 from image_pipeline.webhooks.domain.signing import message_id, webhook_headers
 from image_pipeline.webhooks.domain.targets import TargetRefused, TargetUnresolved
@@ -171,7 +170,7 @@ class Dispatcher:
         if subscription is None:
             return "dropped: the webhook was deleted"
         if not subscription.active:
-            self._record(job, AttemptRecord(job.attempt, iso(now), Outcome.FAILED, 0, error="endpoint disabled"),
+            self._record(job, AttemptRecord(job.attempt, iso(now), AttemptOutcome.FAILED, 0, error="endpoint disabled"),
                          DeliveryStatus.FAILED)  # fmt: skip
             return "dropped: the endpoint is disabled"
         answer, outcome = self._attempt(subscription, job, now)
@@ -196,12 +195,12 @@ class Dispatcher:
                 "latency_ms": answer.latency_ms,
             },
         )
-        if outcome is Outcome.DELIVERED:
+        if outcome is AttemptOutcome.DELIVERED:
             self._record(job, attempt, DeliveryStatus.DELIVERED)
             if not subscription.fixed and subscription.failing_since is not None:
                 self._repository.note_success(job.webhook_id)
             return outcome.value
-        if outcome is Outcome.RETRY:
+        if outcome is AttemptOutcome.RETRY:
             self._retry_or_give_up(job, attempt, answer, now)
         else:
             self._record(job, attempt, DeliveryStatus.FAILED)
@@ -209,18 +208,20 @@ class Dispatcher:
             self._track_health(subscription, outcome, answer, now)
         return outcome.value
 
-    def _attempt(self, subscription: Subscription, job: DeliveryJob, now: float) -> tuple[HttpAnswer, Outcome]:
+    def _attempt(
+        self, subscription: Subscription, job: DeliveryJob, now: float
+    ) -> tuple[EndpointAnswer, AttemptOutcome]:
         timestamp = int(now)  # fresh per attempt; the id and the body stay the same
         headers = webhook_headers(subscription.secrets_in_use(now), job.message_id, timestamp, job.body)
         try:
             answer = self._transport.post(subscription.url, job.body.encode(), headers)
         except TargetUnresolved as unresolved:
-            return HttpAnswer(None, 0, error=unresolved.message), Outcome.RETRY
+            return EndpointAnswer(None, 0, error=unresolved.message), AttemptOutcome.RETRY
         except TargetRefused as refused:
-            return HttpAnswer(None, 0, error=refused.message), Outcome.REFUSED
+            return EndpointAnswer(None, 0, error=refused.message), AttemptOutcome.REFUSED
         return answer, classify(answer.status)
 
-    def _retry_or_give_up(self, job: DeliveryJob, attempt: AttemptRecord, answer: HttpAnswer, now: float) -> None:
+    def _retry_or_give_up(self, job: DeliveryJob, attempt: AttemptRecord, answer: EndpointAnswer, now: float) -> None:
         retry_after = parse_retry_after(answer.retry_after, now)
         delay = self._settings.schedule.next_delay(job.attempt, retry_after=retry_after, uniform=self._uniform)
         if delay is None:
@@ -232,8 +233,10 @@ class Dispatcher:
         self._record(job, attempt, DeliveryStatus.RETRYING, next_attempt_at=iso(due))
         self._queue.enqueue([job.next(due)], now)
 
-    def _track_health(self, subscription: Subscription, outcome: Outcome, answer: HttpAnswer, now: float) -> None:
-        if outcome is Outcome.GONE:
+    def _track_health(
+        self, subscription: Subscription, outcome: AttemptOutcome, answer: EndpointAnswer, now: float
+    ) -> None:
+        if outcome is AttemptOutcome.GONE:
             self._repository.disable(subscription.webhook_id, "the endpoint answered 410 Gone", iso(now))
             return
         since = self._repository.note_failure(subscription.webhook_id, now)

@@ -26,7 +26,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "FAILED"
 
 
-class Outcome(StrEnum):
+class AttemptOutcome(StrEnum):
     """How one attempt ended, and so what happens next."""
 
     DELIVERED = "delivered"  # 2xx within the timeout
@@ -36,16 +36,16 @@ class Outcome(StrEnum):
     REFUSED = "refused"  # the URL now resolves to an address webhooks may not reach
 
 
-def classify(status: int | None) -> Outcome:
+def classify(status: int | None) -> AttemptOutcome:
     if status is None:
-        return Outcome.RETRY
+        return AttemptOutcome.RETRY
     if 200 <= status < 300:
-        return Outcome.DELIVERED
+        return AttemptOutcome.DELIVERED
     if status == 410:
-        return Outcome.GONE
+        return AttemptOutcome.GONE
     if 400 <= status < 500 and status != 429:
-        return Outcome.FAILED
-    return Outcome.RETRY  # 1xx as a final answer, 3xx, 429, 5xx
+        return AttemptOutcome.FAILED
+    return AttemptOutcome.RETRY  # 1xx as a final answer, 3xx, 429, 5xx
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def is_job(message: dict[str, Any]) -> bool:
 class AttemptRecord:
     attempt: int
     at: str
-    outcome: Outcome
+    outcome: AttemptOutcome
     latency_ms: int
     status_code: int | None = None
     error: str | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from image_pipeline.webhooks.adapters.transport import HttpAnswer
 from image_pipeline.webhooks.domain.model import AttemptRecord, DeliveryJob, DeliveryStatus, SigningSecret, Subscription
 
 
@@ -19,6 +18,17 @@ class DeliveryPage:
 class DeliveryState:
     attempts: int
     created_at: float  # epoch seconds
+
+
+@dataclass(frozen=True)
+class EndpointAnswer:
+    """What one attempt got: a status code, or none (timeout, refused connection, TLS failure)."""
+
+    status: int | None
+    latency_ms: int
+    retry_after: str | None = None
+    body_excerpt: str = ""
+    error: str | None = None
 
 
 class WebhookRepository(Protocol):
@@ -72,7 +82,7 @@ class JobQueue(Protocol):
 
 
 class Transport(Protocol):
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpAnswer: ...
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> EndpointAnswer: ...
 
 
 class Clock(Protocol):
