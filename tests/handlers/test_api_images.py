@@ -19,7 +19,7 @@ from image_pipeline.api import composition as api_composition
 from image_pipeline.api import handler as api_module
 from image_pipeline.api.settings import ApiSettings
 from image_pipeline.recognition.domain.image_header import ImageFacts
-from image_pipeline.results.adapters.results_table import ResultsStore, content_pk
+from image_pipeline.results.adapters.results_table import IndexNames, ResultsStore, content_pk
 from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status, now_iso
 from image_pipeline.shared.dynamo import from_item
 from image_pipeline.shared.errors import AnalysisInProgress
@@ -328,7 +328,7 @@ def test_a_rare_status_among_many_images_is_paged_in_few_reads_without_gaps_or_r
     for _ in range(240):
         api.create()
     counting = _CountingQueries(api.pipeline.dynamodb)
-    listing = ResultsStore(counting, api.pipeline.table, ApiSettings.from_environ(os.environ).indexes())
+    listing = ResultsStore(counting, api.pipeline.table, api_indexes())
     # When they are listed two per page
     first, start = listing.list_by_owner(ALICE, Status.FAILED, 2, None)
     assert start is not None
@@ -510,3 +510,8 @@ def test_the_openapi_document_is_served_and_equals_the_checked_in_copy(api: Api)
     assert served.status == 200
     assert served.body == json.loads(OPENAPI_FILE.read_text()), "run `make openapi` and commit docs/openapi.json"
     assert api("GET", "/docs", owner=None).headers["Content-Type"] == "text/html"
+
+
+def api_indexes() -> IndexNames:
+    settings = ApiSettings.from_environ(os.environ)
+    return IndexNames(settings.owner_index, settings.label_index)

@@ -10,13 +10,15 @@ import boto3
 from botocore.config import Config
 
 from image_pipeline.api.settings import ApiSettings
-from image_pipeline.results.adapters.results_table import ResultsStore
-from image_pipeline.results.domain.library import ImageLibrary
+from image_pipeline.recognition.domain.features import parse_features
+from image_pipeline.results.adapters.results_table import IndexNames, ResultsStore
+from image_pipeline.results.domain.library import ImageLibrary, UploadPolicy
 from image_pipeline.uploads.adapters.s3_uploads import S3UploadSigner
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
-from image_pipeline.webhooks.domain.dispatch import DeliveryQueue
+from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, DispatchSettings
 from image_pipeline.webhooks.domain.subscriptions import WebhookService
+from image_pipeline.webhooks.domain.targets import TargetPolicy
 from image_pipeline.webhooks.settings import WebhookApiSettings
 
 
@@ -25,8 +27,12 @@ def webhook_service(settings: WebhookApiSettings) -> WebhookService:
     queue = SqsJobQueue(boto3.client("sqs"), settings.dispatch_queue_url)
     return WebhookService(
         repository=repository,
-        deliveries=DeliveryQueue(repository=repository, queue=queue, settings=settings.dispatch()),
-        policy=settings.policy(),
+        deliveries=DeliveryQueue(
+            repository=repository,
+            queue=queue,
+            settings=DispatchSettings(delivery_retention_seconds=settings.delivery_retention_days * 86400),
+        ),
+        policy=TargetPolicy.of(settings.allow_http, settings.allowed_networks),
     )
 
 
@@ -47,8 +53,16 @@ def components() -> ApiComponents:
     # Presigned links are signed with SigV4 (S3 refuses SigV2 for KMS-encrypted objects and new regions).
     s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
     library = ImageLibrary(
-        catalog=ResultsStore(boto3.client("dynamodb"), settings.table_name, settings.indexes()),
+        catalog=ResultsStore(
+            boto3.client("dynamodb"), settings.table_name, IndexNames(settings.owner_index, settings.label_index)
+        ),
         signer=S3UploadSigner(s3, settings.bucket_name),
-        policy=settings.upload_policy(),
+        policy=UploadPolicy(
+            bucket=settings.bucket_name,
+            prefix=settings.upload_prefix,
+            upload_seconds=settings.upload_url_seconds,
+            display_seconds=settings.display_url_seconds,
+            default_features=parse_features(settings.default_features, frozenset()),
+        ),
     )
     return ApiComponents(settings=settings, library=library)

@@ -12,10 +12,10 @@ import boto3
 from botocore.config import Config
 
 from image_pipeline.events.adapters.sns_events import SnsEventPublisher
-from image_pipeline.recognition.adapters.rekognition import RekognitionRecognizer
+from image_pipeline.recognition.adapters.rekognition import RecognitionOptions, RekognitionRecognizer
 from image_pipeline.recognition.adapters.s3_objects import S3ObjectStore
-from image_pipeline.recognition.domain.analysis import ImageAnalysis
-from image_pipeline.recognition.domain.features import Feature
+from image_pipeline.recognition.domain.analysis import AnalysisSettings, ImageAnalysis
+from image_pipeline.recognition.domain.features import Feature, parse_features
 from image_pipeline.recognition.settings import WorkerSettings
 from image_pipeline.results.adapters.results_table import ResultsStore
 
@@ -38,9 +38,20 @@ def components() -> WorkerComponents:
     calls = ThreadPoolExecutor(max_workers=settings.image_concurrency * len(Feature), thread_name_prefix="rekognition")
     analysis = ImageAnalysis(
         objects=S3ObjectStore(boto3.client("s3")),
-        recognizer=RekognitionRecognizer(rekognition_client(settings), calls, settings.recognition()),
+        recognizer=RekognitionRecognizer(
+            rekognition_client(settings),
+            calls,
+            RecognitionOptions(
+                min_confidence_labels=settings.min_confidence_labels,
+                min_confidence_text=settings.min_confidence_text,
+                min_confidence_moderation=settings.min_confidence_moderation,
+                max_labels=settings.max_labels,
+            ),
+        ),
         repository=ResultsStore(boto3.client("dynamodb"), settings.table_name),
         publisher=SnsEventPublisher(boto3.client("sns"), settings.events_topic_arn),
-        settings=settings.analysis(),
+        settings=AnalysisSettings(
+            default_features=parse_features(settings.default_features, frozenset()), lock_seconds=settings.lock_seconds
+        ),
     )
     return WorkerComponents(analysis=analysis, image_concurrency=settings.image_concurrency)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from image_pipeline.recognition.adapters.rekognition import RecognitionOptions
-from image_pipeline.recognition.domain.analysis import AnalysisSettings
-from image_pipeline.recognition.domain.features import parse_features
 from image_pipeline.shared.settings import EnvironmentSettings
 
 
@@ -21,16 +18,3 @@ class WorkerSettings(EnvironmentSettings):
     image_concurrency: int = Field(alias="IMAGE_CONCURRENCY", default=2, ge=1, le=10)
     rekognition_max_attempts: int = Field(alias="REKOGNITION_MAX_ATTEMPTS", default=5, ge=1, le=20)
     lock_seconds: int = Field(alias="LOCK_SECONDS", default=60, ge=1)
-
-    def analysis(self) -> AnalysisSettings:
-        return AnalysisSettings(
-            default_features=parse_features(self.default_features, frozenset()), lock_seconds=self.lock_seconds
-        )
-
-    def recognition(self) -> RecognitionOptions:
-        return RecognitionOptions(
-            min_confidence_labels=self.min_confidence_labels,
-            min_confidence_text=self.min_confidence_text,
-            min_confidence_moderation=self.min_confidence_moderation,
-            max_labels=self.max_labels,
-        )

@@ -13,8 +13,10 @@ from image_pipeline.webhooks.adapters.secrets import SecretValue
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.transport import SafeTransport
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
-from image_pipeline.webhooks.domain.dispatch import Dispatcher
+from image_pipeline.webhooks.domain.dispatch import Dispatcher, DispatchSettings
 from image_pipeline.webhooks.domain.fixed import EnvironmentEndpoint
+from image_pipeline.webhooks.domain.schedule import RetrySchedule
+from image_pipeline.webhooks.domain.targets import TargetPolicy
 from image_pipeline.webhooks.settings import DispatcherSettings
 
 
@@ -37,9 +39,17 @@ def components() -> DispatcherComponents:
         repository=WebhookStore(boto3.client("dynamodb"), settings.table_name, settings.owner_index),
         queue=SqsJobQueue(boto3.client("sqs"), settings.dispatch_queue_url, settings.dead_letter_queue_url),
         transport=SafeTransport(
-            settings.policy(), timeout_seconds=settings.timeout_seconds, body_cap_bytes=settings.response_cap_bytes
+            TargetPolicy.of(settings.allow_http, settings.allowed_networks),
+            timeout_seconds=settings.timeout_seconds,
+            body_cap_bytes=settings.response_cap_bytes,
         ),
-        settings=settings.dispatch(),
+        settings=DispatchSettings(
+            schedule=RetrySchedule(
+                max_attempts=settings.max_attempts, first_delay_seconds=settings.first_retry_seconds
+            ),
+            disable_after_seconds=settings.disable_after_days * 86400,
+            delivery_retention_seconds=settings.delivery_retention_days * 86400,
+        ),
         fixed=fixed,
     )
     pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="webhook")
