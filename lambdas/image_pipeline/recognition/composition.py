@@ -6,7 +6,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
@@ -19,6 +19,9 @@ from image_pipeline.recognition.domain.features import Feature, parse_features
 from image_pipeline.recognition.settings import WorkerSettings
 from image_pipeline.results.adapters.results_table import ResultsStore
 
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient
+
 
 @dataclass(frozen=True)
 class WorkerComponents:
@@ -26,10 +29,11 @@ class WorkerComponents:
     image_concurrency: int
 
 
-def rekognition_client(settings: WorkerSettings) -> Any:
+def rekognition_client(settings: WorkerSettings) -> RekognitionClient:
     """Throttling and 5xx answers are retried by botocore with backoff (adaptive mode also slows the client)."""
     retries = {"mode": "adaptive", "total_max_attempts": settings.rekognition_max_attempts}
-    return boto3.client("rekognition", config=Config(retries=retries))
+    client: RekognitionClient = boto3.client("rekognition", config=Config(retries=retries))
+    return client
 
 
 @lru_cache(maxsize=1)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -14,6 +14,11 @@ from image_pipeline.recognition.domain.features import Feature, FeatureSet
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.shared.errors import ImageRejected, RecognitionUnavailable
 from image_pipeline.shared.telemetry import count_by
+
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_rekognition.type_defs import ImageTypeDef, S3ObjectTypeDef
+
 
 # Rekognition errors that no retry can mend: the image is recorded as FAILED.
 NON_RETRYABLE = {
@@ -32,13 +37,14 @@ class RecognitionOptions:
     max_labels: int
 
 
-Call = Callable[[dict[str, Any]], dict[str, Any]]
+# Each call's response is a TypedDict of the stubs; the normalisers read it as plain JSON.
+Call = Callable[["ImageTypeDef"], Mapping[str, Any]]
 
 
 class RekognitionRecognizer:
-    def __init__(self, client: Any, executor: Executor, options: RecognitionOptions) -> None:
+    def __init__(self, client: RekognitionClient, executor: Executor, options: RecognitionOptions) -> None:
         self._executor = executor
-        self._plans: dict[Feature, tuple[Call, Callable[[dict[str, Any]], Any]]] = {
+        self._plans: dict[Feature, tuple[Call, Callable[[Any], Any]]] = {
             Feature.LABELS: (
                 lambda image: client.detect_labels(
                     Image=image, MaxLabels=options.max_labels, MinConfidence=options.min_confidence_labels
@@ -67,7 +73,7 @@ class RekognitionRecognizer:
             ),
         }
 
-    def _run(self, feature: Feature, image: dict[str, Any]) -> Any:
+    def _run(self, feature: Feature, image: ImageTypeDef) -> Any:
         call, normalise = self._plans[feature]
         count_by("RekognitionCalls", "feature", feature.value)
         try:
@@ -82,10 +88,10 @@ class RekognitionRecognizer:
             raise RecognitionUnavailable(f"Rekognition {feature.value} unreachable: {error}") from error
 
     def analyze(self, ref: ObjectRef, features: FeatureSet) -> dict[str, Any]:
-        s3_object = {"Bucket": ref.bucket, "Name": ref.key}
+        s3_object: S3ObjectTypeDef = {"Bucket": ref.bucket, "Name": ref.key}
         if ref.version_id:
             s3_object["Version"] = ref.version_id
-        image = {"S3Object": s3_object}
+        image: ImageTypeDef = {"S3Object": s3_object}
         ordered = sorted(features)
         futures = {feature: self._executor.submit(self._run, feature, image) for feature in ordered}
         # A rejection outranks an outage: the image will never succeed, so do not retry it.

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from image_pipeline.recognition.domain.ports import ObjectInfo
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.shared.errors import ObjectSuperseded
+
+if TYPE_CHECKING:
+    pass
+
 
 GONE = frozenset({"404", "NoSuchKey", "NoSuchVersion", "412", "PreconditionFailed"})
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -22,6 +22,10 @@ from image_pipeline.recognition.domain.image_header import ImageFacts
 from image_pipeline.results.domain.records import PENDING_EXPIRY, ContentFingerprint, ImageRecord, Status
 from image_pipeline.shared.dynamo import from_item, start_key, to_item
 from image_pipeline.shared.errors import AnalysisInProgress
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 # Label items are written in the same transaction as their image (at most 100 items): the index holds
 # the most confident labels of an image, up to this many.
@@ -160,7 +164,7 @@ class IndexNames:
 
 
 class ResultsStore:
-    def __init__(self, client: Any, table_name: str, indexes: IndexNames | None = None) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, indexes: IndexNames | None = None) -> None:
         self._db = client
         self._table = table_name
         self._indexes = indexes
@@ -225,7 +229,7 @@ class ResultsStore:
         if previous is not None:
             # The item was read under the lock; if it is gone now, the image was deleted meanwhile.
             put["ConditionExpression"] = "attribute_exists(pk)"
-        actions: list[dict[str, Any]] = [{"Put": put}]
+        actions: list[Any] = [{"Put": put}]  # items are built as plain attribute-value dicts
         actions += [
             {"Delete": {"TableName": self._table, "Key": self._key(image_pk(record.image_id), sk)}}
             for sk in stale
@@ -342,13 +346,14 @@ class ResultsStore:
 
     def _get_images(self, image_ids: list[str]) -> dict[str, ImageRecord]:
         found: dict[str, ImageRecord] = {}
-        keys = [self._key(image_pk(image_id), IMAGE_SK) for image_id in dict.fromkeys(image_ids)]
+        keys: list[Any] = [self._key(image_pk(image_id), IMAGE_SK) for image_id in dict.fromkeys(image_ids)]
         while keys:
             response = self._db.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
             for item in response.get("Responses", {}).get(self._table, []):
                 record = record_from_item(from_item(item))
                 found[record.image_id] = record
-            keys = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+            unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
+            keys = list(unprocessed["Keys"]) if unprocessed else []
         return found
 
     def delete_image(self, record: ImageRecord) -> None:
@@ -384,7 +389,9 @@ class ResultsStore:
         # The image item goes last: until it is gone, a retried delete still finds the image.
         others = [key for key in keys if key["sk"]["S"] not in (IMAGE_SK, DELETED_SK)]
         for first in range(0, len(others), _WRITE_BATCH):
-            pending = {self._table: [{"DeleteRequest": {"Key": key}} for key in others[first : first + _WRITE_BATCH]]}
+            pending: dict[str, Any] = {
+                self._table: [{"DeleteRequest": {"Key": key}} for key in others[first : first + _WRITE_BATCH]]
+            }
             while pending:
                 pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
         self._delete_content_pointer(record)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+
 
 # DeleteObjects takes up to 1,000 keys per call.
 _DELETE_BATCH = 1000
 
 
 class S3UploadSigner:
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
         self._bucket = bucket
 
@@ -32,7 +37,7 @@ class S3UploadSigner:
 
     def remove(self, key: str) -> None:
         """Every version and delete marker of ``key`` (a versioned bucket keeps old versions otherwise)."""
-        doomed: list[dict[str, str]] = []
+        doomed: list[ObjectIdentifierTypeDef] = []
         for page in self._s3.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=key):
             for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
                 if entry["Key"] == key:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
 class SecretValue:
-    def __init__(self, client: Any, secret_id: str) -> None:
+    def __init__(self, client: SecretsManagerClient, secret_id: str) -> None:
         self._client = client
         self._secret_id = secret_id
 

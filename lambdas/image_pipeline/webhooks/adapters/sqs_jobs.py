@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 from image_pipeline.webhooks.domain.model import DeliveryJob, is_job
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef as Entry
+
 
 MAX_DELAY_SECONDS = 900  # SQS's limit; longer waits take several hops
 _BATCH = 10
@@ -15,13 +20,13 @@ MAX_BATCH_BYTES = 256 * 1024
 
 
 class SqsJobQueue:
-    def __init__(self, client: Any, queue_url: str, dead_letter_url: str | None = None) -> None:
+    def __init__(self, client: SQSClient, queue_url: str, dead_letter_url: str | None = None) -> None:
         self._sqs = client
         self._queue_url = queue_url
         self._dead_letter_url = dead_letter_url
 
     def enqueue(self, jobs: list[DeliveryJob], now: float) -> None:
-        entries = [
+        entries: list[Entry] = [
             {
                 "Id": str(index),
                 "MessageBody": job.to_message(),
@@ -61,10 +66,10 @@ class SqsJobQueue:
         return moved
 
 
-def _batches(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def _batches(entries: list[Entry]) -> list[list[Entry]]:
     """Up to 10 entries per request whose bodies together stay within the request limit (a larger one goes alone):
     one event's jobs carry its whole body, once per webhook."""
-    batches: list[list[dict[str, Any]]] = []
+    batches: list[list[Entry]] = []
     size = 0
     for entry in entries:
         length = len(entry["MessageBody"].encode())

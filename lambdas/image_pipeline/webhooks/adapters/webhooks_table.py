@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -23,6 +23,10 @@ from image_pipeline.webhooks.domain.model import (
     SubscriptionStatus,
 )
 from image_pipeline.webhooks.domain.ports import DeliveryPage, DeliveryState
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 SUBSCRIPTION_SK = "WEBHOOK"
 DELIVERY_PREFIX = "DELIVERY#"
@@ -92,7 +96,7 @@ def _delivery_start_key(start: dict[str, Any], webhook_id: str) -> dict[str, Any
 
 
 class WebhookStore:
-    def __init__(self, client: Any, table_name: str, owner_index: str = OWNER_INDEX) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, owner_index: str = OWNER_INDEX) -> None:
         self._db = client
         self._table = table_name
         self._owner_index = owner_index
