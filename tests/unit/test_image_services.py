@@ -11,10 +11,11 @@ from image_pipeline.recognition.domain.analysis import AnalysisOutcome, Analysis
 from image_pipeline.recognition.domain.features import Feature, FeatureSet
 from image_pipeline.recognition.domain.ports import ObjectInfo
 from image_pipeline.recognition.domain.s3_events import ObjectRef
-from image_pipeline.results.domain.library import ImageLibrary, ImageQuery, UploadPolicy
+from image_pipeline.results.domain.library import ImageLibrary, ImageQuery
 from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status
 from image_pipeline.shared.errors import AnalysisInProgress, NotFound, RecognitionUnavailable
 from image_pipeline.shared.page_tokens import decode_token
+from image_pipeline.uploads.domain.uploads import UploadPolicy, Uploads
 from tests.support.images import image_bytes
 
 LABELS = {"labels": [{"name": "Dog", "confidence": 97.5}]}
@@ -218,11 +219,6 @@ class FakeCatalog:
 class FakeSigner:
     removed: list[str] = field(default_factory=list)
 
-    def presign_upload(
-        self, *, key: str, content_type: str, metadata: dict[str, str], max_bytes: int, expires_in: int
-    ) -> tuple[str, dict[str, str]]:
-        return "https://upload.example", {"key": key, **metadata}
-
     def presign_display(self, *, key: str, version_id: str | None, expires_in: int) -> str:
         return f"https://display.example/{key}"
 
@@ -247,15 +243,12 @@ def stored(image_id: str, owner: str, created_at: str, labels: list[dict[str, An
 @pytest.fixture
 def library() -> tuple[ImageLibrary, FakeCatalog, FakeSigner]:
     catalog, signer = FakeCatalog(), FakeSigner()
-    policy = UploadPolicy(
-        bucket="images", prefix="uploads/", upload_seconds=300, display_seconds=300, default_features=frozenset()
-    )
     for n in range(3):
         catalog.images[f"a{n}"] = stored(
             f"a{n}", "alice", f"2026-11-2{n}T00:00:00Z", [{"name": "Dog", "confidence": 90}]
         )
     catalog.images["b0"] = stored("b0", "bob", "2026-11-29T00:00:00Z")
-    return ImageLibrary(catalog=catalog, signer=signer, policy=policy), catalog, signer
+    return ImageLibrary(catalog=catalog, objects=signer, display_seconds=300), catalog, signer
 
 
 def test_get_returns_the_owners_image_and_hides_anybody_elses(
@@ -301,3 +294,29 @@ def test_delete_removes_the_object_and_the_result_of_the_owners_image_only(
         service.delete("alice", "b0")
     assert "b0" in catalog.images
     assert signer.removed == ["uploads/alice/a0.jpg"]
+
+
+@dataclass
+class FakeUploadSigner:
+    signed: list[dict[str, Any]] = field(default_factory=list)
+
+    def presign_upload(
+        self, *, key: str, content_type: str, metadata: dict[str, str], max_bytes: int, expires_in: int
+    ) -> tuple[str, dict[str, str]]:
+        self.signed.append({"key": key, "type": content_type, "metadata": metadata, "max": max_bytes})
+        return "https://upload.example", {"key": key}
+
+
+def test_an_upload_creates_a_pending_result_and_a_link_that_pins_key_owner_and_features() -> None:
+    catalog, signer = FakeCatalog(), FakeUploadSigner()
+    policy = UploadPolicy(
+        bucket="images", prefix="uploads/", upload_seconds=300, default_features=frozenset({Feature.LABELS})
+    )
+    uploads = Uploads(pending=catalog, signer=signer, policy=policy)
+    ticket = uploads.create_upload("alice", filename="../my dog.png", content_type="image/png", features=None)
+    record = catalog.images[ticket.image_id]
+    assert (record.status, record.owner, record.features) == (Status.PENDING, "alice", ("labels",))
+    assert record.extra["filename"] == "my dog.png"
+    [signed] = signer.signed
+    assert signed["key"] == f"uploads/alice/{ticket.image_id}.png"
+    assert signed["metadata"] == {"owner": "alice", "image-id": ticket.image_id, "features": "labels"}

@@ -12,8 +12,10 @@ from botocore.config import Config
 from image_pipeline.api.settings import ApiSettings
 from image_pipeline.recognition.domain.features import parse_features
 from image_pipeline.results.adapters.results_table import IndexNames, ResultsStore
-from image_pipeline.results.domain.library import ImageLibrary, UploadPolicy
+from image_pipeline.results.adapters.s3_images import S3ImageObjects
+from image_pipeline.results.domain.library import ImageLibrary
 from image_pipeline.uploads.adapters.s3_uploads import S3UploadSigner
+from image_pipeline.uploads.domain.uploads import UploadPolicy, Uploads
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, DispatchSettings
@@ -39,6 +41,7 @@ def webhook_service(settings: WebhookApiSettings) -> WebhookService:
 @dataclass(frozen=True)
 class ApiComponents:
     settings: ApiSettings
+    uploads: Uploads
     library: ImageLibrary
 
     @cached_property
@@ -52,17 +55,22 @@ def components() -> ApiComponents:
     settings = ApiSettings.from_environ(os.environ)
     # Presigned links are signed with SigV4 (S3 refuses SigV2 for KMS-encrypted objects and new regions).
     s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
-    library = ImageLibrary(
-        catalog=ResultsStore(
-            boto3.client("dynamodb"), settings.table_name, IndexNames(settings.owner_index, settings.label_index)
-        ),
+    results = ResultsStore(
+        boto3.client("dynamodb"), settings.table_name, IndexNames(settings.owner_index, settings.label_index)
+    )
+    uploads = Uploads(
+        pending=results,
         signer=S3UploadSigner(s3, settings.bucket_name),
         policy=UploadPolicy(
             bucket=settings.bucket_name,
             prefix=settings.upload_prefix,
             upload_seconds=settings.upload_url_seconds,
-            display_seconds=settings.display_url_seconds,
             default_features=parse_features(settings.default_features, frozenset()),
         ),
     )
-    return ApiComponents(settings=settings, library=library)
+    library = ImageLibrary(
+        catalog=results,
+        objects=S3ImageObjects(s3, settings.bucket_name),
+        display_seconds=settings.display_url_seconds,
+    )
+    return ApiComponents(settings=settings, uploads=uploads, library=library)

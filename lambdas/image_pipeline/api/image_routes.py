@@ -90,7 +90,7 @@ def library() -> ImageLibrary:
 
 @router.post("/images", summary="Create an image and a presigned POST to upload it", tags=["images"])
 def create_image(request: UploadRequest) -> Response[UploadTicketResponse]:
-    ticket = library().create_upload(
+    ticket = components().uploads.create_upload(
         current_owner(router),
         filename=request.filename,
         content_type=request.contentType,

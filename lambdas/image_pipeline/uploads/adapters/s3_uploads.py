@@ -1,4 +1,4 @@
-"""Presigned upload (POST) and display (GET) links for the image bucket, and removal of an image's object."""
+"""The presigned POST an upload goes through (its policy pins key, content type, size range and metadata)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
-
-
-# DeleteObjects takes up to 1,000 keys per call.
-_DELETE_BATCH = 1000
 
 
 class S3UploadSigner:
@@ -30,20 +25,3 @@ class S3UploadSigner:
             ExpiresIn=expires_in,
         )
         return str(post["url"]), {name: str(value) for name, value in post["fields"].items()}
-
-    def presign_display(self, *, key: str, version_id: str | None, expires_in: int) -> str:
-        params = {"Bucket": self._bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
-        return str(self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in))
-
-    def remove(self, key: str) -> None:
-        """Every version and delete marker of ``key`` (a versioned bucket keeps old versions otherwise)."""
-        doomed: list[ObjectIdentifierTypeDef] = []
-        for page in self._s3.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=key):
-            for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
-                if entry["Key"] == key:
-                    doomed.append({"Key": key, "VersionId": entry["VersionId"]})
-        for first in range(0, len(doomed), _DELETE_BATCH):
-            batch = doomed[first : first + _DELETE_BATCH]
-            response = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
-            if response.get("Errors"):
-                raise RuntimeError(f"could not delete every version of s3://{self._bucket}/{key}: {response['Errors']}")
