@@ -1,4 +1,4 @@
-"""SQS -> worker: each record names S3 uploads; each upload is analysed once (see domain.analysis)."""
+"""SQS -> worker: each record names S3 uploads; each upload is analysed once (see recognition/domain/analysis.py)."""
 
 from __future__ import annotations
 

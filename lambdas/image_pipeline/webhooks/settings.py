@@ -18,7 +18,7 @@ class _WebhookSettings(EnvironmentSettings):
     allow_http: bool = Field(alias="WEBHOOK_ALLOW_HTTP", default=False)
     allowed_networks: str = Field(alias="WEBHOOK_ALLOWED_NETWORKS", default="")
     max_attempts: int = Field(alias="WEBHOOK_MAX_ATTEMPTS", default=12, ge=1, le=30)
-    # The wait after the first failed attempt; later waits grow threefold (schedule.py). Tests shorten it.
+    # The wait after the first failed attempt; later waits grow threefold (domain/schedule.py). Tests shorten it.
     first_retry_seconds: float = Field(alias="WEBHOOK_FIRST_RETRY_SECONDS", default=5.0, ge=0)
     delivery_retention_days: int = Field(alias="WEBHOOK_DELIVERY_RETENTION_DAYS", default=30, ge=1)
 

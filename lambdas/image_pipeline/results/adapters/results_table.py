@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from image_pipeline.recognition.domain.features import Feature, feature_key
 from image_pipeline.recognition.domain.image_header import ImageFacts
-from image_pipeline.results.domain.records import PENDING_EXPIRY, ContentFingerprint, ImageRecord, Status
+from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status
 from image_pipeline.shared.dynamo import from_item, start_key, to_item
 from image_pipeline.shared.errors import AnalysisInProgress
 
@@ -33,6 +33,9 @@ MAX_INDEXED_LABELS = 45
 IMAGE_SK = "IMAGE"
 LOCK_SK = "LOCK"
 CONTENT_SK = "CONTENT"
+# The table's TTL attribute on a PENDING image (ImageRecord.forget_after): an upload that never comes is
+# forgotten; a finished result drops it and is kept.
+PENDING_EXPIRY = "expiresAt"
 # Left by a delete under the image's key: an upload that lands later (its presigned POST is still valid)
 # is not analysed and does not bring the image back.
 DELETED_SK = "DELETED"
@@ -61,6 +64,8 @@ def content_pk(content: ContentFingerprint) -> str:
 
 def image_item(record: ImageRecord) -> dict[str, Any]:
     extra = {key: value for key, value in record.extra.items() if not (record.is_terminal and key == PENDING_EXPIRY)}
+    if record.forget_after is not None and not record.is_terminal:
+        extra[PENDING_EXPIRY] = record.forget_after
     return {
         **extra,
         **record.document(),
@@ -126,6 +131,7 @@ def record_from_item(item: dict[str, Any]) -> ImageRecord:
         error=item.get("error"),
         reused_from=item.get("reusedFrom"),
         event_published=bool(item.get("eventPublished", False)),
+        forget_after=item.get(PENDING_EXPIRY) if item["status"] == Status.PENDING else None,
     )
     # Attributes this module does not write (e.g. set by another writer of the item) are kept as they are.
     own = image_item(record)

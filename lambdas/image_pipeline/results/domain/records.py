@@ -13,9 +13,6 @@ from typing import Any
 from image_pipeline.recognition.domain.image_header import ImageFacts
 
 SCHEMA_VERSION = 1
-# When an upload that never comes is forgotten (epoch seconds), kept among a PENDING image's attributes;
-# a finished result drops it and is kept.
-PENDING_EXPIRY = "expiresAt"
 
 
 class Status(StrEnum):
@@ -50,6 +47,8 @@ class ImageRecord:
     error: dict[str, str] | None = None
     reused_from: str | None = None
     event_published: bool = False
+    # PENDING only: when (epoch seconds) an image whose upload never came is forgotten; a result is kept.
+    forget_after: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

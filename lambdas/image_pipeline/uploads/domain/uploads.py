@@ -13,11 +13,11 @@ from typing import Protocol
 
 from image_pipeline.recognition.domain.features import FeatureSet, feature_key
 from image_pipeline.recognition.domain.image_header import MAX_IMAGE_BYTES
-from image_pipeline.results.domain.records import PENDING_EXPIRY, ImageRecord, Status, iso_seconds, now_iso
+from image_pipeline.results.domain.records import ImageRecord, Status, iso_seconds, now_iso
 from image_pipeline.shared.errors import InvalidRequest
 
 CONTENT_TYPES = {"image/jpeg": "jpg", "image/png": "png"}
-# A PENDING item whose upload never arrives expires (DynamoDB TTL) this long after its upload link.
+# A PENDING image whose upload never arrives is forgotten this long after its upload link expires.
 PENDING_GRACE_SECONDS = 24 * 3600
 _SAFE_FILENAME = re.compile(r"[^\w .()+-]")
 
@@ -81,7 +81,8 @@ class Uploads:
             object={"bucket": self._policy.bucket, "key": key, "etag": None, "versionId": None},
             object_identity="",
             features=tuple(sorted(feature.value for feature in chosen)),
-            extra={"filename": clean_filename(filename), PENDING_EXPIRY: int(expires) + PENDING_GRACE_SECONDS},
+            extra={"filename": clean_filename(filename)},
+            forget_after=int(expires) + PENDING_GRACE_SECONDS,
         )
         self._pending.create_pending(record)
         metadata = {"owner": owner, "image-id": image_id, "features": feature_key(chosen).replace("+", ",")}
