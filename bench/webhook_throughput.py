@@ -32,7 +32,7 @@ from image_pipeline.webhooks.payload import image_payload, serialise
 from image_pipeline.webhooks.signing import generate_secret
 from image_pipeline.webhooks.targets import TargetPolicy
 from image_pipeline.webhooks.transport import SafeTransport
-from local.webhook_receiver import WebhookReceiver
+from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import feed_once
 from tests.support.moto_webhooks import LOCAL_NETWORKS, LOCAL_SETTINGS, provision_webhooks
 from tests.support.synth import synthesize

@@ -16,7 +16,7 @@ from image_pipeline.api import webhooks as webhook_routes
 from image_pipeline.handlers import api as api_module
 from image_pipeline.handlers import dispatcher
 from image_pipeline.webhooks.subscriptions import MAX_WEBHOOKS_PER_OWNER
-from local.webhook_receiver import WebhookReceiver
+from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.api_calls import Answer, call, proxy_event
 from tests.support.lambda_sqs import feed_once
 from tests.support.moto_pipeline import provision

@@ -22,7 +22,7 @@ from image_pipeline.handlers import dispatcher
 from image_pipeline.webhooks.model import Subscription
 from image_pipeline.webhooks.subscriptions import WebhookService
 from image_pipeline.webhooks.targets import TargetPolicy
-from local.webhook_receiver import WebhookReceiver
+from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import BatchResult, feed_once
 from tests.support.moto_webhooks import LOCAL_SETTINGS, MotoWebhooks, provision_webhooks
 from tests.support.synth import Synthesized
