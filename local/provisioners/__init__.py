@@ -15,6 +15,7 @@ from local.cfn.ordering import dependency_order, with_dependencies
 from local.cfn.resolver import PhysicalIds, Resolver
 from local.provisioners.base import (
     ACCOUNT,
+    SERVICES,
     Context,
     FunctionDefinition,
     Localiser,
@@ -32,6 +33,7 @@ from local.provisioners.resource_types import classify
 __all__ = [
     "ACCOUNT",
     "DEMO_USERNAME",
+    "SERVICES",
     "FunctionDefinition",
     "MappingDefinition",
     "ProvisionSettings",
