@@ -70,7 +70,7 @@ local: $(VENV)/.installed node_modules/.installed cdk.out/dev/manifest.json
 
 # With `make local` running: uploads sample photos through the API and prints what was recognised.
 demo: $(VENV)/.installed
-	$(PY) -m local.demo
+	$(PY) -m local.tools.demo
 
 bootstrap: install
 	$(CDK) bootstrap -c env=$(ENV)

@@ -23,11 +23,12 @@ from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.model import Subscription
 from image_pipeline.webhooks.domain.subscriptions import WebhookService
 from image_pipeline.webhooks.domain.targets import TargetPolicy
-from local.webhook_receiver import WebhookReceiver
+from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import BatchResult, feed_once
-from tests.support.moto_webhooks import LOCAL_SETTINGS, MotoWebhooks, provision_webhooks
+from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized
 
+DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
 # Retries without waiting (every wait of the schedule becomes 0 s, Retry-After still counts).
 FAST_RETRIES = {"WEBHOOK_FIRST_RETRY_SECONDS": "0"}
 DAY = 86400
@@ -52,8 +53,24 @@ def image_event(owner: str = "alice", image_id: str = "img-1", status: Status = 
 
 
 @dataclass
+class DispatchQueues:
+    """The dispatch queue and its DLQ as the local mode's provisioners created them from the templates."""
+
+    sqs: Any
+    queue_url: str
+    dead_letter_url: str
+    batch_size: int
+
+    @classmethod
+    def of(cls, stacks: LocalStacks) -> DispatchQueues:
+        mapping = stacks.mapping(DISPATCHER_HANDLER)
+        dead_letter_url, _ = stacks.redrive(mapping.queue_url)
+        return cls(stacks.sqs, mapping.queue_url, dead_letter_url, mapping.batch_size)
+
+
+@dataclass
 class Dispatch:
-    moto: MotoWebhooks
+    moto: DispatchQueues
     table: WebhookStore
     service: WebhookService
 
@@ -95,11 +112,15 @@ class Dispatch:
 @pytest.fixture
 def dispatch(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dispatch]:
     with mock_aws():
-        moto = provision_webhooks(dev_synth)
-        for name, value in {**moto.dispatcher_environment, **LOCAL_SETTINGS, **FAST_RETRIES}.items():
+        stacks = provision_for(dev_synth, DISPATCHER_HANDLER)
+        environment = stacks.environment(DISPATCHER_HANDLER)
+        for name, value in {**environment, **FAST_RETRIES}.items():
             monkeypatch.setenv(name, value)
         dispatcher_composition.components.cache_clear()
-        yield Dispatch(moto, WebhookStore(moto.dynamodb, moto.table), moto.service())
+        queues = DispatchQueues.of(stacks)
+        table = WebhookStore(stacks.dynamodb, environment["WEBHOOKS_TABLE_NAME"])
+        service = stacks.webhook_service(DISPATCHER_HANDLER)
+        yield Dispatch(queues, table, service)
         dispatcher_composition.components.cache_clear()
 
 

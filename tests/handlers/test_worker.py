@@ -15,18 +15,19 @@ from tests.support.images import image_bytes, jpeg_with_large_exif
 
 def test_an_upload_is_analysed_with_the_default_features(harness: Harness) -> None:
     # Given an image uploaded with no feature choice
-    harness.upload("uploads/cat.jpg", image_bytes(640, 480), owner="alice")
+    photo = image_bytes(640, 480)
+    harness.upload("uploads/cat.jpg", photo, owner="alice")
     # When the worker is fed what the queue holds
     [batch] = harness.drain()
     # Then the dev defaults (labels, text) were called once each, on the S3 object, and stored
     assert batch.failed_ids == []
     assert harness.rekognition.calls == {"DetectLabels": 1, "DetectText": 1}
     for _, request in harness.rekognition.requests:
-        assert request["Image"] == {"S3Object": {"Bucket": "images", "Name": "uploads/cat.jpg"}}
+        assert request["Image"] == {"S3Object": {"Bucket": harness.pipeline.bucket, "Name": "uploads/cat.jpg"}}
     image = harness.only_image()
     assert image["status"] == "COMPLETED"
     assert image["owner"] == "alice"
-    assert image["image"] == {"format": "JPEG", "width": 640, "height": 480, "sizeBytes": image["image"]["sizeBytes"]}
+    assert image["image"] == {"format": "JPEG", "width": 640, "height": 480, "sizeBytes": len(photo)}
     assert image["results"]["labels"][0]["name"] == "Cat"
     assert image["results"]["text"]["lines"][0]["text"] == "HELLO"
     [event] = harness.events()

@@ -25,7 +25,7 @@ from typing import Any
 
 from local.console import Console
 from local.emulator import Activity
-from local.runtime import InvokeResult
+from local.functions.runtime import InvokeResult
 
 MAX_RECEIVE = 10  # SQS returns at most 10 messages per receive
 IDLE_INTERVAL = 1.0  # between receives of an idle poller that moto's activity wakes

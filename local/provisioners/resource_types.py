@@ -1,4 +1,5 @@
-"""What the local mode does with each CloudFormation resource type: run it, or ignore it with a reason.
+"""What the local mode does with each CloudFormation resource type: run it (a provisioner in the registry says
+how), or ignore it with a reason.
 
 A type in neither list stops the local mode (and fails tests/infra/test_local_resource_types.py):
 a construct was added that the local mode cannot run yet.
@@ -6,31 +7,10 @@ a construct was added that the local mode cannot run yet.
 
 from __future__ import annotations
 
-from local.assembly import Assembly, Resource
+from local.cfn.assembly import Assembly, Resource
+from local.provisioners.registry import PROVISIONERS
 
-RUN: dict[str, str] = {
-    "AWS::S3::Bucket": "a moto bucket (versioning, CORS rules)",
-    "AWS::DynamoDB::GlobalTable": "a moto table with its keys, indexes, TTL and stream",
-    "AWS::DynamoDB::Table": "a moto table with its keys, indexes, TTL and stream",
-    "AWS::SNS::Topic": "a moto topic",
-    "AWS::SNS::Subscription": "a moto subscription (sqs; lambda through a local bridge), raw delivery, filter policy",
-    "AWS::SQS::Queue": "a moto queue with visibility timeout, retention, delay and redrive policy",
-    "Custom::S3BucketNotifications": "the bucket's notification configuration in moto, with its filters",
-    "AWS::Lambda::Function": "a local function: the handler from its code asset in child processes",
-    "AWS::Lambda::EventSourceMapping": "an SQS poller (batch size, window, max concurrency, partial batch responses)",
-    "AWS::Cognito::UserPool": "a moto user pool (password policy, sign-in aliases) with a demo user",
-    "AWS::Cognito::UserPoolClient": "a moto app client with its auth flows",
-    "AWS::Cognito::UserPoolGroup": "a moto group",
-    "AWS::ApiGateway::RestApi": "the local gateway",
-    "AWS::ApiGateway::Resource": "a route of the local gateway",
-    "AWS::ApiGateway::Method": "a route of the local gateway (Lambda proxy or mock integration)",
-    "AWS::ApiGateway::Authorizer": "Cognito ID tokens verified against the moto user pool's keys",
-    "AWS::ApiGateway::Deployment": "the local gateway serves the deployed methods",
-    "AWS::ApiGateway::Stage": "the path prefix of the local gateway",
-    "AWS::ApiGateway::GatewayResponse": "headers added to the gateway's own error answers",
-    "AWS::CloudFront::Distribution": "the local web server (default root object, error responses)",
-    "Custom::CDKBucketDeployment": "the deployment's assets copied into the moto bucket, markers substituted",
-}
+RUN: dict[str, str] = {resource_type: p.description for resource_type, p in PROVISIONERS.items()}
 
 IGNORED: dict[str, str] = {
     "AWS::CDK::Metadata": "CDK's own bookkeeping",

@@ -1,6 +1,6 @@
 """An example third-party webhook receiver: verifies, rejects replays, dedupes, prints.
 
-    python -m local.webhook_receiver --port 9000 --secret whsec_...
+    python -m local.tools.webhook_receiver --port 9000 --secret whsec_...
 
 It verifies every request with the ``standardwebhooks`` library (the signature over
 ``webhook-id.webhook-timestamp.body``; timestamps more than 5 minutes off are refused, so a captured

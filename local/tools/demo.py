@@ -1,7 +1,7 @@
 """``make demo`` (with ``make local`` running): upload a few sample photos through the API and print what
 was recognised in each, and the signed webhook deliveries a receiver on this machine got.
 
-The webhook receiver is local/webhook_receiver.py (it verifies each Standard Webhooks signature).
+The webhook receiver is local/tools/webhook_receiver.py (it verifies each Standard Webhooks signature).
 Reads only the outputs file (``.local/cdk-outputs.json`` by default), so it runs against a deployment
 too, given its outputs file and ``--username``/``--password`` (webhooks then need a public receiver).
 """
@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local.client import AppClient
-from local.webhook_receiver import WebhookReceiver
+from local.tools.client import AppClient
+from local.tools.webhook_receiver import WebhookReceiver
 
 
 def samples() -> dict[str, tuple[bytes, str]]:
@@ -69,7 +69,7 @@ def summary(name: str, result: dict[str, Any], seconds: float) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m local.tools.demo", description=__doc__)
     parser.add_argument("--outputs-file", type=Path, default=Path(".local/cdk-outputs.json"))
     parser.add_argument("--username")
     parser.add_argument("--password")

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from local.console import Console
-from local.gateway import Api, Authorizer, Gateway, Route, Unauthorized
-from local.runtime import InvokeResult
+from local.functions.runtime import InvokeResult
+from local.gateway.authorizer import Unauthorized
+from local.gateway.routes import CognitoAuthorizer, GatewayApi, GatewayRoute
+from local.gateway.server import Gateway
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:api"
 INTEGRATION = {
@@ -37,10 +39,10 @@ class OneFunctionRuntime:
 def gateway() -> Iterator[Gateway]:
     gateway = Gateway("127.0.0.1", 0, Console(io.StringIO()))
     routes = [
-        Route("api1", "v1", path, "GET", f"res-{index}", INTEGRATION, None)
+        GatewayRoute("api1", "v1", path, "GET", f"res-{index}", INTEGRATION, None)
         for index, path in enumerate(["/images/{imageId}", "/files/{proxy+}"])
     ]
-    gateway._api = Api(routes=sorted(routes, key=Route.priority))
+    gateway._api = GatewayApi(routes=sorted(routes, key=GatewayRoute.priority))
     gateway._runtime = OneFunctionRuntime()  # type: ignore[assignment]
     gateway._verifier = object()  # type: ignore[assignment]
     yield gateway
@@ -99,7 +101,7 @@ def test_a_function_that_cannot_be_invoked_answers_502_at_once(gateway: Gateway)
     runtime = OneFunctionRuntime()
     runtime.by_arn = lambda arn: BrokenFunction()  # type: ignore[method-assign,assignment,return-value]
     gateway._runtime = runtime  # type: ignore[assignment]
-    route = Route("api1", "v1", "/slow", "GET", "res-9", {**INTEGRATION, "TimeoutInMillis": 3000}, None)
+    route = GatewayRoute("api1", "v1", "/slow", "GET", "res-9", {**INTEGRATION, "TimeoutInMillis": 3000}, None)
     assert gateway._api is not None
     gateway._api.routes.append(route)
     # When it is called / Then the gateway answers like API Gateway for a failed Lambda call, not with a timeout
@@ -110,7 +112,7 @@ def test_a_function_that_cannot_be_invoked_answers_502_at_once(gateway: Gateway)
 class FakeVerifier:
     """Accepts the token "good" only."""
 
-    def claims(self, token: str, authorizer: Authorizer, scopes: tuple[str, ...] = ()) -> dict[str, Any]:
+    def claims(self, token: str, authorizer: CognitoAuthorizer, scopes: tuple[str, ...] = ()) -> dict[str, Any]:
         if token != "good":
             raise Unauthorized("bad signature")
         return {"sub": "user-1", "exp": 1795311392, "email_verified": True}
@@ -132,9 +134,9 @@ def test_the_authorizer_refuses_before_the_function_runs_and_passes_the_claims(g
     runtime.by_arn = lambda arn: function  # type: ignore[method-assign,assignment,return-value]
     gateway._runtime = runtime  # type: ignore[assignment]
     gateway._verifier = FakeVerifier()  # type: ignore[assignment]
-    signed_in = Authorizer(name="SignedIn", pool_ids=("pool",), identity_header="Authorization")
+    signed_in = CognitoAuthorizer(name="SignedIn", pool_ids=("pool",), identity_header="Authorization")
     assert gateway._api is not None
-    gateway._api.routes.append(Route("api1", "v1", "/me", "GET", "res-8", INTEGRATION, signed_in))
+    gateway._api.routes.append(GatewayRoute("api1", "v1", "/me", "GET", "res-8", INTEGRATION, signed_in))
     # When it is called without a token, with a refused one, and with a good one (with and without "Bearer")
     answers = [
         gateway.handle("GET", "/v1/me", headers, b"", "127.0.0.1")

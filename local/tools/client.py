@@ -28,7 +28,7 @@ def find_output(outputs: dict[str, Any], key: str) -> Any:
 
 
 @dataclass(frozen=True)
-class HttpAnswer:
+class HttpReply:
     status: int
     headers: dict[str, str]
     body: bytes
@@ -39,13 +39,13 @@ class HttpAnswer:
 
 def http(
     method: str, url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 60
-) -> HttpAnswer:
+) -> HttpReply:
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return HttpAnswer(answer.status, dict(answer.headers.items()), answer.read())
+            return HttpReply(answer.status, dict(answer.headers.items()), answer.read())
     except urllib.error.HTTPError as error:
-        return HttpAnswer(error.code, dict(error.headers.items()), error.read())
+        return HttpReply(error.code, dict(error.headers.items()), error.read())
 
 
 def multipart(fields: dict[str, str], file_bytes: bytes, content_type: str) -> tuple[bytes, str]:
@@ -104,7 +104,7 @@ class AppClient:
         self._token = str(self.tokens()["IdToken"])
         return self._token
 
-    def call(self, method: str, path: str, body: Any = None, *, token: str | None = None) -> HttpAnswer:
+    def call(self, method: str, path: str, body: Any = None, *, token: str | None = None) -> HttpReply:
         headers = {"Content-Type": "application/json"}
         bearer = token if token is not None else (self._token or self.sign_in())
         if bearer:
@@ -122,7 +122,7 @@ class AppClient:
         return dict(answer.json())
 
     @staticmethod
-    def post_file(ticket: dict[str, Any], data: bytes, content_type: str) -> HttpAnswer:
+    def post_file(ticket: dict[str, Any], data: bytes, content_type: str) -> HttpReply:
         body, form_type = multipart(ticket["upload"]["fields"], data, content_type)
         return http("POST", ticket["upload"]["url"], body=body, headers={"Content-Type": form_type})
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from local.gateway import Route, _claim_strings, _static_headers
+from local.gateway.events import _claim_strings
+from local.gateway.routes import GatewayRoute, static_headers
 
 
-def route(path: str, method: str = "GET") -> Route:
-    return Route(api_id="api", stage="v1", path=path, method=method, resource_id="r", integration={}, authorizer=None)
+def route(path: str, method: str = "GET") -> GatewayRoute:
+    return GatewayRoute(
+        api_id="api", stage="v1", path=path, method=method, resource_id="r", integration={}, authorizer=None
+    )
 
 
-def best(routes: list[Route], method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
-    for candidate in sorted(routes, key=Route.priority):
+def best(routes: list[GatewayRoute], method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
+    for candidate in sorted(routes, key=GatewayRoute.priority):
         parameters = candidate.match("v1", path)
         if parameters is not None and candidate.method in (method, "ANY"):
             return candidate.path, candidate.method, parameters
@@ -64,7 +67,7 @@ def test_only_quoted_static_header_values_are_taken() -> None:
         "method.response.header.X-From-Request": "method.request.header.X",
         "integration.response.header.Other": "'x'",
     }
-    assert _static_headers(parameters, "method.response.header.") == {
+    assert static_headers(parameters, "method.response.header.") == {
         "Access-Control-Allow-Origin": "http://127.0.0.1:8080",
         "Vary": "Origin",
     }

@@ -10,9 +10,9 @@ from typing import Any
 
 from local.console import Console
 from local.emulator import Activity
-from local.provision import SnsLambdaSubscription
-from local.runtime import InvokeResult
-from local.sqs_poller import IDLE_INTERVAL, MappingSpec, SqsPoller
+from local.functions.runtime import InvokeResult
+from local.functions.sqs_poller import IDLE_INTERVAL, MappingSpec, SqsPoller
+from local.provisioners import SnsLambdaSubscription
 
 ASYNC_ATTEMPTS = 3
 

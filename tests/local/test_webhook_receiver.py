@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from image_pipeline.webhooks.domain.signing import generate_secret, webhook_headers
-from local.webhook_receiver import WebhookReceiver, main
+from local.tools.webhook_receiver import WebhookReceiver, main
 
 SECRET = generate_secret()
 BODY = json.dumps({"type": "image.analyzed", "version": "1", "data": {"imageId": "x", "status": "COMPLETED"}})

@@ -10,14 +10,15 @@ from joserfc import jwk, jwt
 from joserfc.jwk import KeySet
 from moto.utilities.utils import load_resource
 
-from local.gateway import Authorizer, TokenVerifier, Unauthorized
+from local.gateway.authorizer import TokenVerifier, Unauthorized
+from local.gateway.routes import CognitoAuthorizer
 
 REGION = "us-east-1"
 POOL = "us-east-1_pool"
 CLIENT = "client-1"
 ISSUER = f"https://cognito-idp.{REGION}.amazonaws.com/{POOL}"
 MOTO_KEY = load_resource("cognitoidp/resources/jwks-private.json")  # the key moto signs every token with
-AUTHORIZER = Authorizer(name="SignedIn", pool_ids=(POOL,), identity_header="Authorization")
+AUTHORIZER = CognitoAuthorizer(name="SignedIn", pool_ids=(POOL,), identity_header="Authorization")
 
 
 def token(key: Any = MOTO_KEY, **overrides: Any) -> str:

@@ -319,7 +319,7 @@ class LocalFunction:
 
 
 @dataclass
-class Runtime:
+class LocalFunctions:
     """Every function of the assembly, by ARN and by name."""
 
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # arn -> function

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from local.assembly import Assembly, AssemblyError, PhysicalIds, Resolver, Stack, Unresolvable
+from local.cfn.assembly import Assembly, AssemblyError, Stack, Unresolvable
+from local.cfn.resolver import PhysicalIds, Resolver
 
 DATA = {
     "Parameters": {"Layer": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/aws/service/layer"}},

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from local.runtime import InvokeResult
-from local.sqs_poller import lambda_record, succeeded_messages
+from local.functions.runtime import InvokeResult
+from local.functions.sqs_poller import lambda_record, succeeded_messages
 
 MESSAGES = [{"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": "{}", "MD5OfBody": "x"} for i in range(3)]
 
