@@ -1,19 +1,13 @@
-"""Per-environment config: validated at import, and pinned to the same Powertools as the Lambda code."""
+"""Per-environment config: validated at import."""
 
 import dataclasses
-import re
 from pathlib import Path
 
 import pytest
 
-from stacks.config import ENVIRONMENTS, POWERTOOLS_VERSION, config_for
+from stacks.config import ENVIRONMENTS, config_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_the_powertools_layer_version_equals_the_pinned_library() -> None:
-    pins = (ROOT / "lambdas" / "requirements.txt").read_text()
-    assert re.search(rf"^aws-lambda-powertools\[[^\]]*\]=={re.escape(POWERTOOLS_VERSION)}$", pins, re.M)
 
 
 def test_no_environment_can_exceed_its_rekognition_quota() -> None:
