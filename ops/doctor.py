@@ -161,6 +161,12 @@ def _environment(text: str) -> tuple[str | None, str | None]:
     return (None if account.startswith("unknown") else account), (None if region.startswith("unknown") else region)
 
 
+def _short(error: Exception) -> str:
+    """An error's first line, at most 200 characters (services may answer with a whole HTML page)."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:200]
+
+
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -171,7 +177,7 @@ def check_identity(sts: Any, plan: Plan) -> tuple[Finding, str | None]:
     try:
         identity = sts.get_caller_identity()
     except (ClientError, BotoCoreError) as error:
-        return Finding(Status.FAIL, "identity", f"no usable AWS credentials: {error}", _CREDENTIALS_FIX), None
+        return Finding(Status.FAIL, "identity", f"no usable AWS credentials: {_short(error)}", _CREDENTIALS_FIX), None
     account, arn = str(identity["Account"]), str(identity["Arn"])
     if plan.account is not None and plan.account != account:
         return Finding(
@@ -194,7 +200,7 @@ def check_bootstrap(cloudformation: Any, ssm: Any, plan: Plan, region: str) -> F
     except ClientError as error:
         if "does not exist" in str(error):
             return Finding(Status.FAIL, "cdk bootstrap", f"no CDKToolkit stack in {region}", fix)
-        return Finding(Status.WARN, "cdk bootstrap", f"could not read the CDKToolkit stack: {error}", fix)
+        return Finding(Status.WARN, "cdk bootstrap", f"could not read the CDKToolkit stack: {_short(error)}", fix)
     status = str(stack["StackStatus"])
     if status.endswith("_FAILED") or status in ("ROLLBACK_COMPLETE", "DELETE_COMPLETE"):
         return Finding(Status.FAIL, "cdk bootstrap", f"CDKToolkit is {status}", f"fix or delete it, then {fix}")
@@ -232,7 +238,9 @@ def check_stacks(cloudformation: Any, plan: Plan) -> list[Finding]:
             if "does not exist" in str(error):
                 findings.append(Finding(Status.PASS, "stack state", f"{name}: not deployed yet"))
             else:
-                findings.append(Finding(Status.WARN, "stack state", f"{name}: {error}", "check it in the console"))
+                findings.append(
+                    Finding(Status.WARN, "stack state", f"{name}: {_short(error)}", "check it in the console")
+                )
             continue
         if status in BLOCKING_STACK_STATES:
             fix = (
@@ -279,11 +287,20 @@ def check_rekognition(rekognition: Any, plan: Plan, region: str, offered_regions
                         "an SCP or the caller's IAM policy denies it: the functions' roles may be denied too",
                     )
                 )
+            elif region not in offered_regions:
+                findings.append(_rekognition_missing(operation, region, f"{code}: {_short(error)}", offered_regions))
             else:
-                findings.append(_rekognition_missing(operation, region, f"{code}: {error}", offered_regions))
+                findings.append(
+                    Finding(
+                        Status.WARN,
+                        "rekognition",
+                        f"{operation}: unexpected answer {code}: {_short(error)}",
+                        "try the call by hand: aws rekognition detect-labels --image-bytes fileb://<a jpeg>",
+                    )
+                )
             continue
         except BotoCoreError as error:  # no endpoint in the region: the name does not resolve
-            findings.append(_rekognition_missing(operation, region, str(error), offered_regions))
+            findings.append(_rekognition_missing(operation, region, _short(error), offered_regions))
             continue
         findings.append(Finding(Status.PASS, "rekognition", f"{operation} is offered in {region}"))
     return findings
@@ -311,7 +328,7 @@ def check_rekognition_quotas(service_quotas: Any, plan: Plan, region: str) -> li
             Finding(
                 Status.WARN,
                 "rekognition quota",
-                f"could not read Service Quotas: {error}",
+                f"could not read Service Quotas: {_short(error)}",
                 "allow servicequotas:ListServiceQuotas and ListAWSDefaultServiceQuotas, or check them in the console",
             )
         ]
@@ -370,7 +387,7 @@ def check_lambda_concurrency(lambda_client: Any, plan: Plan, region: str) -> Fin
     try:
         limits = lambda_client.get_account_settings()["AccountLimit"]
     except (ClientError, BotoCoreError) as error:
-        return Finding(Status.WARN, "lambda concurrency", f"could not read the account settings: {error}", None)
+        return Finding(Status.WARN, "lambda concurrency", f"could not read the account settings: {_short(error)}", None)
     unreserved = int(limits["UnreservedConcurrentExecutions"])
     total = int(limits["ConcurrentExecutions"])
     needed = plan.reserved_concurrency + plan.event_source_max_concurrency + LAMBDA_MIN_UNRESERVED
@@ -501,14 +518,23 @@ def run_checks(
             )
         )
     account = caller.split(":")[4]
-    findings.append(check_bootstrap(client("cloudformation"), client("ssm"), plan, region))
-    findings += check_stacks(client("cloudformation"), plan)
-    findings += check_rekognition(client("rekognition"), plan, region, offered_regions)
-    findings += check_rekognition_quotas(client("service-quotas"), plan, region)
-    findings.append(check_lambda_concurrency(client("lambda"), plan, region))
-    findings.append(check_alarm_email(plan))
-    findings += check_webhook_endpoint(plan, resolver)
-    findings.append(check_permissions(client("iam"), plan, account, region))
+    checks: list[tuple[str, Callable[[], Finding | list[Finding]]]] = [
+        ("cdk bootstrap", lambda: check_bootstrap(client("cloudformation"), client("ssm"), plan, region)),
+        ("stack state", lambda: check_stacks(client("cloudformation"), plan)),
+        ("rekognition", lambda: check_rekognition(client("rekognition"), plan, region, offered_regions)),
+        ("rekognition quota", lambda: check_rekognition_quotas(client("service-quotas"), plan, region)),
+        ("lambda concurrency", lambda: check_lambda_concurrency(client("lambda"), plan, region)),
+        ("alarm e-mail", lambda: check_alarm_email(plan)),
+        ("webhook endpoint", lambda: check_webhook_endpoint(plan, resolver)),
+        ("permissions", lambda: check_permissions(client("iam"), plan, account, region)),
+    ]
+    for name, check in checks:
+        try:
+            outcome = check()
+        except Exception as error:  # an answer botocore cannot even parse: the other checks still run
+            message = f"could not check: {type(error).__name__}: {_short(error)}"
+            outcome = Finding(Status.WARN, name, message, "check it by hand before deploying")
+        findings += outcome if isinstance(outcome, list) else [outcome]
     return findings
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
+from botocore.parsers import ResponseParserError
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -191,6 +192,15 @@ def test_rekognition_denied_to_the_caller_is_a_warning() -> None:
     with stub:
         (finding,) = check_rekognition(rekognition, plan(rekognition_operations=("DetectLabels",)), REGION, OFFERED)
     assert finding.status is Status.WARN
+
+
+def test_an_unexpected_rekognition_answer_in_a_listed_region_is_a_warning_not_a_verdict() -> None:
+    rekognition, stub = stubbed("rekognition")
+    stub.add_client_error("detect_labels", "InternalServerError", "<html>\n<title>500</title>", http_status_code=500)
+    with stub:
+        (finding,) = check_rekognition(rekognition, plan(rekognition_operations=("DetectLabels",)), REGION, OFFERED)
+    assert finding.status is Status.WARN
+    assert "\n" not in finding.message
 
 
 # -- Rekognition quotas ----------------------------------------------------------------------------------------
@@ -416,3 +426,21 @@ def test_without_credentials_nothing_else_is_asked() -> None:
     assert findings == [findings[0]]
     assert isinstance(findings[0], Finding)
     assert findings[0].status is Status.FAIL
+
+
+def test_a_check_that_cannot_run_is_a_warning_and_the_others_still_run(aws: None) -> None:
+    # Given an IAM endpoint that answers garbage (botocore cannot parse it) and an otherwise ready account
+    bootstrapped()
+    factory, _ = account(quota_value=50, unreserved=1000, scp_denies=False)
+
+    class Garbled:
+        def simulate_principal_policy(self, **_kwargs: Any) -> None:
+            raise ResponseParserError("Unable to parse response (syntax error: line 1, column 0)")
+
+    factory.stubbed["iam"] = Garbled()
+    findings = run_checks(plan(), factory, REGION, OFFERED)
+    # Then the permissions check is a warning, and every other check ran
+    assert findings[-1].status is Status.WARN
+    assert findings[-1].check == "permissions"
+    assert "could not check" in findings[-1].message
+    assert {f.check for f in findings} >= {"identity", "cdk bootstrap", "rekognition quota", "lambda concurrency"}
