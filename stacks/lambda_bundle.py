@@ -33,8 +33,8 @@ REQUIREMENTS = LAMBDA_SOURCE_DIR / "requirements.txt"
 CACHE_DIR = ROOT / ".cache" / "lambda-dependencies"
 # Distributions the Lambda runtime provides (with their own dependencies); never copied into the asset.
 RUNTIME_PROVIDED = frozenset({"boto3"})
-# What of lambdas/ stays out of the asset.
-SOURCE_EXCLUDES = ("requirements.txt", "__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache")
+# What of lambdas/ stays out of the asset (the pins files: their packages are installed instead).
+SOURCE_EXCLUDES = ("requirements*", "__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache")
 
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
 
