@@ -32,3 +32,30 @@ def test_the_plan_sees_the_alarm_email_and_the_webhook_endpoint_given_as_context
     endpoint = "https://hooks.example.org/image-pipeline"  # as tests/infra/test_integration_stack.py (one synth)
     with_endpoint = synthesize("prod", webhookEndpoint=endpoint)
     assert Plan.load(with_endpoint.outdir, with_endpoint.pipeline.config).webhook_endpoints == (endpoint,)
+
+
+# Properties that would give a resource a fixed physical name, per type.
+FIXED_NAMES = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::DynamoDB::GlobalTable": "TableName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Cognito::UserPool": "UserPoolName",
+    "AWS::SecretsManager::Secret": "Name",
+    "AWS::WAFv2::WebACL": "Name",
+    "AWS::KMS::Alias": "AliasName",
+}
+
+
+def test_no_resource_has_a_fixed_name_so_what_an_earlier_destroy_retained_cannot_collide(
+    synthesized: Synthesized,
+) -> None:
+    # staging and prod retain their buckets and tables on destroy: a fixed name would make the next deploy fail
+    for part, template in synthesized.templates.items():
+        for logical_id, resource in template["Resources"].items():
+            name = FIXED_NAMES.get(resource["Type"])
+            assert name is None or name not in resource.get("Properties", {}), f"{part}/{logical_id} sets {name}"
