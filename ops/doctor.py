@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -538,8 +538,9 @@ def run_checks(
     return findings
 
 
-def report(findings: Iterable[Finding], out: Any = sys.stdout) -> int:
+def report(findings: Iterable[Finding], out: TextIO | None = None) -> int:
     """Prints every finding and a summary; 1 when any check failed."""
+    out = out or sys.stdout  # looked up now: sys.stdout may have been replaced since import
     counted = dict.fromkeys(Status, 0)
     for finding in findings:
         counted[finding.status] += 1

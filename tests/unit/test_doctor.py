@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from ops.doctor import (
     check_rekognition_quotas,
     check_stacks,
     check_webhook_endpoint,
+    main,
     report,
     run_checks,
 )
@@ -444,3 +446,45 @@ def test_a_check_that_cannot_run_is_a_warning_and_the_others_still_run(aws: None
     assert findings[-1].check == "permissions"
     assert "could not check" in findings[-1].message
     assert {f.check for f in findings} >= {"identity", "cdk bootstrap", "rekognition quota", "lambda concurrency"}
+
+
+def minimal_assembly(directory: Path, environment: str = "aws://unknown-account/unknown-region") -> Path:
+    """A cloud assembly of one stack: what `cdk synth` writes, as small as main() needs."""
+    template = {
+        "Parameters": {
+            "BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": BOOTSTRAP_PARAMETER}
+        },
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+    }
+    (directory / "ImagePipeline-dev-Data.template.json").write_text(json.dumps(template))
+    stack = {
+        "type": "aws:cloudformation:stack",
+        "environment": environment,
+        "properties": {"templateFile": "ImagePipeline-dev-Data.template.json", "requiresBootstrapStackVersion": 6},
+        "displayName": "ImagePipeline-dev-Data",
+    }
+    (directory / "manifest.json").write_text(json.dumps({"artifacts": {"ImagePipeline-dev-Data": stack}}))
+    return directory
+
+
+def test_main_checks_the_profiles_region_and_exits_1_on_a_failure(
+    aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given credentials and a region in the environment, and an account that was never bootstrapped
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    code = main(["--env", "dev", "--assembly", str(minimal_assembly(tmp_path))])
+    output = capsys.readouterr().out
+    assert code == 1
+    assert f"region {REGION}" in output
+    assert "FAIL  cdk bootstrap" in output
+    assert "PASS  stack state          ImagePipeline-dev-Data: not deployed yet" in output
+
+
+def test_main_without_a_region_fails_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    assert main(["--env", "dev", "--assembly", str(minimal_assembly(tmp_path))]) == 1
+    assert "no region" in capsys.readouterr().out
