@@ -486,5 +486,6 @@ def test_main_without_a_region_fails_at_once(
     for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask an instance metadata service
     assert main(["--env", "dev", "--assembly", str(minimal_assembly(tmp_path))]) == 1
     assert "no region" in capsys.readouterr().out
