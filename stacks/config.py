@@ -11,10 +11,6 @@ from dataclasses import dataclass, field
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
-# Must equal the aws-lambda-powertools pin in lambdas/requirements.txt (a unit test checks it):
-# the deployed functions take Powertools from its public layer at exactly this version.
-POWERTOOLS_VERSION = "3.37.0"
-
 FEATURES = ("labels", "text", "faces", "moderation", "celebrities")
 UPLOAD_PREFIX = "uploads/"
 

@@ -77,16 +77,9 @@ def test_worker_is_arm64_traced_with_its_own_log_group(synthesized: Synthesized,
     assert props["Runtime"] == "python3.14"
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
-    # The Powertools layer ARN comes from its public SSM parameter
-    assert len(props["Layers"]) == 1
-    assert "Ref" in props["Layers"][0]
+    # Powertools is bundled in the code (tests/infra/test_lambda_packaging.py), not a layer
+    assert "Layers" not in props
     recognition.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": Match.any_value()})
-
-
-def test_powertools_layer_is_pinned_to_the_library_version(synthesized: Synthesized) -> None:
-    parameters = synthesized.template("Recognition")["Parameters"]
-    defaults = [p.get("Default", "") for p in parameters.values()]
-    assert "/aws/service/powertools/python/arm64/python3.14/3.37.0" in defaults
 
 
 def test_every_object_created_event_under_the_prefix_goes_to_the_topic(recognition: Template) -> None:

@@ -1,19 +1,10 @@
-"""Per-environment config: validated at import, and pinned to the same Powertools as the Lambda code."""
+"""Per-environment config: validated at import."""
 
 import dataclasses
-import re
-from pathlib import Path
 
 import pytest
 
-from stacks.config import ENVIRONMENTS, POWERTOOLS_VERSION, config_for
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_the_powertools_layer_version_equals_the_pinned_library() -> None:
-    pins = (ROOT / "lambdas" / "requirements.txt").read_text()
-    assert re.search(rf"^aws-lambda-powertools\[[^\]]*\]=={re.escape(POWERTOOLS_VERSION)}$", pins, re.M)
+from stacks.config import ENVIRONMENTS, config_for
 
 
 def test_a_config_that_would_exceed_the_quota_is_refused() -> None:
