@@ -59,7 +59,7 @@ class IntegrationStack(Stack):
             events_topic=events_topic,
             endpoint_secret=self.endpoint_secret,
         )
-        QueueConsumerMonitoring(
+        self.monitoring = QueueConsumerMonitoring(
             self,
             "Monitoring",
             config=config,

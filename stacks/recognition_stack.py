@@ -42,7 +42,7 @@ class RecognitionStack(Stack):
             queue=fanout.queue,
             events_topic=self.image_events,
         )
-        QueueConsumerMonitoring(
+        self.monitoring = QueueConsumerMonitoring(
             self,
             "Monitoring",
             config=config,
