@@ -87,27 +87,23 @@ class OperationsDashboard(Construct):
                 ],
             ),
         )
+        queues = ((sources.upload_queue, "uploads"), (sources.webhook_queue, "webhook jobs"))
+        dead_letters = ((sources.upload_dead_letters, "uploads DLQ"), (sources.webhook_dead_letters, "webhooks DLQ"))
         self.dashboard.add_widgets(
             graph(
                 "Age of the oldest message, s",
                 [
-                    sources.upload_queue.metric_approximate_age_of_oldest_message(
-                        period=ONE_MINUTE, statistic="Maximum", label="uploads"
-                    ),
-                    sources.webhook_queue.metric_approximate_age_of_oldest_message(
-                        period=ONE_MINUTE, statistic="Maximum", label="webhook jobs"
-                    ),
+                    queue.metric_approximate_age_of_oldest_message(period=ONE_MINUTE, statistic="Maximum", label=label)
+                    for queue, label in queues
                 ],
             ),
             graph(
                 "Dead-letter queues (messages)",
                 [
-                    sources.upload_dead_letters.metric_approximate_number_of_messages_visible(
-                        period=ONE_MINUTE, statistic="Maximum", label="uploads DLQ"
-                    ),
-                    sources.webhook_dead_letters.metric_approximate_number_of_messages_visible(
-                        period=ONE_MINUTE, statistic="Maximum", label="webhooks DLQ"
-                    ),
+                    queue.metric_approximate_number_of_messages_visible(
+                        period=ONE_MINUTE, statistic="Maximum", label=label
+                    )
+                    for queue, label in dead_letters
                 ],
             ),
         )
