@@ -1,6 +1,7 @@
 """``make lock``: every Python dependency set resolved to a lock file with hashes (pip-tools).
 
     make lock                                   # regenerates every lock below from its inputs
+    .venv/bin/python -m ops.locks --upgrade     # the same, moving every unpinned dependency to its newest release
     .venv/bin/python -m ops.locks --check       # says which lock is stale (a unit test does the same)
 
 Each lock records the SHA-256 of its inputs (the requirements files and the files they include with
@@ -108,7 +109,8 @@ def problems(lock: Lock, root: Path = ROOT) -> list[str]:
     return found
 
 
-def compile_lock(lock: Lock, python: str, constraint: Lock | None) -> None:
+def compile_lock(lock: Lock, python: str, constraint: Lock | None, *, upgrade: bool) -> None:
+    """pip-compile keeps what the existing lock holds for unchanged requirements unless ``upgrade``."""
     output = ROOT / lock.path
     command = [
         python,
@@ -121,15 +123,13 @@ def compile_lock(lock: Lock, python: str, constraint: Lock | None) -> None:
         "--strip-extras",
         "--no-emit-index-url",
         "--no-emit-find-links",
-        "--rebuild",
+        *(["--upgrade"] if upgrade else []),
         "--output-file",
         lock.path,
         *lock.inputs,
     ]
     if constraint is not None:
         command[-len(lock.inputs) : -len(lock.inputs)] = ["--constraint", constraint.path]
-    if output.exists():
-        output.unlink()  # a fresh resolution, not an upgrade of what the old lock held
     environment = {**os.environ, "CUSTOM_COMPILE_COMMAND": "make lock"}
     subprocess.run(command, cwd=ROOT, check=True, env=environment)
     lines = output.read_text().splitlines()
@@ -141,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="only report stale locks (exit 1 if any)")
     parser.add_argument("--python", default=sys.executable, help="the interpreter with pip-tools installed")
+    parser.add_argument("--upgrade", action="store_true", help="newest releases of what the requirements leave open")
     arguments = parser.parse_args(argv)
     if arguments.check:
         found = [problem for lock in LOCKS for problem in problems(lock)]
@@ -148,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if found else 0
     for lock in LOCKS:
         print(f"locking {lock.path} ({lock.description})", flush=True)
-        compile_lock(lock, arguments.python, None if lock is PRIMARY else PRIMARY)
+        compile_lock(lock, arguments.python, None if lock is PRIMARY else PRIMARY, upgrade=arguments.upgrade)
     return 0
 
 
