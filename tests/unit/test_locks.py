@@ -68,3 +68,12 @@ def test_a_local_build_of_the_pinned_release_matches(tmp_path: Path) -> None:
     digest = inputs_digest(lock.inputs, tmp_path)
     (tmp_path / lock.path).write_text(f"{DIGEST_PREFIX}{digest}\ntorch==2.13.0+cpu \\\n    --hash=sha256:cc\n")
     assert problems(lock, tmp_path) == []
+
+
+def test_make_installs_the_development_lock_with_hashes_required() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    rule = makefile[makefile.index("$(VENV)/.installed:") :].split("\n\n", 1)[0]
+    assert rule.splitlines()[0] == "$(VENV)/.installed: requirements-dev.lock"
+    installs = [line for line in rule.splitlines() if "pip install" in line]
+    assert installs
+    assert all("--require-hashes -r requirements-dev.lock" in line for line in installs)
