@@ -100,6 +100,8 @@ class EnvironmentConfig:
     # e.g. the local mode's page; set with ``-c extraCorsOrigins=https://a,https://b``.
     extra_cors_origins: tuple[str, ...] = ()
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
+    # AWS Budgets: the environment's monthly cost (USD) that alerts the alarm e-mail at 80 % and 100 %.
+    monthly_budget_usd: int = 50
 
     def __post_init__(self) -> None:
         unknown = set(self.default_features) - set(FEATURES)
@@ -113,6 +115,8 @@ class EnvironmentConfig:
             raise ValueError(f"{self.name}: batch_size 1..10 and image_concurrency 1..batch_size")
         # Each image makes at most one call per operation, so at most
         # max_concurrency x image_concurrency calls of one operation are in flight at once.
+        if self.monthly_budget_usd <= 0:
+            raise ValueError(f"{self.name}: monthly_budget_usd must be positive")
         if self.in_flight_calls_per_operation > self.rekognition_tps_quota:
             raise ValueError(
                 f"{self.name}: max_concurrency x image_concurrency = {self.in_flight_calls_per_operation}"
@@ -157,6 +161,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         image_concurrency=2,
         rekognition_tps_quota=5,
         rekognition_max_attempts=6,
+        monthly_budget_usd=100,
         max_receive_count=5,
         log_retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.RETAIN,
@@ -173,6 +178,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         max_concurrency=10,
         image_concurrency=4,
         rekognition_tps_quota=50,
+        monthly_budget_usd=1000,
         rekognition_max_attempts=8,
         max_receive_count=5,
         log_retention=logs.RetentionDays.THREE_MONTHS,

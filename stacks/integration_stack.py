@@ -60,7 +60,7 @@ class IntegrationStack(Stack):
             events_topic=events_topic,
             endpoint_secret=self.endpoint_secret,
         )
-        QueueConsumerMonitoring(
+        self.monitoring = QueueConsumerMonitoring(
             self,
             "Monitoring",
             config=config,
@@ -73,9 +73,9 @@ class IntegrationStack(Stack):
             texts=AlarmTexts(
                 topic="Webhook alarms",
                 dead_letters="Webhook deliveries failed for more than a day (or could not be dispatched): see the "
-                "DLQ, then `make redrive`",
-                backlog="Webhook jobs wait more than 30 minutes for the dispatcher",
-                errors="The webhook dispatcher failed whole invocations",
+                "DLQ, then `make redrive` (docs/runbook.md#webhook-dlq)",
+                backlog="Webhook jobs wait more than 30 minutes for the dispatcher (docs/runbook.md#webhook-backlog)",
+                errors="The webhook dispatcher failed whole invocations (docs/runbook.md#dispatcher-errors)",
                 errors_id="DispatcherErrors",
             ),
         )

@@ -42,7 +42,7 @@ class RecognitionStack(Stack):
             queue=fanout.queue,
             events_topic=self.image_events,
         )
-        QueueConsumerMonitoring(
+        self.monitoring = QueueConsumerMonitoring(
             self,
             "Monitoring",
             config=config,
@@ -53,9 +53,10 @@ class RecognitionStack(Stack):
             max_age=Duration.minutes(15),
             texts=AlarmTexts(
                 topic="Image pipeline alarms",
-                dead_letters="Images could not be processed after every retry: inspect the DLQ",
-                backlog="Uploads wait longer than 15 minutes for analysis",
-                errors="The worker function failed whole invocations",
+                dead_letters="Images could not be processed after every retry: inspect the DLQ "
+                "(docs/runbook.md#upload-dlq)",
+                backlog="Uploads wait longer than 15 minutes for analysis (docs/runbook.md#upload-backlog)",
+                errors="The worker function failed whole invocations (docs/runbook.md#worker-errors)",
                 errors_id="WorkerErrors",
             ),
         )
