@@ -253,7 +253,7 @@ def test_another_users_image_is_not_found_like_an_unknown_one(api: Api) -> None:
     assert api("GET", f"/images/{image_id}").status == 200  # still there for its owner
 
 
-@pytest.mark.parametrize("image_id", ["..%2F..%2Fetc", "not-a-uuid", "0F8A5C1E-0000-4000-8000-00000000000A", "1" * 64])
+@pytest.mark.parametrize("image_id", ["..%2F..%2Fetc", "0F8A5C1E-0000-4000-8000-00000000000A", "1" * 64])
 @pytest.mark.parametrize("route", ["GET /images/{}", "GET /images/{}/url", "DELETE /images/{}"])
 def test_an_image_id_that_is_not_a_uuid_is_not_found_and_the_answer_says_why(
     api: Api, route: str, image_id: str

@@ -304,7 +304,7 @@ def test_an_oversize_subscription_body_is_refused(api: Api) -> None:
     assert answer.status == 413, answer
 
 
-@pytest.mark.parametrize("webhook_id", ["wh_123", "WH_" + "0" * 24, "..%2Fx", "wh_" + "g" * 24])
+@pytest.mark.parametrize("webhook_id", ["wh_123", "..%2Fx"])
 @pytest.mark.parametrize(
     "route",
     [

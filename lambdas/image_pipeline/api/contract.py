@@ -69,14 +69,29 @@ WITH_BODY = (400, 413, 415)
 
 
 def responses(
-    status: int, description: str, model: type[BaseModel] | None = None, *, errors: tuple[int, ...] = ()
+    status: int,
+    description: str,
+    model: type[BaseModel] | None = None,
+    *,
+    errors: tuple[int, ...] = (),
+    links: dict[str, Any] | None = None,
 ) -> dict[int, OpenAPIResponse]:
-    """The success answer (``model`` as its JSON body, or no body) and every error answer, each an Error."""
+    """The success answer (``model`` as its JSON body, or no body) and every error answer, each an Error.
+
+    ``links`` name the operations a client goes on to with this answer (OpenAPI links, see ``link``).
+    """
     success: dict[str, Any] = {"description": description, "content": {JSON: {"model": model}} if model else {}}
+    if links:
+        success["links"] = links
     answers: dict[int, Any] = {status: success}
     for code in sorted({*ALWAYS, *errors}):
         answers[code] = {"description": ERRORS[code], "content": {JSON: {"model": Error}}}
     return answers
+
+
+def link(operation_id: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link: ``operation_id`` with its parameters taken from this answer (``$response.body#/...``)."""
+    return {"operationId": operation_id, **({"parameters": parameters} if parameters else {})}
 
 
 def read_json_body(event: BaseProxyEvent) -> None:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from image_pipeline.api.contract import WITH_BODY, responses
+from image_pipeline.api.contract import WITH_BODY, link, responses
 from image_pipeline.api.identity import current_owner
 from image_pipeline.domain.features import Feature
 from image_pipeline.domain.images import ImageLibrary, ImageQuery
@@ -85,6 +85,15 @@ class DisplayLink(BaseModel):
     expiresAt: Timestamp  # noqa: N815
 
 
+def image_links(image_id: str) -> dict[str, Any]:
+    """What a client does next with an image id found in an answer."""
+    return {
+        "GetImage": link("getImage", imageId=image_id),
+        "GetImageUrl": link("getImageUrl", imageId=image_id),
+        "DeleteImage": link("deleteImage", imageId=image_id),
+    }
+
+
 def view(record: ImageRecord) -> ImageResult:
     return ImageResult.model_validate({**record.document(), "filename": record.extra.get("filename")})
 
@@ -98,7 +107,14 @@ def library() -> ImageLibrary:
     "/images",
     summary="Create an image and a presigned POST to upload it",
     tags=["images"],
-    responses=responses(201, "The image, PENDING, and its upload form", UploadTicketResponse, errors=WITH_BODY),
+    operation_id="createImage",
+    responses=responses(
+        201,
+        "The image, PENDING, and its upload form",
+        UploadTicketResponse,
+        errors=WITH_BODY,
+        links={**image_links("$response.body#/imageId"), "ListImages": link("listImages")},
+    ),
 )
 def create_image(request: UploadRequest) -> Response[UploadTicketResponse]:
     ticket = library().create_upload(
@@ -119,7 +135,10 @@ def create_image(request: UploadRequest) -> Response[UploadTicketResponse]:
     "/images",
     summary="My images, newest first; or by label, most confident first",
     tags=["images"],
-    responses=responses(200, "A page of my images", ImagePage, errors=(400, 422)),
+    operation_id="listImages",
+    responses=responses(
+        200, "A page of my images", ImagePage, errors=(400, 422), links=image_links("$response.body#/items/0/imageId")
+    ),
 )
 def list_images(
     label: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
@@ -137,6 +156,7 @@ def list_images(
     "/images/<imageId>",
     summary="One image's result",
     tags=["images"],
+    operation_id="getImage",
     responses=responses(200, "The image and what was recognised", ImageResult, errors=(404,)),
 )
 def get_image(imageId: ImageId) -> ImageResult:  # noqa: N803
@@ -147,6 +167,7 @@ def get_image(imageId: ImageId) -> ImageResult:  # noqa: N803
     "/images/<imageId>/url",
     summary="A short-lived link to display the image",
     tags=["images"],
+    operation_id="getImageUrl",
     responses=responses(200, "A presigned GET of the uploaded image", DisplayLink, errors=(404,)),
 )
 def get_image_url(imageId: ImageId) -> DisplayLink:  # noqa: N803
@@ -158,6 +179,7 @@ def get_image_url(imageId: ImageId) -> DisplayLink:  # noqa: N803
     "/images/<imageId>",
     summary="Delete the image, its result and its index items",
     tags=["images"],
+    operation_id="deleteImage",
     responses=responses(204, "Deleted", errors=(404,)),
 )
 def delete_image(imageId: ImageId) -> Response[None]:  # noqa: N803

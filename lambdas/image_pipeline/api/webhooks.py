@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from image_pipeline.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.adapters.webhooks_table import WebhooksTable
-from image_pipeline.api.contract import WITH_BODY, responses
+from image_pipeline.api.contract import WITH_BODY, link, responses
 from image_pipeline.api.identity import current_owner
 from image_pipeline.api.images import TOKEN, Timestamp
 from image_pipeline.webhooks.dispatch import DeliveryQueue, iso
@@ -127,7 +127,24 @@ def view(subscription: Subscription) -> dict[str, Any]:
     "/webhooks",
     summary="Subscribe an endpoint to my images' events",
     tags=["webhooks"],
-    responses=responses(201, "Subscribed; the secret is shown only here", CreatedWebhook, errors=(*WITH_BODY, 409)),
+    operation_id="createWebhook",
+    responses=responses(
+        201,
+        "Subscribed; the secret is shown only here",
+        CreatedWebhook,
+        errors=(*WITH_BODY, 409),
+        links={
+            name: link(operation, webhookId="$response.body#/webhookId")
+            for name, operation in (
+                ("DeleteWebhook", "deleteWebhook"),
+                ("RotateSecret", "rotateWebhookSecret"),
+                ("EnableWebhook", "enableWebhook"),
+                ("SendTest", "sendWebhookTest"),
+                ("ListDeliveries", "listWebhookDeliveries"),
+            )
+        }
+        | {"ListWebhooks": link("listWebhooks")},
+    ),
 )
 def create_webhook(request: CreateWebhookRequest) -> Response[CreatedWebhook]:
     created = service().create(current_owner(router), request.url, list(request.events))
@@ -139,6 +156,7 @@ def create_webhook(request: CreateWebhookRequest) -> Response[CreatedWebhook]:
     "/webhooks",
     summary="My webhooks (without their secrets)",
     tags=["webhooks"],
+    operation_id="listWebhooks",
     responses=responses(200, "Every webhook of mine", WebhookList),
 )
 def list_webhooks() -> WebhookList:
@@ -149,6 +167,7 @@ def list_webhooks() -> WebhookList:
     "/webhooks/<webhookId>",
     summary="Delete a webhook",
     tags=["webhooks"],
+    operation_id="deleteWebhook",
     responses=responses(204, "Deleted", errors=(404,)),
 )
 def delete_webhook(webhookId: WebhookId) -> Response[None]:  # noqa: N803 - the path parameter's name
@@ -160,6 +179,7 @@ def delete_webhook(webhookId: WebhookId) -> Response[None]:  # noqa: N803 - the 
     "/webhooks/<webhookId>/rotate-secret",
     summary="New signing secret; the previous one keeps signing for 24 hours",
     tags=["webhooks"],
+    operation_id="rotateWebhookSecret",
     responses=responses(200, "The new secret, shown only here", RotatedSecret, errors=(404,)),
 )
 def rotate_secret(webhookId: WebhookId) -> RotatedSecret:  # noqa: N803
@@ -173,6 +193,7 @@ def rotate_secret(webhookId: WebhookId) -> RotatedSecret:  # noqa: N803
     "/webhooks/<webhookId>/enable",
     summary="Enable a disabled webhook again",
     tags=["webhooks"],
+    operation_id="enableWebhook",
     responses=responses(200, "The webhook, ACTIVE", WebhookView, errors=(404,)),
 )
 def enable_webhook(webhookId: WebhookId) -> WebhookView:  # noqa: N803
@@ -183,6 +204,7 @@ def enable_webhook(webhookId: WebhookId) -> WebhookView:  # noqa: N803
     "/webhooks/<webhookId>/test",
     summary="Send a webhook.test event",
     tags=["webhooks"],
+    operation_id="sendWebhookTest",
     responses=responses(202, "Queued for delivery", QueuedTest, errors=(404, 409)),
 )
 def send_test(webhookId: WebhookId) -> Response[QueuedTest]:  # noqa: N803
@@ -195,6 +217,7 @@ def send_test(webhookId: WebhookId) -> Response[QueuedTest]:  # noqa: N803
     "/webhooks/<webhookId>/deliveries",
     summary="Deliveries to this webhook, newest first, each with its attempts",
     tags=["webhooks"],
+    operation_id="listWebhookDeliveries",
     responses=responses(200, "A page of deliveries", DeliveryList, errors=(400, 404, 422)),
 )
 def list_deliveries(
