@@ -26,7 +26,10 @@ Uuid = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
 
 
 class UploadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"filename": "cat.jpg", "contentType": "image/jpeg", "features": ["labels"]}]},
+    )
 
     filename: str = Field(min_length=1, max_length=1024, description="Shown in listings; not used as the key")
     contentType: Literal["image/jpeg", "image/png"]  # noqa: N815 - the API's JSON is camelCase

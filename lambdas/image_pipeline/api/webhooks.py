@@ -43,7 +43,10 @@ def service() -> WebhookService:
 
 
 class CreateWebhookRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"url": "https://example.com/hooks/images", "events": ["image.analyzed"]}]},
+    )
 
     url: str = Field(
         min_length=8, max_length=2048, description="https URL of your endpoint (public address, no redirects)"
