@@ -71,6 +71,7 @@ class Run:
     phases: Counter[str] = field(default_factory=Counter)
     # (operation, status) of every answer in the stateful phase, and whether its input came from an earlier answer
     stateful: Counter[tuple[str, int, bool]] = field(default_factory=Counter)
+    checks: Counter[str] = field(default_factory=Counter)  # how often each check ran
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -99,6 +100,7 @@ def run_schemathesis(api_url: str, token: str) -> Run:
         if isinstance(event, events.ScenarioFinished):
             run.statistic.on_scenario_finished(event.recorder)
             run.phases[event.phase.value] += len(event.recorder.cases)
+            run.checks.update(check.name for checks in event.recorder.checks.values() for check in checks)
             if event.phase.value == "stateful":
                 run.record_stateful(event.recorder)
         elif isinstance(event, events.NonFatalError):
@@ -118,6 +120,7 @@ def test_every_operation_keeps_the_contract_under_generated_and_hostile_input(cl
         f"schemathesis: {len(run.statistic.tested_operations)} operations, {run.statistic.total_cases} cases "
         f"({dict(run.phases)}), {run.statistic.total_failures} failures, {run.seconds:.0f} s"
     )
+    print(f"  checks run: {dict(sorted(run.checks.items()))}")
     for (operation, status, linked), count in sorted(run.stateful.items()):
         print(f"  stateful: {operation} -> {status}{' (linked)' if linked else ''}: {count}")
     assert not run.errors, "\n\n".join(run.errors)
