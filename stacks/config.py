@@ -34,7 +34,7 @@ WEBHOOK_EVENT_TYPES = ("image.analyzed", "image.failed")
 @dataclass(frozen=True)
 class WebhookConfig:
     """Webhook delivery (the Integration stack). The retry schedule itself is described in
-    lambdas/image_pipeline/webhooks/schedule.py; ``max_attempts`` 12 spans more than 24 hours."""
+    lambdas/image_pipeline/webhooks/domain/schedule.py; ``max_attempts`` 12 spans more than 24 hours."""
 
     dispatcher_memory_mb: int = 256
     # Each record makes at most one 15 s attempt; a batch's records run side by side.

@@ -83,7 +83,6 @@ class PipelineFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": service,
                 "POWERTOOLS_METRICS_NAMESPACE": "ImagePipeline",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
-                "ENVIRONMENT": config.name,
                 **environment,
             },
         )

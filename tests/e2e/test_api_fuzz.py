@@ -19,7 +19,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events
 from schemathesis.engine.statistic import Statistic
 
-from local.client import AppClient
+from local.tools.client import AppClient
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from local.console import Console
-from local.runtime import FunctionSpec, LocalFunction, _Environment
+from local.functions.runtime import FunctionSpec, LocalFunction, _Environment
 
 HANDLERS = textwrap.dedent(
     """

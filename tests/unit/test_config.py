@@ -16,11 +16,6 @@ def test_the_powertools_layer_version_equals_the_pinned_library() -> None:
     assert re.search(rf"^aws-lambda-powertools\[[^\]]*\]=={re.escape(POWERTOOLS_VERSION)}$", pins, re.M)
 
 
-def test_no_environment_can_exceed_its_rekognition_quota() -> None:
-    for config in ENVIRONMENTS.values():
-        assert config.in_flight_calls_per_operation <= config.rekognition_tps_quota
-
-
 def test_a_config_that_would_exceed_the_quota_is_refused() -> None:
     with pytest.raises(ValueError, match="exceeds the Rekognition quota"):
         dataclasses.replace(ENVIRONMENTS["dev"], max_concurrency=10, image_concurrency=5)
@@ -35,8 +30,3 @@ def test_dev_is_the_default_and_unknown_names_fail() -> None:
     assert config_for(None).name == "dev"
     with pytest.raises(ValueError, match="unknown environment"):
         config_for("qa")
-
-
-def test_visibility_timeout_is_six_times_the_worker_timeout() -> None:
-    for config in ENVIRONMENTS.values():
-        assert config.queue_visibility_timeout.to_seconds() == 6 * config.worker_timeout.to_seconds()

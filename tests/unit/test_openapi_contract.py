@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from image_pipeline.api.contract import MAX_BODY_BYTES
-from image_pipeline.handlers.api import SECURITY_SCHEME, build_resolver, openapi_document
+from image_pipeline.api.handler import SECURITY_SCHEME, build_resolver, openapi_document
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 

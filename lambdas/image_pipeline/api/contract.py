@@ -1,10 +1,10 @@
 """What every operation may answer besides its success, and the checks that make a request body readable.
 
-The routes declare their answers with ``responses(...)``; handlers/api.py maps every refusal to its status
-in one place. Status codes, in short: 400 the request cannot be read (body not UTF-8 or not JSON, a page
-token the API did not issue, an impossible value), 401 no valid ID token, 404 no such resource of yours
-(ids of the wrong form included), 409 the resource's state forbids it, 413 body too large, 415 body not
-``application/json``, 422 JSON that breaks the schema (``detail`` says where), 429 the stage's throttling.
+The routes declare their answers with ``responses(...)``; api/errors.py maps every refusal to its status.
+In short: 400 the request cannot be read (body not UTF-8 or not JSON, a page token the API did not issue,
+an impossible value), 401 no valid ID token, 404 no such resource of yours (ids of the wrong form
+included), 409 the resource's state forbids it, 413 body too large, 415 body not ``application/json``,
+422 JSON that breaks the schema (``detail`` says where), 429 the stage's throttling.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BaseModel, Field
 
-from image_pipeline.domain.errors import RequestError
+from image_pipeline.api.errors import BodyTooLarge, UnreadableBody, UnsupportedMediaType
 
 MAX_BODY_BYTES = 16 * 1024  # the largest valid body (a 2,048-character webhook URL) is far below this
 JSON = "application/json"
@@ -37,18 +37,6 @@ class Error(BaseModel):
 
     message: str
     detail: list[Problem] | None = None
-
-
-class UnreadableBody(RequestError):
-    status_code = 400
-
-
-class BodyTooLarge(RequestError):
-    status_code = 413
-
-
-class UnsupportedMediaType(RequestError):
-    status_code = 415
 
 
 ERRORS: dict[int, str] = {
