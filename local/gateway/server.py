@@ -237,6 +237,13 @@ def _handler_for(handle: Handle) -> type[BaseHTTPRequestHandler]:
         def do_OPTIONS(self) -> None:
             self._serve()
 
+        def __getattr__(self, name: str) -> Any:
+            """Any other method (TRACE, QUERY, ...) is routed too, and meets no route, as API Gateway answers;
+            http.server alone would answer 501, a server error for a client's choice of method."""
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 

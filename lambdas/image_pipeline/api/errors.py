@@ -9,11 +9,26 @@ class Unauthenticated(RequestError):
     """No verified identity in the request (the authorizer should have refused it already)."""
 
 
+class UnreadableBody(RequestError):
+    """The body is not UTF-8 text (or not valid base64 where API Gateway encoded it)."""
+
+
+class BodyTooLarge(RequestError):
+    """The body is larger than the API reads (api/contract.py MAX_BODY_BYTES)."""
+
+
+class UnsupportedMediaType(RequestError):
+    """The body is not declared as application/json."""
+
+
 STATUS_CODES: dict[type[RequestError], int] = {
     InvalidRequest: 400,
+    UnreadableBody: 400,
     Unauthenticated: 401,
     NotFound: 404,
     Conflict: 409,
+    BodyTooLarge: 413,
+    UnsupportedMediaType: 415,
 }
 
 
