@@ -2,14 +2,15 @@
 
     PYTHONPATH=.:lambdas .venv/bin/python -m bench.webhook_throughput [--events 300] [--pollers 1] [--threads 10]
 
-Everything runs in this process: moto (in-process) holds the webhooks table and the dispatch queue, built
-from the synthesized dev templates; a poller feeds the real dispatcher handler batches of 10 as Lambda's
-event source mapping would (more than one poller in one process shares the handler's batch processor,
-which Lambda never does: keep 1); one subscription points at
-the example receiver on loopback, which verifies every signature with ``standardwebhooks`` and dedupes by
-id. Each event takes two hops through the queue (fan-out, then the delivery job); in-process moto's CPU
-cost dominates that figure. A second figure times the delivery attempts alone (sign, POST to the checked
-address, verify, dedupe, record in memory) on ``--threads`` threads, what one invocation's pool does.
+Everything runs in this process: moto (in-process) holds the webhooks table and the dispatch queue,
+created from the synthesized dev templates by the local mode's provisioners; a poller feeds the real
+dispatcher handler batches of 10 as Lambda's event source mapping would (more than one poller in one
+process shares the handler's batch processor, which Lambda never does: keep 1); one subscription points
+at the example receiver on loopback, which verifies every signature with ``standardwebhooks`` and
+dedupes by id. Each event takes two hops through the queue (fan-out, then the delivery job); in-process
+moto's CPU cost dominates that figure. A second figure times the delivery attempts alone (sign, POST to
+the checked address, verify, dedupe, record in memory) on ``--threads`` threads, what one invocation's
+pool does.
 Figures depend on the machine; nothing asserts them.
 """
 
@@ -25,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from moto import mock_aws
 
+from image_pipeline.adapters.webhooks_table import WebhooksTable
 from image_pipeline.handlers import dispatcher
 from image_pipeline.webhooks.dispatch import Dispatcher, DispatchSettings
 from image_pipeline.webhooks.model import DeliveryJob, SigningSecret, Subscription
@@ -34,8 +36,11 @@ from image_pipeline.webhooks.targets import TargetPolicy
 from image_pipeline.webhooks.transport import SafeTransport
 from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import feed_once
-from tests.support.moto_webhooks import LOCAL_NETWORKS, LOCAL_SETTINGS, provision_webhooks
+from tests.support.local_stacks import provision_for
 from tests.support.synth import synthesize
+from tests.support.webhooks import LOCAL_NETWORKS, local_webhook_service
+
+DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
 
 
 def event(number: int) -> dict[str, object]:
@@ -69,20 +74,24 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     synth = synthesize("dev")
     with mock_aws(), WebhookReceiver() as receiver:
-        moto = provision_webhooks(synth)
-        os.environ.update({**moto.dispatcher_environment, **LOCAL_SETTINGS})
+        stacks = provision_for(synth, DISPATCHER_HANDLER)
+        environment = stacks.environment(DISPATCHER_HANDLER)
+        os.environ.update(environment)
         dispatcher.dispatcher.cache_clear()
-        receiver.trust(moto.service().create("bench", receiver.url, ["image.analyzed"]).secret)
+        mapping = stacks.mapping(DISPATCHER_HANDLER)
+        table = WebhooksTable(stacks.dynamodb, environment["WEBHOOKS_TABLE_NAME"])
+        service = local_webhook_service(table, stacks.sqs, mapping.queue_url)
+        receiver.trust(service.create("bench", receiver.url, ["image.analyzed"]).secret)
         for start in range(0, args.events, 10):
             entries = [
                 {"Id": str(n), "MessageBody": json.dumps(event(n))} for n in range(start, min(start + 10, args.events))
             ]
-            moto.sqs.send_message_batch(QueueUrl=moto.queue_url, Entries=entries)
+            stacks.sqs.send_message_batch(QueueUrl=mapping.queue_url, Entries=entries)
         done = threading.Event()
 
         def poll() -> None:
             while not done.is_set():
-                feed_once(moto.sqs, moto.queue_url, dispatcher.handler, moto.batch_size, wait_seconds=0)
+                feed_once(stacks.sqs, mapping.queue_url, dispatcher.handler, mapping.batch_size, wait_seconds=0)
 
         started = time.perf_counter()
         pollers = [threading.Thread(target=poll, daemon=True) for _ in range(args.pollers)]

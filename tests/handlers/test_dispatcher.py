@@ -19,15 +19,14 @@ from image_pipeline.adapters.webhooks_table import WebhooksTable
 from image_pipeline.domain.events import build_event
 from image_pipeline.domain.records import ImageRecord, Status, now_iso
 from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.dispatch import DeliveryQueue, DispatchSettings
 from image_pipeline.webhooks.model import Subscription
 from image_pipeline.webhooks.subscriptions import WebhookService
 from image_pipeline.webhooks.targets import TargetPolicy
-from local.functions.environment import LOCAL_SETTINGS
 from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import BatchResult, feed_once
 from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized
+from tests.support.webhooks import local_webhook_service
 
 DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
 # Retries without waiting (every wait of the schedule becomes 0 s, Retry-After still counts).
@@ -120,14 +119,7 @@ def dispatch(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterato
         dispatcher.dispatcher.cache_clear()
         queues = DispatchQueues.of(stacks)
         table = WebhooksTable(stacks.dynamodb, environment["WEBHOOKS_TABLE_NAME"])
-        # What the API's routes use, with the local mode's target policy (plain HTTP to loopback)
-        service = WebhookService(
-            repository=table,
-            deliveries=DeliveryQueue(
-                repository=table, queue=SqsJobQueue(stacks.sqs, queues.queue_url), settings=DispatchSettings()
-            ),
-            policy=TargetPolicy.of(allow_http=True, allowed_networks=LOCAL_SETTINGS["WEBHOOK_ALLOWED_NETWORKS"]),
-        )
+        service = local_webhook_service(table, stacks.sqs, queues.queue_url)
         yield Dispatch(queues, table, service)
         dispatcher.dispatcher.cache_clear()
 
