@@ -110,6 +110,9 @@ class LocalMode:
         )
         provisioned = self.provisioned = provision(assembly, clients, settings)
         say(f"created {len(assembly.stacks)} stacks; {len(provisioned.ignored)} resources ignored (docs/local-mode.md)")
+        # Tokens signed with moto's shipped key (anyone has it) are refused: the pools sign with a key of this run.
+        signing_key = RunSigningKey()
+        signing_key.adopt(provisioned.user_pool_clients, options.region)
 
         base = base_environment(endpoint, options.region, self.analyzer.url if self.analyzer is not None else None)
         concurrency = {m.function_arn: m.max_concurrency or DEFAULT_CONCURRENCY for m in provisioned.mappings}
@@ -173,9 +176,6 @@ class LocalMode:
         for poller in self.pollers:
             poller.start()
 
-        # Tokens signed with moto's shipped key (anyone has it) are refused: the pools sign with a key of this run.
-        signing_key = RunSigningKey()
-        signing_key.adopt(provisioned.user_pool_clients, options.region)
         self.gateway.serve(provisioned, self.functions, signing_key.public)
         self.web.serve(provisioned)
 
