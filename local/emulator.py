@@ -54,7 +54,17 @@ class Activity:
             self._condition.wait_for(lambda: self._version != since, timeout)
 
 
-LONG_POLL_STEP = 0.2  # seconds between two empty receives of a long poll that no request woke
+LONG_POLL_STEP = 0.5  # seconds between two empty receives of a long poll that no request woke
+# Requests in the JSON protocol that may make a message visible (SNS and S3 notifications come through
+# requests without a target): only they wake long polls, so that other traffic does not make them receive.
+_ENQUEUING_TARGETS = frozenset(
+    {
+        "AmazonSQS.SendMessage",
+        "AmazonSQS.SendMessageBatch",
+        "AmazonSQS.ChangeMessageVisibility",
+        "AmazonSQS.ChangeMessageVisibilityBatch",
+    }
+)
 _RECEIVE = "AmazonSQS.ReceiveMessage"
 _MAX_WAIT_SECONDS = 20
 
@@ -103,7 +113,8 @@ def _has_messages(body: bytes) -> bool:
 
 def serialised(app: WsgiApp, activity: Activity | None = None, *, long_poll_step: float = LONG_POLL_STEP) -> WsgiApp:
     lock = threading.Lock()
-    wake = activity or Activity()
+    wake = activity or Activity()  # any request that may have changed state (the local pollers wait on it)
+    enqueued = Activity()  # a request that may have made a message visible (long polls wait on it)
 
     def once(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
         with lock:
@@ -126,13 +137,13 @@ def serialised(app: WsgiApp, activity: Activity | None = None, *, long_poll_step
         immediate = json.dumps({**arguments, "WaitTimeSeconds": 0}).encode()
         deadline = time.monotonic() + seconds
         while True:
-            since = wake.version
+            since = enqueued.version
             status, headers, body = once(_with_body(environ, immediate))
             remaining = deadline - time.monotonic()
             if not status.startswith("200") or _has_messages(body) or remaining <= 0:
                 start_response(status, headers)
                 return [body]
-            wake.wait(since, min(long_poll_step, remaining))
+            enqueued.wait(since, min(long_poll_step, remaining))
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         arguments = _json_receive(environ)
@@ -145,8 +156,11 @@ def serialised(app: WsgiApp, activity: Activity | None = None, *, long_poll_step
                 return long_poll(environ, arguments, seconds, start_response)
         status, headers, body = once(environ)
         start_response(status, headers)
-        if environ.get("HTTP_X_AMZ_TARGET") not in _QUIET_TARGETS:
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target not in _QUIET_TARGETS:
             wake.touch()
+        if target is None or target in _ENQUEUING_TARGETS:
+            enqueued.touch()
         return [body]
 
     return application
