@@ -16,6 +16,7 @@ from standardwebhooks.webhooks import Webhook
 
 from image_pipeline.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.adapters.webhooks_table import WebhooksTable
+from image_pipeline.domain import events
 from image_pipeline.domain.events import build_event
 from image_pipeline.domain.records import ImageRecord, Status, now_iso
 from image_pipeline.handlers import dispatcher
@@ -34,8 +35,12 @@ DAY = 86400
 
 def image_event(owner: str = "alice", image_id: str = "img-1", status: Status = Status.COMPLETED) -> dict[str, Any]:
     """The event the worker publishes (the real builder), as the topic delivers it raw to the queue."""
+    return build_event(image_record(owner, image_id, status))
+
+
+def image_record(owner: str = "alice", image_id: str = "img-1", status: Status = Status.COMPLETED) -> ImageRecord:
     now = now_iso()
-    record = ImageRecord(
+    return ImageRecord(
         image_id=image_id,
         owner=owner,
         status=status,
@@ -47,7 +52,6 @@ def image_event(owner: str = "alice", image_id: str = "img-1", status: Status = 
         results={"labels": [{"name": "Cat", "confidence": 98.2}]} if status is Status.COMPLETED else None,
         error={"code": "IMAGE_TOO_SMALL", "message": "79x400 px"} if status is Status.FAILED else None,
     )
-    return build_event(record)
 
 
 @dataclass
@@ -137,6 +141,28 @@ def test_an_endpoint_down_for_a_while_gets_the_event_exactly_once(
     assert payload["data"]["imageId"] == "img-1"
     assert payload["data"]["results"]["labels"][0]["name"] == "Cat"
     assert "owner" not in payload["data"]
+
+
+def test_a_republished_event_does_not_start_a_second_chain(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an image event whose first attempt failed (503) and waits for its retry
+    dispatch, subscription, receiver = endpoint
+    receiver.fail_next(1, 503)
+    record = image_record()
+    monkeypatch.setattr(events, "now_iso", lambda: "2026-11-22T01:00:05.000Z", raising=False)
+    dispatch.publish(build_event(record))
+    dispatch.feed()  # fan-out
+    dispatch.feed()  # attempt 1: 503
+    # When the worker publishes the same outcome again minutes later (it crashed between publish and mark)
+    monkeypatch.setattr(events, "now_iso", lambda: "2026-11-22T01:07:00.000Z", raising=False)
+    dispatch.publish(build_event(record))
+    dispatch.drain()
+    # Then there is still one delivery, one chain of attempts, and the receiver saw the retry only
+    [delivery] = dispatch.deliveries(subscription.webhook_id)
+    assert [a["statusCode"] for a in delivery["attempts"]] == [503, 200]
+    assert receiver.stats.requests == 2
+    assert len(receiver.events) == 1
 
 
 def test_a_duplicate_job_is_dropped_by_the_receiver_by_its_id(

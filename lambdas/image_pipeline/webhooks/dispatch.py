@@ -21,6 +21,7 @@ from image_pipeline.webhooks.model import (
     AttemptRecord,
     DeliveryJob,
     DeliveryStatus,
+    Failure,
     Outcome,
     Subscription,
     classify,
@@ -183,6 +184,7 @@ class Dispatcher:
             status_code=answer.status,
             error=answer.error,
             response_excerpt=answer.body_excerpt[:512],
+            failure=answer.failure,
         )
         count_by("WebhookAttempts", "outcome", outcome.value)
         logger.info(
@@ -193,6 +195,7 @@ class Dispatcher:
                 "attempt": job.attempt,
                 "outcome": outcome.value,
                 "status_code": answer.status,
+                "failure": answer.failure.value if answer.failure else None,
                 "latency_ms": answer.latency_ms,
             },
         )
@@ -210,15 +213,23 @@ class Dispatcher:
         return outcome.value
 
     def _attempt(self, subscription: Subscription, job: DeliveryJob, now: float) -> tuple[HttpAnswer, Outcome]:
-        timestamp = int(now)  # fresh per attempt; the id and the body stay the same
-        headers = webhook_headers(subscription.secrets_in_use(now), job.message_id, timestamp, job.body)
+        """Whatever the endpoint (or the dispatcher) did, an answer to record: nothing here raises."""
+        started = self._clock()
         try:
+            timestamp = int(now)  # fresh per attempt; the id and the body stay the same
+            headers = webhook_headers(subscription.secrets_in_use(now), job.message_id, timestamp, job.body)
             answer = self._transport.post(subscription.url, job.body.encode(), headers)
-        except TargetUnresolved as unresolved:
-            return HttpAnswer(None, 0, error=unresolved.message), Outcome.RETRY
+            return answer, classify(answer.status)
+        except TargetUnresolved:
+            return HttpAnswer.failed(Failure.DNS, self._ms_since(started)), Outcome.RETRY
         except TargetRefused as refused:
-            return HttpAnswer(None, 0, error=refused.message), Outcome.REFUSED
-        return answer, classify(answer.status)
+            return HttpAnswer.failed(Failure.BLOCKED, self._ms_since(started), refused.message), Outcome.REFUSED
+        except Exception:  # a bug or an answer nobody foresaw: recorded and retried, never lost in SQS
+            logger.exception("Webhook attempt failed inside the dispatcher", extra={"webhook_id": job.webhook_id})
+            return HttpAnswer.failed(Failure.INTERNAL, self._ms_since(started)), Outcome.RETRY
+
+    def _ms_since(self, started: float) -> int:
+        return max(0, round((self._clock() - started) * 1000))
 
     def _retry_or_give_up(self, job: DeliveryJob, attempt: AttemptRecord, answer: HttpAnswer, now: float) -> None:
         retry_after = parse_retry_after(answer.retry_after, now)
