@@ -18,7 +18,8 @@ from stacks.constructs.monitoring import AlarmTexts, QueueConsumerMonitoring
 from stacks.constructs.webhook_dispatch import WebhookDispatch, table_resources
 from stacks.constructs.webhook_endpoint import WebhookEndpointSecret
 
-# What the API's webhook routes do with the table: subscriptions by id and by owner, delivery history.
+# What the API's webhook routes do with the table: subscriptions by id and by owner, delivery history,
+# test-send counts and closing a breaker (UpdateItem).
 API_TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -91,6 +92,8 @@ class IntegrationStack(Stack):
             "DISPATCH_QUEUE_URL": self.dispatch.queue.queue_url,
             "WEBHOOK_MAX_ATTEMPTS": str(self.config.webhooks.max_attempts),
             "WEBHOOK_DELIVERY_RETENTION_DAYS": str(self.config.webhooks.delivery_retention_days),
+            "WEBHOOK_ALLOWED_PORTS": ",".join(str(port) for port in self.config.webhooks.allowed_ports),
+            "WEBHOOK_TEST_SENDS_PER_MINUTE": str(self.config.webhooks.test_sends_per_minute),
         }
         for name, value in variables.items():
             function.add_environment(name, value)

@@ -20,7 +20,8 @@ from stacks.constructs.messaging import queue_with_dead_letters
 from stacks.constructs.pipeline_function import PipelineFunction
 
 # What the dispatcher does with the table: read subscriptions (by id, by owner), write delivery records,
-# mark endpoints failing or disabled. No Scan, no DeleteItem.
+# mark endpoints failing or disabled, take and free delivery slots (conditional UpdateItem). No Scan, no
+# DeleteItem.
 DISPATCHER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
 
 
@@ -58,6 +59,13 @@ class WebhookDispatch(Construct):
             "WEBHOOK_DISABLE_AFTER_DAYS": str(webhooks.disable_after_days),
             "WEBHOOK_DELIVERY_RETENTION_DAYS": str(webhooks.delivery_retention_days),
             "DELIVERY_CONCURRENCY": str(webhooks.batch_size),
+            "WEBHOOK_TIMEOUT_SECONDS": str(webhooks.attempt_timeout_seconds),
+            "WEBHOOK_ALLOWED_PORTS": ",".join(str(port) for port in webhooks.allowed_ports),
+            "WEBHOOK_ENDPOINT_CONCURRENCY": str(webhooks.endpoint_concurrency),
+            "WEBHOOK_OWNER_SHARE": str(webhooks.owner_share),
+            "WEBHOOK_BREAKER_FAILURES": str(webhooks.breaker_failures),
+            "WEBHOOK_BREAKER_OPEN_SECONDS": str(webhooks.breaker_open_seconds),
+            "WEBHOOK_BREAKER_MAX_OPEN_SECONDS": str(webhooks.breaker_max_open_seconds),
         }
         if webhooks.endpoint_url and endpoint_secret is not None:
             environment |= {

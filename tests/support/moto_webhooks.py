@@ -28,6 +28,8 @@ WEBHOOK_VARIABLES = {
     "DISPATCH_QUEUE_URL",
     "WEBHOOK_MAX_ATTEMPTS",
     "WEBHOOK_DELIVERY_RETENTION_DAYS",
+    "WEBHOOK_ALLOWED_PORTS",
+    "WEBHOOK_TEST_SENDS_PER_MINUTE",
 }
 
 
@@ -48,6 +50,7 @@ class MotoWebhooks:
         queue = SqsJobQueue(self.sqs, self.queue_url)
         return WebhookService(
             repository=table,
+            flows=table,
             deliveries=DeliveryQueue(repository=table, queue=queue, settings=DispatchSettings()),
             policy=TargetPolicy.of(allow_http=True, allowed_networks=LOCAL_NETWORKS),
         )

@@ -19,7 +19,7 @@ from image_pipeline.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.adapters.webhooks_table import WebhooksTable
 from image_pipeline.api.identity import current_owner
 from image_pipeline.webhooks.dispatch import DeliveryQueue, iso
-from image_pipeline.webhooks.model import Subscription
+from image_pipeline.webhooks.model import Failure, Subscription
 from image_pipeline.webhooks.settings import WebhookApiSettings
 from image_pipeline.webhooks.subscriptions import WebhookService
 
@@ -35,8 +35,10 @@ def service() -> WebhookService:
     queue = SqsJobQueue(boto3.client("sqs"), settings.dispatch_queue_url)
     return WebhookService(
         repository=repository,
+        flows=repository,
         deliveries=DeliveryQueue(repository=repository, queue=queue, settings=settings.dispatch()),
         policy=settings.policy(),
+        test_sends_per_minute=settings.test_sends_per_minute,
     )
 
 
@@ -84,13 +86,18 @@ class QueuedTest(BaseModel):
     eventType: Literal["webhook.test"]  # noqa: N815
 
 
+class RefusalView(BaseModel):
+    message: str = Field(description="Why the request was refused")
+
+
 class AttemptView(BaseModel):
     attempt: int
     at: str
     outcome: Literal["delivered", "retry", "failed", "gone", "refused"]
     latencyMs: int  # noqa: N815
     statusCode: int | None = None  # noqa: N815
-    error: str | None = None
+    failure: Failure | None = Field(default=None, description="Why the attempt did not deliver, as a class")
+    error: str | None = Field(default=None, description="The failure class in words (never the socket's own text)")
     response: str | None = Field(default=None, description="The first bytes of the endpoint's answer")
 
 
@@ -151,12 +158,32 @@ def rotate_secret(webhookId: WebhookId) -> RotatedSecret:  # noqa: N803
     )
 
 
-@router.post("/webhooks/<webhookId>/enable", summary="Enable a disabled webhook again", tags=["webhooks"])
+@router.post(
+    "/webhooks/<webhookId>/enable",
+    summary="Enable a disabled webhook again, and close its circuit breaker",
+    tags=["webhooks"],
+)
 def enable_webhook(webhookId: WebhookId) -> WebhookView:  # noqa: N803
     return WebhookView(**view(service().enable(current_owner(router), webhookId)))
 
 
-@router.post("/webhooks/<webhookId>/test", summary="Send a webhook.test event", tags=["webhooks"])
+@router.post(
+    "/webhooks/<webhookId>/test",
+    summary="Send a webhook.test event",
+    tags=["webhooks"],
+    responses={
+        202: {"description": "Queued", "content": {"application/json": {"model": QueuedTest}}},
+        409: {
+            "description": "The webhook is disabled: enable it first",
+            "content": {"application/json": {"model": RefusalView}},
+        },
+        429: {
+            "description": "Too many test sends to this webhook in the last minute; the Retry-After header says "
+            "how many seconds to wait",
+            "content": {"application/json": {"model": RefusalView}},
+        },
+    },
+)
 def send_test(webhookId: WebhookId) -> Response[QueuedTest]:  # noqa: N803
     job = service().send_test(current_owner(router), webhookId)
     body = QueuedTest(webhookId=webhookId, messageId=job.message_id, eventType="webhook.test")

@@ -56,3 +56,13 @@ class NotFound(RequestError):
 
 class Conflict(RequestError):
     status_code = 409
+
+
+class RateLimited(RequestError):
+    """Asked too often; ``retry_after_seconds`` says when it will be accepted again."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -20,7 +20,7 @@ from image_pipeline.adapters.results_table import ResultsTable
 from image_pipeline.adapters.uploads import S3UploadSigner
 from image_pipeline.api import images, webhooks
 from image_pipeline.api.settings import ApiSettings
-from image_pipeline.domain.errors import RequestError
+from image_pipeline.domain.errors import RateLimited, RequestError
 from image_pipeline.domain.images import ImageLibrary
 from image_pipeline.telemetry import logger, tracer
 
@@ -58,8 +58,12 @@ def build_resolver(origins: Sequence[str]) -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestError)  # type: ignore[untyped-decorator]
     def request_error(error: RequestError) -> Response[dict[str, str]]:
+        headers = {"Retry-After": str(error.retry_after_seconds)} if isinstance(error, RateLimited) else None
         return Response(
-            status_code=error.status_code, content_type=content_types.APPLICATION_JSON, body={"message": error.message}
+            status_code=error.status_code,
+            content_type=content_types.APPLICATION_JSON,
+            body={"message": error.message},
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]

@@ -21,13 +21,10 @@ from image_pipeline.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.adapters.webhooks_table import WebhooksTable
 from image_pipeline.telemetry import logger, metrics, tracer
 from image_pipeline.webhooks.dispatch import Dispatcher
+from image_pipeline.webhooks.fairness import FlowControl
 from image_pipeline.webhooks.fixed import EnvironmentEndpoint
 from image_pipeline.webhooks.settings import DispatcherSettings
 from image_pipeline.webhooks.transport import SafeTransport
-
-batch = AsyncBatchProcessor(
-    event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=cast(logging.Logger, logger)
-)
 
 
 @lru_cache(maxsize=1)
@@ -39,14 +36,16 @@ def dispatcher() -> tuple[Dispatcher, ThreadPoolExecutor]:
         fixed = EnvironmentEndpoint(
             url=settings.fixed_endpoint_url, events=settings.fixed_events, read_secret=secret.read
         )
+    table = WebhooksTable(boto3.client("dynamodb"), settings.table_name, settings.owner_index)
     service = Dispatcher(
-        repository=WebhooksTable(boto3.client("dynamodb"), settings.table_name, settings.owner_index),
+        repository=table,
         queue=SqsJobQueue(boto3.client("sqs"), settings.dispatch_queue_url, settings.dead_letter_queue_url),
         transport=SafeTransport(
             settings.policy(), timeout_seconds=settings.timeout_seconds, body_cap_bytes=settings.response_cap_bytes
         ),
         settings=settings.dispatch(),
         fixed=fixed,
+        flows=FlowControl(store=table, settings=settings.fairness()),
     )
     return service, ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="webhook")
 
@@ -61,4 +60,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
         # Deliveries wait on the network: the batch's records run side by side on a bounded pool.
         return await asyncio.get_running_loop().run_in_executor(pool, service.handle, json.loads(record.body))
 
+    # One processor per invocation: its state is the batch's (an invocation never shares it with another).
+    batch = AsyncBatchProcessor(
+        event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=cast(logging.Logger, logger)
+    )
     return async_process_partial_response(event=event, record_handler=one, processor=batch, context=context)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from image_pipeline.telemetry import count_by, logger
+from image_pipeline.webhooks.fairness import Deferral, FlowControl, Unbounded
 from image_pipeline.webhooks.model import (
     ENVIRONMENT_WEBHOOK_ID,
     AttemptRecord,
@@ -126,6 +127,7 @@ class Dispatcher:
         transport: Transport,
         settings: DispatchSettings,
         fixed: FixedEndpoints | None = None,
+        flows: FlowControl | Unbounded | None = None,
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
     ) -> None:
@@ -134,6 +136,7 @@ class Dispatcher:
         self._transport = transport
         self._settings = settings
         self._fixed = fixed or NoFixedEndpoint()
+        self._flows = flows or Unbounded()
         self._deliveries = DeliveryQueue(repository=repository, queue=queue, settings=settings, clock=clock)
         self._clock = clock
         self._uniform = uniform
@@ -175,7 +178,18 @@ class Dispatcher:
             self._record(job, AttemptRecord(job.attempt, iso(now), Outcome.FAILED, 0, error="endpoint disabled"),
                          DeliveryStatus.FAILED)  # fmt: skip
             return "dropped: the endpoint is disabled"
-        answer, outcome = self._attempt(subscription, job, now)
+        lease = self._flows.admit(subscription, now)
+        if isinstance(lease, Deferral):
+            # Not an attempt: the job comes back when a slot may be free (a new message, so it never
+            # counts toward the queue's maxReceiveCount either).
+            self._queue.enqueue([job.deferred(lease.until)], now)
+            count_by("WebhookDeferrals", "reason", lease.reason)
+            return f"deferred: {lease.reason}"
+        answer, outcome = self._attempt(subscription, job, now)  # never raises
+        try:
+            self._flows.release(lease, answer.failure, answer.status, self._clock())
+        except Exception:  # the leases expire by themselves; the attempt must still be recorded
+            logger.exception("Could not free the delivery slots", extra={"webhook_id": job.webhook_id})
         attempt = AttemptRecord(
             attempt=job.attempt,
             at=iso(now),

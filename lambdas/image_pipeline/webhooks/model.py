@@ -156,6 +156,10 @@ class DeliveryJob:
             not_before=float(message.get("notBefore", 0)),
         )
 
+    def deferred(self, not_before: float) -> DeliveryJob:
+        """The same attempt, later: it found no free slot (or the endpoint's breaker open)."""
+        return replace(self, not_before=not_before)
+
     def next(self, not_before: float) -> DeliveryJob:
         return replace(self, attempt=self.attempt + 1, not_before=not_before)
 
