@@ -183,7 +183,13 @@ def clocked(dev_synth: Synthesized) -> Iterator[Clocked]:
         table = WebhooksTable(moto.dynamodb, moto.table)
         subscription = moto.service().create("alice", "http://127.0.0.1:9/hook", ["image.analyzed"]).subscription
         now = [1_800_000_000.0]
-        flows = FlowControl(store=table, settings=SETTINGS, uniform=lambda low, high: low)
+
+        def sleep(seconds: float) -> None:
+            now[0] += seconds
+
+        flows = FlowControl(
+            store=table, settings=SETTINGS, uniform=lambda low, high: low, clock=lambda: now[0], sleep=sleep
+        )
         transport, queue = Script(), Queue()
         service = Dispatcher(
             repository=table,
@@ -243,8 +249,13 @@ def test_a_slot_held_by_a_crashed_instance_frees_itself_when_its_lease_expires(c
     # Given both of the endpoint's slots taken by attempts whose instance then died (never released)
     held = [clocked.flows.admit(clocked.subscription, clocked.now[0]) for _ in range(2)]
     assert all(not hasattr(lease, "reason") for lease in held)
-    # When another job comes, Then it waits, until the leases run out (attempt time limit plus a margin)
+    # When another job comes, Then it waits for them (here, polling for up to a second, since they began
+    # just now and may be quick; then in the queue) until the leases run out (time limit plus a margin)
+    started = clocked.now[0]
     assert clocked.deliver(1) == "deferred: endpoint_busy"
+    assert clocked.now[0] - started == pytest.approx(SETTINGS.patience_seconds)
+    [deferred] = clocked.queue.jobs
+    assert deferred.not_before == pytest.approx(clocked.now[0] + SETTINGS.defer_min_seconds)
     clocked.now[0] += SETTINGS.lease_seconds + 0.001
     clocked.transport.answers = [204]
     assert clocked.deliver(2) == "delivered"

@@ -12,7 +12,7 @@ import boto3
 from image_pipeline.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.adapters.webhooks_table import WebhooksTable
 from image_pipeline.webhooks.dispatch import DeliveryQueue, DispatchSettings
-from image_pipeline.webhooks.subscriptions import WebhookService
+from image_pipeline.webhooks.subscriptions import TEST_SENDS_PER_MINUTE, WebhookService
 from image_pipeline.webhooks.targets import TargetPolicy
 from tests.support.lambda_sqs import queue_arn_of
 from tests.support.synth import Synthesized
@@ -44,7 +44,7 @@ class MotoWebhooks:
     sqs: Any
     resolve: Resolver
 
-    def service(self) -> WebhookService:
+    def service(self, test_sends_per_minute: int = TEST_SENDS_PER_MINUTE) -> WebhookService:
         """What the API's routes use, with the local mode's target policy (plain HTTP to loopback)."""
         table = WebhooksTable(self.dynamodb, self.table)
         queue = SqsJobQueue(self.sqs, self.queue_url)
@@ -53,6 +53,7 @@ class MotoWebhooks:
             flows=table,
             deliveries=DeliveryQueue(repository=table, queue=queue, settings=DispatchSettings()),
             policy=TargetPolicy.of(allow_http=True, allowed_networks=LOCAL_NETWORKS),
+            test_sends_per_minute=test_sends_per_minute,
         )
 
     def environment_of(self, synth: Synthesized, part: str, handler: str) -> dict[str, str]:

@@ -179,6 +179,7 @@ class Dispatcher:
                          DeliveryStatus.FAILED)  # fmt: skip
             return "dropped: the endpoint is disabled"
         lease = self._flows.admit(subscription, now)
+        now = self._clock()  # admission may have waited a moment for a slot
         if isinstance(lease, Deferral):
             # Not an attempt: the job comes back when a slot may be free (a new message, so it never
             # counts toward the queue's maxReceiveCount either).

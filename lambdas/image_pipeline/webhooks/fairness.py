@@ -19,6 +19,7 @@ closes it at once.
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,10 @@ class FairnessSettings:
     # A job that found no free slot comes back after a random wait in this range.
     defer_min_seconds: float = 1.0
     defer_max_seconds: float = 3.0
+    # When every slot it may take is held by an attempt that began less than this long ago (most likely a
+    # fast endpoint), a job waits for one here, polling, instead of going back to the queue for seconds.
+    patience_seconds: float = 1.0
+    poll_seconds: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class Lease:
 class Deferral:
     reason: str  # endpoint_busy, owner_busy, breaker_open, breaker_probing
     until: float
+    # The slots were all taken by attempts that began moments ago: worth waiting for here.
+    young: bool = False
 
 
 def owner_scope(subscription: Subscription) -> FlowScope:
@@ -74,13 +81,29 @@ class FlowControl:
         settings: FairnessSettings,
         uniform: Callable[[float, float], float] = random.uniform,
         new_token: Callable[[], str] = lambda: uuid.uuid4().hex,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
         self._settings = settings
         self._uniform = uniform
         self._new_token = new_token
+        self._clock = clock
+        self._sleep = sleep
 
     def admit(self, subscription: Subscription, now: float) -> Lease | Deferral:
+        """A lease on a slot of the endpoint and one of its owner, or when (and why) to come back."""
+        settings = self._settings
+        polls = int(settings.patience_seconds / settings.poll_seconds) if settings.poll_seconds > 0 else 0
+        for _ in range(polls):
+            admission = self._admit_once(subscription, now)
+            if isinstance(admission, Lease) or not admission.young:
+                return admission
+            self._sleep(settings.poll_seconds)
+            now = self._clock()
+        return self._admit_once(subscription, now)
+
+    def _admit_once(self, subscription: Subscription, now: float) -> Lease | Deferral:
         settings = self._settings
         endpoint = FlowScope("endpoint", subscription.webhook_id)
         state = self._store.flow_state(endpoint)
@@ -92,20 +115,21 @@ class FlowControl:
         if not free:
             if tripped:
                 return Deferral("breaker_probing", max(now, state.leases.get(0, now)) + self._short_wait())
-            return Deferral("endpoint_busy", now + self._short_wait())
+            return Deferral("endpoint_busy", now + self._short_wait(), self._young(state, now))
         owner = owner_scope(subscription)
-        owner_free = self._free(self._store.flow_state(owner), settings.owner_share, now)
+        owner_state = self._store.flow_state(owner)
+        owner_free = self._free(owner_state, settings.owner_share, now)
         if not owner_free:
-            return Deferral("owner_busy", now + self._short_wait())
+            return Deferral("owner_busy", now + self._short_wait(), self._young(owner_state, now))
         token = self._new_token()
         expires = now + settings.lease_seconds
         endpoint_slot = self._pick(free)
         if not self._store.take_slot(endpoint, endpoint_slot, token, now, expires, settings.breaker_failures):
-            return Deferral("endpoint_busy", now + self._short_wait())
+            return Deferral("endpoint_busy", now + self._short_wait(), young=True)  # lost a race just now
         owner_slot = self._pick(owner_free)
         if not self._store.take_slot(owner, owner_slot, token, now, expires, None):
             self._store.free_slot(endpoint, endpoint_slot, token, None)
-            return Deferral("owner_busy", now + self._short_wait())
+            return Deferral("owner_busy", now + self._short_wait(), young=True)
         return Lease(endpoint, endpoint_slot, owner, owner_slot, token, state.failures)
 
     def release(self, lease: Lease, failure: Failure | None, status: int | None, now: float) -> None:
@@ -129,6 +153,11 @@ class FlowControl:
         if status is not None and lease.failures_before > 0:
             return BreakerChange(failed=False, open_until=None)  # an answer, whatever it said: closed
         return None  # nothing changes (an answer while closed, or a failure of ours)
+
+    def _young(self, state: FlowState, now: float) -> bool:
+        """Every lease began within the patience: the attempts holding them are likely to end soon."""
+        began = [expires - self._settings.lease_seconds for expires in state.leases.values() if expires > now]
+        return bool(began) and all(now - start < self._settings.patience_seconds for start in began)
 
     def _free(self, state: FlowState, slots: int, now: float) -> list[int]:
         return [slot for slot in range(slots) if slot not in state.leases or state.leases[slot] <= now]
