@@ -115,12 +115,12 @@ class FlowControl:
         if not free:
             if tripped:
                 return Deferral("breaker_probing", max(now, state.leases.get(0, now)) + self._short_wait())
-            return Deferral("endpoint_busy", now + self._short_wait(), self._young(state, now))
+            return self._busy("endpoint_busy", state, now)
         owner = owner_scope(subscription)
         owner_state = self._store.flow_state(owner)
         owner_free = self._free(owner_state, settings.owner_share, now)
         if not owner_free:
-            return Deferral("owner_busy", now + self._short_wait(), self._young(owner_state, now))
+            return self._busy("owner_busy", owner_state, now)
         token = self._new_token()
         expires = now + settings.lease_seconds
         endpoint_slot = self._pick(free)
@@ -154,10 +154,15 @@ class FlowControl:
             return BreakerChange(failed=False, open_until=None)  # an answer, whatever it said: closed
         return None  # nothing changes (an answer while closed, or a failure of ours)
 
-    def _young(self, state: FlowState, now: float) -> bool:
-        """Every lease began within the patience: the attempts holding them are likely to end soon."""
-        began = [expires - self._settings.lease_seconds for expires in state.leases.values() if expires > now]
-        return bool(began) and all(now - start < self._settings.patience_seconds for start in began)
+    def _busy(self, reason: str, state: FlowState, now: float) -> Deferral:
+        """Slots held by attempts that began moments ago (likely quick): try again shortly. Held for longer (a
+        slow endpoint, up to its time limit): come back when the first of those leases runs out, not before,
+        so that a flood of jobs for slow endpoints costs one deferral each per attempt time, not one a second."""
+        held = [expires for expires in state.leases.values() if expires > now]
+        began = [expires - self._settings.lease_seconds for expires in held]
+        if held and all(now - start < self._settings.patience_seconds for start in began):
+            return Deferral(reason, now + self._short_wait(), young=True)
+        return Deferral(reason, max(now, min(held, default=now)) + self._short_wait())
 
     def _free(self, state: FlowState, slots: int, now: float) -> list[int]:
         return [slot for slot in range(slots) if slot not in state.leases or state.leases[slot] <= now]
