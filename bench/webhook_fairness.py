@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import pytest
 from moto import mock_aws
 
+from bench.webhook_throughput import event
 from image_pipeline.handlers import dispatcher
 from image_pipeline.webhooks.fairness import Unbounded
 from local.webhook_receiver import WebhookReceiver
@@ -142,14 +143,9 @@ def fleet(synth: Synthesized, instances: int, fair: bool) -> Iterator[MotoWebhoo
 
 
 def image_event(number: int) -> dict[str, object]:
-    return {
-        "id": f"00000000-0000-4000-8000-{number:012d}",
-        "type": "image.analyzed",
-        "version": "1",
-        "source": "image-pipeline",
-        "time": "2026-11-22T01:00:00.000Z",
-        "data": {"imageId": f"img-{number}", "owner": "bob", "status": "COMPLETED", "results": {"labels": []}},
-    }
+    """The throughput benchmark's event, for bob."""
+    base = event(number)
+    return {**base, "data": {**base["data"], "owner": "bob"}}  # type: ignore[dict-item]
 
 
 def run_phase(synth: Synthesized, name: str, *, events: int, flood: int, instances: int, fair: bool) -> Phase:

@@ -6,10 +6,7 @@ not control (Latin-1 headers can carry "²", an HTTP date can name the year 9999
 
 from __future__ import annotations
 
-import contextlib
 import queue
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +18,7 @@ from image_pipeline.webhooks.schedule import MAX_RETRY_AFTER_SECONDS, parse_retr
 from image_pipeline.webhooks.targets import TargetPolicy
 from image_pipeline.webhooks.transport import HttpAnswer, SafeTransport
 from tests.unit.test_webhook_dispatch import NOW, _dispatcher, _job
+from tests.unit.test_webhook_transport import _raw_server
 
 LOOPBACK = TargetPolicy.of(allow_http=True, allowed_networks="127.0.0.0/8")
 # What a Latin-1 header line can hold: every byte but CR and LF.
@@ -105,33 +103,9 @@ def test_an_attempt_that_fails_inside_the_dispatcher_is_recorded_and_retried() -
 @pytest.fixture(scope="module")
 def scripted() -> Iterator[tuple[int, queue.Queue[bytes]]]:
     """A loopback server that answers each request with the next scripted bytes, then closes."""
-    listener = socket.create_server(("127.0.0.1", 0))
     answers: queue.Queue[bytes] = queue.Queue()
-    stop = threading.Event()
-
-    def serve() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with connection, contextlib.suppress(OSError):
-                connection.settimeout(5)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                connection.sendall(answers.get(timeout=5))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], answers
-    stop.set()
-    thread.join(5)
-    listener.close()
+    with _raw_server(lambda connection: connection.sendall(answers.get(timeout=5))) as (port, _):
+        yield port, answers
 
 
 STATUS_LINES = st.one_of(
