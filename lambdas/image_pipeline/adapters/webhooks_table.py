@@ -294,17 +294,30 @@ class WebhooksTable:
             if name.startswith(_SLOT) and isinstance(lease, dict)
         }
         open_until = plain.get("openUntil")
+        suspect = frozenset(
+            int(name.removeprefix(_SLOT))
+            for name, lease in plain.items()
+            if name.startswith(_SLOT) and isinstance(lease, dict) and lease.get("suspect")
+        )
         return FlowState(
             leases=leases,
+            suspect=suspect,
             failures=int(plain.get("failures", 0)),
             open_until=float(open_until) if open_until is not None else None,
         )
 
     def take_slot(
-        self, scope: FlowScope, slot: int, token: str, now: float, expires_at: float, breaker_failures: int | None
+        self,
+        scope: FlowScope,
+        slot: int,
+        token: str,
+        now: float,
+        expires_at: float,
+        breaker_failures: int | None,
+        suspect: bool = False,
     ) -> bool:
         values: dict[str, Any] = {
-            ":lease": {"token": token, "expiresAt": expires_at},
+            ":lease": {"token": token, "expiresAt": expires_at, "suspect": suspect},
             ":now": now,
             ":ttl": int(now + FLOW_TTL_SECONDS),
         }

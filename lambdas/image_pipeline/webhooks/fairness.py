@@ -124,10 +124,13 @@ class FlowControl:
         token = self._new_token()
         expires = now + settings.lease_seconds
         endpoint_slot = self._pick(free)
-        if not self._store.take_slot(endpoint, endpoint_slot, token, now, expires, settings.breaker_failures):
+        if not self._store.take_slot(
+            endpoint, endpoint_slot, token, now, expires, settings.breaker_failures, state.failures > 0
+        ):
             return Deferral("endpoint_busy", now + self._short_wait(), young=True)  # lost a race just now
         owner_slot = self._pick(owner_free)
-        if not self._store.take_slot(owner, owner_slot, token, now, expires, None):
+        suspect = state.failures > 0  # the endpoint's last attempt got no answer: this one may hang too
+        if not self._store.take_slot(owner, owner_slot, token, now, expires, None, suspect):
             self._store.free_slot(endpoint, endpoint_slot, token, None)
             return Deferral("owner_busy", now + self._short_wait(), young=True)
         return Lease(endpoint, endpoint_slot, owner, owner_slot, token, state.failures)
@@ -158,11 +161,14 @@ class FlowControl:
         """Slots held by attempts that began moments ago (likely quick): try again shortly. Held for longer (a
         slow endpoint, up to its time limit): come back when the first of those leases runs out, not before,
         so that a flood of jobs for slow endpoints costs one deferral each per attempt time, not one a second."""
-        held = [expires for expires in state.leases.values() if expires > now]
-        began = [expires - self._settings.lease_seconds for expires in held]
-        if held and all(now - start < self._settings.patience_seconds for start in began):
+        settings = self._settings
+        held = {slot: expires for slot, expires in state.leases.items() if expires > now}
+        young = [now - (expires - settings.lease_seconds) < settings.patience_seconds for expires in held.values()]
+        if held and all(young) and not state.suspect & held.keys():
             return Deferral(reason, now + self._short_wait(), young=True)
-        return Deferral(reason, max(now, min(held, default=now)) + self._short_wait())
+        # Spread over a few seconds: the jobs that queued up behind a slow attempt do not all come back at once.
+        spread = self._uniform(settings.defer_min_seconds, settings.defer_min_seconds + settings.lease_seconds / 2)
+        return Deferral(reason, max(now, min(held.values(), default=now)) + spread)
 
     def _free(self, state: FlowState, slots: int, now: float) -> list[int]:
         return [slot for slot in range(slots) if slot not in state.leases or state.leases[slot] <= now]

@@ -74,6 +74,8 @@ class FlowScope:
 @dataclass(frozen=True)
 class FlowState:
     leases: dict[int, float] = field(default_factory=dict)  # slot -> when its lease expires (epoch seconds)
+    # Slots held for an endpoint that had just failed (likely slow): nobody waits for those in place.
+    suspect: frozenset[int] = frozenset()
     failures: int = 0  # attempts in a row without an HTTP answer
     open_until: float | None = None  # the breaker is open until then
 
@@ -88,7 +90,14 @@ class FlowStore(Protocol):
     def flow_state(self, scope: FlowScope) -> FlowState: ...
 
     def take_slot(
-        self, scope: FlowScope, slot: int, token: str, now: float, expires_at: float, breaker_failures: int | None
+        self,
+        scope: FlowScope,
+        slot: int,
+        token: str,
+        now: float,
+        expires_at: float,
+        breaker_failures: int | None,
+        suspect: bool = False,
     ) -> bool:
         """Takes ``slot`` unless it is held by a lease that has not expired, or (when ``breaker_failures`` is
         given) the breaker is open at ``now``, or it has tripped and ``slot`` is not the probe slot 0."""
