@@ -6,6 +6,7 @@ endpoint blocks on an event until the test lets it go, so what waited on what is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from moto import mock_aws
 from image_pipeline.adapters.webhooks_table import WebhooksTable
 from image_pipeline.handlers import dispatcher
 from image_pipeline.webhooks.dispatch import Dispatcher, DispatchSettings
-from image_pipeline.webhooks.fairness import FairnessSettings, FlowControl
+from image_pipeline.webhooks.fairness import Deferral, FairnessSettings, FlowControl, Lease
 from image_pipeline.webhooks.model import DeliveryJob, Failure, Subscription
 from image_pipeline.webhooks.ports import FlowScope
 from image_pipeline.webhooks.transport import HttpAnswer
@@ -260,3 +261,29 @@ def test_a_slot_held_by_a_crashed_instance_frees_itself_when_its_lease_expires(c
     clocked.now[0] += SETTINGS.lease_seconds + 0.001
     clocked.transport.answers = [204]
     assert clocked.deliver(2) == "delivered"
+
+
+def test_nobody_waits_in_place_behind_an_endpoint_that_got_no_answer(clocked: Clocked) -> None:
+    now = clocked.now
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    one_slot = dataclasses.replace(SETTINGS, owner_share=1)
+    flows = FlowControl(
+        store=clocked.table, settings=one_slot, uniform=lambda low, high: low, clock=lambda: now[0], sleep=sleep
+    )
+    # Given alice's endpoint whose last attempt timed out, and a new attempt to it in flight (her one slot)
+    first = flows.admit(clocked.subscription, now[0])
+    assert isinstance(first, Lease)
+    flows.release(first, Failure.TIMEOUT, None, now[0])
+    assert isinstance(flows.admit(clocked.subscription, now[0]), Lease)
+    # When a job for her other endpoint comes a moment later
+    other = clocked.moto.service().create("alice", "http://127.0.0.1:9/other", ["image.analyzed"]).subscription
+    started = now[0]
+    deferral = flows.admit(other, started)
+    # Then it does not poll for the slot (that attempt may hang for its whole time limit): it goes back to the
+    # queue until the lease runs out
+    assert isinstance(deferral, Deferral)
+    assert (deferral.reason, now[0]) == ("owner_busy", started)
+    assert deferral.until == started + SETTINGS.lease_seconds + SETTINGS.defer_min_seconds

@@ -4,7 +4,9 @@ The dispatcher's slots (instances x threads) are shared by every owner. An attem
 never answers holds its slot for the whole time limit, and an invocation holding one slow attempt takes no
 new batch until it ends. So before an attempt the dispatcher takes a lease on one of the endpoint's slots
 and one of the owner's: when either is full, or the endpoint's breaker is open, the job does not attempt
-at all; it goes back to the queue for a short while (not an attempt, never toward the dead-letter queue).
+at all: it waits up to a second in place when the slots were taken moments ago for an endpoint not known to
+hang (likely a quick attempt), else it goes back to the queue until the first of those leases runs out
+(not an attempt, never toward the dead-letter queue).
 One owner can hold at most ``owner_share`` slots, fewer than the dispatcher's instances, so every other
 owner always finds an instance that is not waiting on them.
 
