@@ -47,7 +47,9 @@ def iso(epoch: float) -> str:
 
 
 def delivery_key(event_time: str, msg_id: str) -> str:
-    """Sorts an endpoint's deliveries by event time; duplicates of one event share it."""
+    """Sorts an endpoint's deliveries by event time. Both parts are stable for one event (its time is when
+    its outcome was recorded, ``msg_id`` derives from its id), so duplicates and re-publishes share the key
+    and the conditional write of the record starts one chain of attempts, never a second."""
     return f"DELIVERY#{event_time}#{msg_id}"
 
 
