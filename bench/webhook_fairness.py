@@ -33,13 +33,14 @@ from dataclasses import dataclass, field
 import pytest
 from moto import mock_aws
 
-from bench.webhook_throughput import event
-from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.fairness import Unbounded
-from local.webhook_receiver import WebhookReceiver
+from bench.webhook_throughput import DISPATCHER_HANDLER, event
+from image_pipeline.webhooks import composition as dispatcher_composition
+from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.domain.fairness import Unbounded
+from local.tools.webhook_receiver import WebhookReceiver
 from tests.handlers.conftest import serialise_moto
 from tests.support.lambda_sqs import feed_once
-from tests.support.moto_webhooks import LOCAL_SETTINGS, MotoWebhooks, provision_webhooks
+from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized, synthesize
 
 SLOW_WEBHOOKS = 5
@@ -110,36 +111,37 @@ class SilentServer:
 
 
 @contextmanager
-def fleet(synth: Synthesized, instances: int, fair: bool) -> Iterator[MotoWebhooks]:
+def fleet(synth: Synthesized, instances: int, fair: bool) -> Iterator[LocalStacks]:
     """The dispatch queue and table in moto, and ``instances`` pollers running the real handler."""
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         serialise_moto(patch)
-        moto = provision_webhooks(synth)
-        for name, value in {**moto.dispatcher_environment, **LOCAL_SETTINGS}.items():
+        stacks = provision_for(synth, DISPATCHER_HANDLER)
+        for name, value in stacks.environment(DISPATCHER_HANDLER).items():
             patch.setenv(name, value)
         patch.setenv("DELIVERY_CONCURRENCY", str(10 * instances))  # 10 threads per instance
         patch.setenv("POWERTOOLS_LOG_LEVEL", "CRITICAL")
         patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
         if not fair:
-            patch.setattr(dispatcher, "FlowControl", lambda **_: Unbounded())
-        dispatcher.dispatcher.cache_clear()
+            patch.setattr(dispatcher_composition, "FlowControl", lambda **_: Unbounded())
+        dispatcher_composition.components.cache_clear()
         done = threading.Event()
+        mapping = stacks.mapping(DISPATCHER_HANDLER)
 
         def poll() -> None:
             while not done.is_set():
-                if feed_once(moto.sqs, moto.queue_url, dispatcher.handler, moto.batch_size, 0).received == 0:
+                if feed_once(stacks.sqs, mapping.queue_url, dispatcher.handler, mapping.batch_size, 0).received == 0:
                     time.sleep(0.05)  # what a long poll's wake-up costs; keeps idle pollers off moto's lock
 
         pollers = [threading.Thread(target=poll, daemon=True) for _ in range(instances)]
         for thread in pollers:
             thread.start()
         try:
-            yield moto
+            yield stacks
         finally:
             done.set()
             for thread in pollers:
                 thread.join(60)
-            dispatcher.dispatcher.cache_clear()
+            dispatcher_composition.components.cache_clear()
 
 
 def image_event(number: int) -> dict[str, object]:
@@ -153,11 +155,12 @@ def run_phase(synth: Synthesized, name: str, *, events: int, flood: int, instanc
     silent = SilentServer() if flood else None
     started = time.monotonic()
     try:
-        with WebhookReceiver() as receiver, fleet(synth, instances, fair) as moto:
-            bobs = moto.service().create("bob", receiver.url, ["image.analyzed"])
+        with WebhookReceiver() as receiver, fleet(synth, instances, fair) as stacks:
+            queue_url = stacks.mapping(DISPATCHER_HANDLER).queue_url
+            bobs = stacks.webhook_service(DISPATCHER_HANDLER).create("bob", receiver.url, ["image.analyzed"])
             receiver.trust(bobs.secret)
             if silent is not None:
-                service = moto.service(test_sends_per_minute=flood)
+                service = stacks.webhook_service(DISPATCHER_HANDLER, test_sends_per_minute=flood)
                 slow = [
                     service.create("mallory", f"http://127.0.0.1:{silent.port}/slow/{n}", ["image.analyzed"])
                     for n in range(SLOW_WEBHOOKS)
@@ -168,7 +171,7 @@ def run_phase(synth: Synthesized, name: str, *, events: int, flood: int, instanc
             for number in range(events):
                 event = image_event(number)
                 published[f"img-{number}"] = time.time()
-                moto.sqs.send_message(QueueUrl=moto.queue_url, MessageBody=json.dumps(event))
+                stacks.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))
                 time.sleep(EVENT_INTERVAL_SECONDS)
             receiver.wait_for(events, timeout=300)
             phase.latencies = [

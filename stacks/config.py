@@ -11,10 +11,6 @@ from dataclasses import dataclass, field
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
-# Must equal the aws-lambda-powertools pin in lambdas/requirements.txt (a unit test checks it):
-# the deployed functions take Powertools from its public layer at exactly this version.
-POWERTOOLS_VERSION = "3.37.0"
-
 FEATURES = ("labels", "text", "faces", "moderation", "celebrities")
 UPLOAD_PREFIX = "uploads/"
 
@@ -34,7 +30,7 @@ WEBHOOK_EVENT_TYPES = ("image.analyzed", "image.failed")
 @dataclass(frozen=True)
 class WebhookConfig:
     """Webhook delivery (the Integration stack). The retry schedule itself is described in
-    lambdas/image_pipeline/webhooks/schedule.py; ``max_attempts`` 12 spans more than 24 hours."""
+    lambdas/image_pipeline/webhooks/domain/schedule.py; ``max_attempts`` 12 spans more than 24 hours."""
 
     dispatcher_memory_mb: int = 256
     # Each record makes at most one attempt of ``attempt_timeout_seconds`` (name resolution, connect, TLS,

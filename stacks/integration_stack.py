@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from image_pipeline.webhooks.settings import WebhookApiSettings
 from stacks import outputs
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import pipeline_key
@@ -86,15 +87,15 @@ class IntegrationStack(Stack):
 
     def connect_api(self, function: lambda_.Function) -> None:
         """What the API function needs for the /webhooks routes: settings and least-privilege grants."""
-        variables = {
-            "WEBHOOKS_TABLE_NAME": self.table.table_name,
-            "WEBHOOKS_OWNER_INDEX": self.owner_index,
-            "DISPATCH_QUEUE_URL": self.dispatch.queue.queue_url,
-            "WEBHOOK_MAX_ATTEMPTS": str(self.config.webhooks.max_attempts),
-            "WEBHOOK_DELIVERY_RETENTION_DAYS": str(self.config.webhooks.delivery_retention_days),
-            "WEBHOOK_ALLOWED_PORTS": ",".join(str(port) for port in self.config.webhooks.allowed_ports),
-            "WEBHOOK_TEST_SENDS_PER_MINUTE": str(self.config.webhooks.test_sends_per_minute),
-        }
+        variables = WebhookApiSettings.environment(
+            table_name=self.table.table_name,
+            owner_index=self.owner_index,
+            dispatch_queue_url=self.dispatch.queue.queue_url,
+            max_attempts=self.config.webhooks.max_attempts,
+            delivery_retention_days=self.config.webhooks.delivery_retention_days,
+            allowed_ports=self.config.webhooks.allowed_ports,
+            test_sends_per_minute=self.config.webhooks.test_sends_per_minute,
+        )
         for name, value in variables.items():
             function.add_environment(name, value)
         role = function.role

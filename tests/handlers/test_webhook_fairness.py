@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 import pytest
 from moto import mock_aws
 
-from image_pipeline.adapters.webhooks_table import WebhooksTable
-from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.dispatch import Dispatcher, DispatchSettings
-from image_pipeline.webhooks.fairness import Deferral, FairnessSettings, FlowControl, Lease
-from image_pipeline.webhooks.model import DeliveryJob, Failure, Subscription
-from image_pipeline.webhooks.ports import FlowScope
-from image_pipeline.webhooks.transport import HttpAnswer
+from image_pipeline.webhooks import composition as dispatcher_composition
+from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
+from image_pipeline.webhooks.domain.dispatch import Dispatcher, DispatchSettings
+from image_pipeline.webhooks.domain.fairness import Deferral, FairnessSettings, FlowControl, Lease
+from image_pipeline.webhooks.domain.model import DeliveryJob, Failure, Subscription
+from image_pipeline.webhooks.domain.ports import EndpointAnswer, FlowScope
+from image_pipeline.webhooks.domain.subscriptions import WebhookService
 from tests.handlers.conftest import serialise_moto
-from tests.handlers.test_dispatcher import image_event
+from tests.handlers.test_dispatcher import DISPATCHER_HANDLER, image_event
 from tests.support.lambda_sqs import feed_once
-from tests.support.moto_webhooks import LOCAL_SETTINGS, MotoWebhooks, provision_webhooks
+from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized
 
 SLOW = "/slow"
@@ -47,11 +48,11 @@ class Endpoints:
     # For each fast POST: (url, slow attempts in flight then, slow attempts finished before it)
     fast: list[tuple[str, int, int]] = field(default_factory=list)
 
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> EndpointAnswer:
         if SLOW not in url:
             with self.lock:
                 self.fast.append((url, self.slow_in_flight, self.slow_finished))
-            return HttpAnswer(204, 1)
+            return EndpointAnswer(204, 1)
         with self.lock:
             self.slow_in_flight += 1
             self.slow_started += 1
@@ -61,21 +62,29 @@ class Endpoints:
         with self.lock:
             self.slow_in_flight -= 1
             self.slow_finished += 1
-        return HttpAnswer.failed(Failure.TIMEOUT, 15_000)
+        return EndpointAnswer.failed(Failure.TIMEOUT, 15_000)
 
 
 @dataclass
 class Fleet:
-    moto: MotoWebhooks
-    table: WebhooksTable
+    stacks: LocalStacks
+    table: WebhookStore
     endpoints: Endpoints
 
     def subscribe(self, owner: str, path: str) -> Subscription:
-        return self.moto.service().create(owner, f"http://127.0.0.1:9{path}", ["image.analyzed"]).subscription
+        return self.service().create(owner, f"http://127.0.0.1:9{path}", ["image.analyzed"]).subscription
+
+    def service(self) -> WebhookService:
+        return self.stacks.webhook_service(DISPATCHER_HANDLER)
+
+    @property
+    def queue_url(self) -> str:
+        return self.stacks.mapping(DISPATCHER_HANDLER).queue_url
 
     def invoke(self) -> int:
         """One dispatcher invocation (one Lambda instance) on the next batch; how many records it got."""
-        return feed_once(self.moto.sqs, self.moto.queue_url, dispatcher.handler, self.moto.batch_size, 0).received
+        batch_size = self.stacks.mapping(DISPATCHER_HANDLER).batch_size
+        return feed_once(self.stacks.sqs, self.queue_url, dispatcher.handler, batch_size, 0).received
 
 
 @pytest.fixture
@@ -83,22 +92,23 @@ def fleet(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
     serialise_moto(monkeypatch)  # two invocations at once, as two Lambda instances
     endpoints = Endpoints()
     with mock_aws():
-        moto = provision_webhooks(dev_synth)
-        for name, value in {**moto.dispatcher_environment, **LOCAL_SETTINGS}.items():
+        stacks = provision_for(dev_synth, DISPATCHER_HANDLER)
+        environment = stacks.environment(DISPATCHER_HANDLER)
+        for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr(dispatcher, "SafeTransport", lambda *args, **kwargs: endpoints)
-        dispatcher.dispatcher.cache_clear()
+        monkeypatch.setattr(dispatcher_composition, "SafeTransport", lambda *args, **kwargs: endpoints)
+        dispatcher_composition.components.cache_clear()
         try:
-            yield Fleet(moto, WebhooksTable(moto.dynamodb, moto.table), endpoints)
+            yield Fleet(stacks, WebhookStore(stacks.dynamodb, environment["WEBHOOKS_TABLE_NAME"]), endpoints)
         finally:
             endpoints.release.set()
-            dispatcher.dispatcher.cache_clear()
+            dispatcher_composition.components.cache_clear()
 
 
 def test_a_flood_of_tests_to_slow_endpoints_does_not_delay_another_tenant(fleet: Fleet) -> None:
     # Given mallory's three endpoints that accept and never answer, flooded with 15 test sends
     slow = [fleet.subscribe("mallory", f"{SLOW}/{n}") for n in range(3)]
-    service = fleet.moto.service()
+    service = fleet.service()
     for _ in range(5):
         for subscription in slow:
             service.send_test("mallory", subscription.webhook_id)
@@ -109,7 +119,7 @@ def test_a_flood_of_tests_to_slow_endpoints_does_not_delay_another_tenant(fleet:
     first.start()
     assert fleet.endpoints.slow_entered.wait(STUCK_SECONDS)
     # and alice's image finishes while that attempt still hangs; the other instance works through the queue
-    fleet.moto.sqs.send_message(QueueUrl=fleet.moto.queue_url, MessageBody=json.dumps(image_event()))
+    fleet.stacks.sqs.send_message(QueueUrl=fleet.queue_url, MessageBody=json.dumps(image_event()))
     for _ in range(10):
         if fleet.endpoints.fast or fleet.invoke() == 0:
             break
@@ -150,16 +160,16 @@ class Script:
         self.answers: list[int | Failure] = []
         self.posts = 0
 
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> EndpointAnswer:
         self.posts += 1
         answer = self.answers.pop(0)
-        return HttpAnswer.failed(answer, 1) if isinstance(answer, Failure) else HttpAnswer(answer, 1)
+        return EndpointAnswer.failed(answer, 1) if isinstance(answer, Failure) else EndpointAnswer(answer, 1)
 
 
 @dataclass
 class Clocked:
-    moto: MotoWebhooks
-    table: WebhooksTable
+    stacks: LocalStacks
+    table: WebhookStore
     flows: FlowControl
     dispatcher: Dispatcher
     transport: Script
@@ -180,9 +190,13 @@ SETTINGS = FairnessSettings(
 @pytest.fixture
 def clocked(dev_synth: Synthesized) -> Iterator[Clocked]:
     with mock_aws():
-        moto = provision_webhooks(dev_synth)
-        table = WebhooksTable(moto.dynamodb, moto.table)
-        subscription = moto.service().create("alice", "http://127.0.0.1:9/hook", ["image.analyzed"]).subscription
+        stacks = provision_for(dev_synth, DISPATCHER_HANDLER)
+        table = WebhookStore(stacks.dynamodb, stacks.environment(DISPATCHER_HANDLER)["WEBHOOKS_TABLE_NAME"])
+        subscription = (
+            stacks.webhook_service(DISPATCHER_HANDLER)
+            .create("alice", "http://127.0.0.1:9/hook", ["image.analyzed"])
+            .subscription
+        )
         now = [1_800_000_000.0]
 
         def sleep(seconds: float) -> None:
@@ -201,7 +215,7 @@ def clocked(dev_synth: Synthesized) -> Iterator[Clocked]:
             clock=lambda: now[0],
             uniform=lambda low, high: 1.0,
         )
-        yield Clocked(moto, table, flows, service, transport, queue, subscription, now)
+        yield Clocked(stacks, table, flows, service, transport, queue, subscription, now)
 
 
 def test_the_breaker_opens_after_three_silent_failures_and_lets_one_probe_through(clocked: Clocked) -> None:
@@ -239,7 +253,7 @@ def test_enable_closes_an_open_breaker(clocked: Clocked) -> None:
         clocked.deliver(n)
     assert clocked.deliver(3) == "deferred: breaker_open"
     # When its owner enables it (POST /webhooks/{id}/enable: the API's service, sharing only the table)
-    enabled = clocked.moto.service().enable("alice", clocked.subscription.webhook_id)
+    enabled = clocked.stacks.webhook_service(DISPATCHER_HANDLER).enable("alice", clocked.subscription.webhook_id)
     # Then the breaker is closed and the next job is attempted at once
     assert enabled.active
     clocked.transport.answers = [204]
@@ -279,7 +293,11 @@ def test_nobody_waits_in_place_behind_an_endpoint_that_got_no_answer(clocked: Cl
     flows.release(first, Failure.TIMEOUT, None, now[0])
     assert isinstance(flows.admit(clocked.subscription, now[0]), Lease)
     # When a job for her other endpoint comes a moment later
-    other = clocked.moto.service().create("alice", "http://127.0.0.1:9/other", ["image.analyzed"]).subscription
+    other = (
+        clocked.stacks.webhook_service(DISPATCHER_HANDLER)
+        .create("alice", "http://127.0.0.1:9/other", ["image.analyzed"])
+        .subscription
+    )
     started = now[0]
     deferral = flows.admit(other, started)
     # Then it does not poll for the slot (that attempt may hang for its whole time limit): it goes back to the

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from image_pipeline.adapters.results_table import ResultsTable
-from image_pipeline.domain.image_header import MAX_IMAGE_BYTES
-from image_pipeline.domain.records import ImageRecord, Status, now_iso
+from image_pipeline.recognition import composition as worker_composition
+from image_pipeline.recognition.domain.image_header import MAX_IMAGE_BYTES
+from image_pipeline.results.adapters.results_table import ResultsStore
+from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
 from tests.handlers.conftest import Harness
 from tests.support.fake_rekognition import FEATURE_OPERATIONS
 from tests.support.images import image_bytes, jpeg_with_large_exif
@@ -14,18 +15,19 @@ from tests.support.images import image_bytes, jpeg_with_large_exif
 
 def test_an_upload_is_analysed_with_the_default_features(harness: Harness) -> None:
     # Given an image uploaded with no feature choice
-    harness.upload("uploads/cat.jpg", image_bytes(640, 480), owner="alice")
+    photo = image_bytes(640, 480)
+    harness.upload("uploads/cat.jpg", photo, owner="alice")
     # When the worker is fed what the queue holds
     [batch] = harness.drain()
     # Then the dev defaults (labels, text) were called once each, on the S3 object, and stored
     assert batch.failed_ids == []
     assert harness.rekognition.calls == {"DetectLabels": 1, "DetectText": 1}
     for _, request in harness.rekognition.requests:
-        assert request["Image"] == {"S3Object": {"Bucket": "images", "Name": "uploads/cat.jpg"}}
+        assert request["Image"] == {"S3Object": {"Bucket": harness.pipeline.bucket, "Name": "uploads/cat.jpg"}}
     image = harness.only_image()
     assert image["status"] == "COMPLETED"
     assert image["owner"] == "alice"
-    assert image["image"] == {"format": "JPEG", "width": 640, "height": 480, "sizeBytes": image["image"]["sizeBytes"]}
+    assert image["image"] == {"format": "JPEG", "width": 640, "height": 480, "sizeBytes": len(photo)}
     assert image["results"]["labels"][0]["name"] == "Cat"
     assert image["results"]["text"]["lines"][0]["text"] == "HELLO"
     [event] = harness.events()
@@ -58,7 +60,7 @@ def test_an_image_id_and_owner_from_the_api_metadata_are_kept(harness: Harness) 
 
 def test_an_upload_landing_after_its_image_was_deleted_does_not_bring_the_image_back(harness: Harness) -> None:
     # Given an image the API created (PENDING) and its owner deleted before the upload arrived
-    table = ResultsTable(harness.pipeline.dynamodb, harness.pipeline.table)
+    table = ResultsStore(harness.pipeline.dynamodb, harness.pipeline.table)
     key = "uploads/bob/0f8a5c1e-gone.jpg"
     now = now_iso()
     record = ImageRecord(
@@ -161,9 +163,8 @@ def test_throttling_beyond_the_retries_fails_the_record_and_writes_nothing(
 ) -> None:
     # Given Rekognition throttles longer than botocore retries (2 attempts here)
     monkeypatch.setenv("REKOGNITION_MAX_ATTEMPTS", "2")
-    from image_pipeline.handlers import worker
 
-    worker.analysis.cache_clear()
+    worker_composition.components.cache_clear()
     harness.rekognition.fail("DetectLabels", "ThrottlingException", times=2)
     harness.upload("uploads/busy.jpg", image_bytes(), features="labels")
     # When the batch is processed

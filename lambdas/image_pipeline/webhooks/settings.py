@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from image_pipeline.env_settings import EnvironmentSettings
-from image_pipeline.webhooks.dispatch import DispatchSettings
-from image_pipeline.webhooks.fairness import FairnessSettings
-from image_pipeline.webhooks.payload import IMAGE_EVENT_TYPES
-from image_pipeline.webhooks.schedule import RetrySchedule
-from image_pipeline.webhooks.targets import TargetPolicy
-
-# What an attempt may take beyond its time limit (signing, recording) before its slots free themselves.
-LEASE_MARGIN_SECONDS = 5.0
+from image_pipeline.shared.settings import EnvironmentSettings
+from image_pipeline.webhooks.domain.payload import IMAGE_EVENT_TYPES
 
 
 class _WebhookSettings(EnvironmentSettings):
@@ -29,21 +22,15 @@ class _WebhookSettings(EnvironmentSettings):
         alias="WEBHOOK_ALLOWED_PORTS", default="443", pattern=r"^\s*\d{1,5}(\s*,\s*\d{1,5})*\s*$"
     )
     max_attempts: int = Field(alias="WEBHOOK_MAX_ATTEMPTS", default=12, ge=1, le=30)
-    # The wait after the first failed attempt; later waits grow threefold (schedule.py). Tests shorten it.
+    # The wait after the first failed attempt; later waits grow threefold (domain/schedule.py). Tests shorten it.
     first_retry_seconds: float = Field(alias="WEBHOOK_FIRST_RETRY_SECONDS", default=5.0, ge=0)
     delivery_retention_days: int = Field(alias="WEBHOOK_DELIVERY_RETENTION_DAYS", default=30, ge=1)
-
-    def policy(self) -> TargetPolicy:
-        return TargetPolicy.of(self.allow_http, self.allowed_networks, self.allowed_ports)
 
 
 class WebhookApiSettings(_WebhookSettings):
     """What the API function needs for the webhook routes (added by IntegrationStack.connect_api)."""
 
     test_sends_per_minute: int = Field(alias="WEBHOOK_TEST_SENDS_PER_MINUTE", default=5, ge=1, le=600)
-
-    def dispatch(self) -> DispatchSettings:
-        return DispatchSettings(delivery_retention_seconds=self.delivery_retention_days * 86400)
 
 
 class DispatcherSettings(_WebhookSettings):
@@ -52,7 +39,7 @@ class DispatcherSettings(_WebhookSettings):
     response_cap_bytes: int = Field(alias="WEBHOOK_RESPONSE_CAP_BYTES", default=4096, ge=0, le=65536)
     disable_after_days: float = Field(alias="WEBHOOK_DISABLE_AFTER_DAYS", default=5.0, gt=0)
     concurrency: int = Field(alias="DELIVERY_CONCURRENCY", default=10, ge=1, le=50)
-    # Fairness (fairness.py): attempts in flight per endpoint and per owner, and the endpoint's breaker.
+    # Fairness (domain/fairness.py): attempts in flight per endpoint and per owner, and the endpoint's breaker.
     endpoint_concurrency: int = Field(alias="WEBHOOK_ENDPOINT_CONCURRENCY", default=2, ge=1, le=50)
     owner_share: int = Field(alias="WEBHOOK_OWNER_SHARE", default=1, ge=1, le=1000)
     breaker_failures: int = Field(alias="WEBHOOK_BREAKER_FAILURES", default=3, ge=1, le=100)
@@ -61,24 +48,6 @@ class DispatcherSettings(_WebhookSettings):
     fixed_endpoint_url: str = Field(alias="FIXED_ENDPOINT_URL", default="")
     fixed_endpoint_secret_arn: str = Field(alias="FIXED_ENDPOINT_SECRET_ARN", default="")
     fixed_endpoint_events: str = Field(alias="FIXED_ENDPOINT_EVENTS", default=",".join(IMAGE_EVENT_TYPES))
-
-    def dispatch(self) -> DispatchSettings:
-        return DispatchSettings(
-            schedule=RetrySchedule(max_attempts=self.max_attempts, first_delay_seconds=self.first_retry_seconds),
-            disable_after_seconds=self.disable_after_days * 86400,
-            delivery_retention_seconds=self.delivery_retention_days * 86400,
-        )
-
-    def fairness(self) -> FairnessSettings:
-        return FairnessSettings(
-            endpoint_concurrency=self.endpoint_concurrency,
-            owner_share=self.owner_share,
-            # A lease outlives the attempt's time limit (which covers DNS, connect, TLS, status and headers).
-            lease_seconds=self.timeout_seconds + LEASE_MARGIN_SECONDS,
-            breaker_failures=self.breaker_failures,
-            breaker_open_seconds=self.breaker_open_seconds,
-            breaker_max_open_seconds=max(self.breaker_open_seconds, self.breaker_max_open_seconds),
-        )
 
     @property
     def fixed_events(self) -> tuple[str, ...]:
