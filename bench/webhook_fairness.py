@@ -26,6 +26,7 @@ import statistics
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,7 +37,9 @@ from moto import mock_aws
 from bench.webhook_throughput import DISPATCHER_HANDLER, event
 from image_pipeline.webhooks import composition as dispatcher_composition
 from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.domain.dispatch import Dispatcher
 from image_pipeline.webhooks.domain.fairness import Unbounded
+from image_pipeline.webhooks.domain.model import DeliveryJob
 from local.tools.webhook_receiver import WebhookReceiver
 from tests.handlers.conftest import serialise_moto
 from tests.support.lambda_sqs import feed_once
@@ -54,6 +57,7 @@ class Phase:
     expected: int = 0
     slow_connections: int = 0
     seconds: float = 0.0
+    bob_waits: int = 0  # bob's jobs that found no free slot (put back, or waiting in place too long)
 
     def cell(self, what: str) -> str:
         if what == "delivered":
@@ -62,6 +66,8 @@ class Phase:
             return str(self.slow_connections)
         if what == "seconds":
             return f"{self.seconds:.0f} s"
+        if what == "waits":
+            return str(self.bob_waits)
         if not self.latencies:
             return "-"
         ordered = sorted(self.latencies)
@@ -111,10 +117,19 @@ class SilentServer:
 
 
 @contextmanager
-def fleet(synth: Synthesized, instances: int, fair: bool) -> Iterator[LocalStacks]:
-    """The dispatch queue and table in moto, and ``instances`` pollers running the real handler."""
+def fleet(synth: Synthesized, instances: int, fair: bool, outcomes: Counter[tuple[str, str]]) -> Iterator[LocalStacks]:
+    """The dispatch queue and table in moto, and ``instances`` pollers running the real handler; ``outcomes``
+    counts what each delivery job came to, per webhook."""
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         serialise_moto(patch)
+        deliver = Dispatcher.deliver
+
+        def counted(self: Dispatcher, job: DeliveryJob) -> str:
+            outcome = deliver(self, job)
+            outcomes[(job.webhook_id, outcome.split(":")[0])] += 1
+            return outcome
+
+        patch.setattr(Dispatcher, "deliver", counted)
         stacks = provision_for(synth, DISPATCHER_HANDLER)
         for name, value in stacks.environment(DISPATCHER_HANDLER).items():
             patch.setenv(name, value)
@@ -153,9 +168,10 @@ def image_event(number: int) -> dict[str, object]:
 def run_phase(synth: Synthesized, name: str, *, events: int, flood: int, instances: int, fair: bool) -> Phase:
     phase = Phase(name, expected=events)
     silent = SilentServer() if flood else None
+    outcomes: Counter[tuple[str, str]] = Counter()
     started = time.monotonic()
     try:
-        with WebhookReceiver() as receiver, fleet(synth, instances, fair) as stacks:
+        with WebhookReceiver() as receiver, fleet(synth, instances, fair, outcomes) as stacks:
             queue_url = stacks.mapping(DISPATCHER_HANDLER).queue_url
             bobs = stacks.webhook_service(DISPATCHER_HANDLER).create("bob", receiver.url, ["image.analyzed"])
             receiver.trust(bobs.secret)
@@ -179,6 +195,7 @@ def run_phase(synth: Synthesized, name: str, *, events: int, flood: int, instanc
                 for e in receiver.events
                 if e.payload["data"]["imageId"] in published
             ]
+            phase.bob_waits = outcomes[(bobs.subscription.webhook_id, "deferred")]
             if silent is not None:
                 phase.slow_connections = silent.accepted
                 silent.close()  # before the pollers stop: the attempts still waiting on it end at once
@@ -215,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         ("p50 latency", "p50"),
         ("p99 latency", "p99"),
         ("max latency", "max"),
+        ("bob's jobs that had to wait for a slot", "waits"),
         ("connections to the silent server", "slow"),
         ("phase took", "seconds"),
     ]
