@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         f"bob's delivery latency, {args.events} events {EVENT_INTERVAL_SECONDS:g} s apart; flood: {SLOW_WEBHOOKS} "
         f"webhooks of mallory's to a server that never answers, {args.flood} test sends; {args.instances} instances"
     )
-    widths = [34] + [max(12, len(p.name) + 2) for p in phases]
+    widths = [40] + [max(12, len(p.name) + 2) for p in phases]
     print("".join(h.ljust(w) for h, w in zip(["", *[p.name for p in phases]], widths, strict=True)))
     for label, what in rows:
         print("".join(c.ljust(w) for c, w in zip([label, *[p.cell(what) for p in phases]], widths, strict=True)))
