@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         ("p50 latency", "p50"),
         ("p99 latency", "p99"),
         ("max latency", "max"),
-        ("bob's jobs that had to wait for a slot", "waits"),
+        ("bob's jobs put back to wait for a slot", "waits"),
         ("connections to the silent server", "slow"),
         ("phase took", "seconds"),
     ]
