@@ -290,6 +290,8 @@ def test_a_failing_endpoint_does_not_hold_back_the_others_and_ends_in_the_dlq(
     assert failed["status"] == "FAILED"
     assert [a["outcome"] for a in failed["attempts"]] == ["retry", "retry", "retry"]
     assert all(a["statusCode"] is None and a["error"] for a in failed["attempts"])
+    # told as a failure class, not as the socket's own text (no port scanner's report)
+    assert {(a["failure"], a["error"]) for a in failed["attempts"]} == {("refused", "the connection was refused")}
     # and after the last attempt the job rests in the dead-letter queue, same webhook-id
     [dead] = dispatch.dead_letters()
     assert (dead["webhookId"], dead["messageId"]) == (broken.webhook_id, failed["messageId"])
