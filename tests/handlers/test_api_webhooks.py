@@ -326,3 +326,26 @@ def test_a_webhook_id_of_the_wrong_form_is_not_found_and_the_answer_says_why(
     answer = api(method, path.format(webhook_id))
     assert answer.status == 404, answer
     assert answer.message.startswith("path.webhookId: String should match pattern"), answer.body
+
+
+def test_test_sends_are_limited_per_webhook_and_minute(api: Api) -> None:
+    # Given two webhooks of alice's
+    flooded, other = api.create()["webhookId"], api.create()["webhookId"]
+    # When she sends six tests to one of them within a minute
+    answers = [api("POST", f"/webhooks/{flooded}/test") for _ in range(6)]
+    # Then five are queued and the sixth is refused with 429, saying when to try again
+    assert [a.status for a in answers] == [202] * 5 + [429]
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
+    assert "test sends" in answers[-1].message
+    # while her other webhook is not affected
+    assert api("POST", f"/webhooks/{other}/test").status == 202
+
+
+@pytest.mark.parametrize("port", [22, 6379, 8443])
+def test_a_port_other_than_443_is_refused_with_a_reason(api: Api, port: int) -> None:
+    # When alice registers a public address on another port, Then it is refused (400) naming the rule, unstored
+    answer = api("POST", "/webhooks", body={"url": f"https://93.184.215.14:{port}/hook"})
+    assert answer.status == 400
+    assert f"port {port}" in answer.message
+    assert "443" in answer.message
+    assert api("GET", "/webhooks").body["items"] == []

@@ -48,7 +48,8 @@ ERRORS: dict[int, str] = {
     413: f"The body is larger than {MAX_BODY_BYTES} bytes",
     415: "The body is not declared as application/json",
     422: "The JSON breaks the schema; detail lists each problem",
-    429: "Too many requests: the stage's throttling (API Gateway) refused it",
+    429: "Too many requests: the stage's throttling (API Gateway) refused it, or a limit of this operation "
+    "(test sends per webhook); the Retry-After header says how many seconds to wait",
 }
 # Any operation: no valid token (API Gateway's authorizer), throttling (the stage), and a 422 that Powertools'
 # validation documents for each operation (here with the Error body every refusal has).

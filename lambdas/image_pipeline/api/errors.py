@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from image_pipeline.shared.errors import Conflict, InvalidRequest, NotFound, RequestError
+from image_pipeline.shared.errors import Conflict, InvalidRequest, NotFound, RateLimited, RequestError
 
 
 class Unauthenticated(RequestError):
@@ -29,9 +29,17 @@ STATUS_CODES: dict[type[RequestError], int] = {
     Conflict: 409,
     BodyTooLarge: 413,
     UnsupportedMediaType: 415,
+    RateLimited: 429,
 }
 
 
 def status_of(error: RequestError) -> int:
     """The status of the most specific kind ``error`` is; 400 for any other refusal."""
     return next((STATUS_CODES[kind] for kind in type(error).__mro__ if kind in STATUS_CODES), 400)
+
+
+def headers_of(error: RequestError) -> dict[str, str] | None:
+    """Headers the refusal carries: when to try again after a rate limit."""
+    if isinstance(error, RateLimited):
+        return {"Retry-After": str(error.retry_after_seconds)}
+    return None

@@ -14,7 +14,7 @@ from image_pipeline.api.contract import WITH_BODY, link, responses
 from image_pipeline.api.identity import current_owner
 from image_pipeline.api.image_routes import TOKEN, Timestamp
 from image_pipeline.webhooks.domain.dispatch import iso
-from image_pipeline.webhooks.domain.model import Subscription
+from image_pipeline.webhooks.domain.model import Failure, Subscription
 from image_pipeline.webhooks.domain.subscriptions import WebhookService
 
 router = Router()  # type: ignore[no-untyped-call]
@@ -79,7 +79,8 @@ class AttemptView(BaseModel):
     outcome: Literal["delivered", "retry", "failed", "gone", "refused"]
     latencyMs: int  # noqa: N815
     statusCode: int | None = None  # noqa: N815
-    error: str | None = None
+    failure: Failure | None = Field(default=None, description="Why the attempt did not deliver, as a class")
+    error: str | None = Field(default=None, description="The failure class in words (never the socket's own text)")
     response: str | None = Field(default=None, description="The first bytes of the endpoint's answer")
 
 
@@ -178,7 +179,7 @@ def rotate_secret(webhookId: WebhookId) -> RotatedSecret:  # noqa: N803
 
 @router.post(
     "/webhooks/<webhookId>/enable",
-    summary="Enable a disabled webhook again",
+    summary="Enable a disabled webhook again, and close its circuit breaker",
     tags=["webhooks"],
     operation_id="enableWebhook",
     responses=responses(200, "The webhook, ACTIVE", WebhookView, errors=(404,)),
