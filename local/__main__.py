@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -26,6 +27,12 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument(
         "--no-analyzer", action="store_true", help="leave Rekognition to moto's fixed answers (faster start)"
     )
+    parser.add_argument(
+        "--rekognition-endpoint-url",
+        default=os.environ.get("REKOGNITION_ENDPOINT_URL") or None,
+        help="the functions call this Rekognition endpoint; the offline analyzer is then not started "
+        "(default: $REKOGNITION_ENDPOINT_URL)",
+    )
     args = parser.parse_args(argv)
     return Options(
         assembly_dir=args.assembly,
@@ -37,6 +44,7 @@ def parse(argv: list[str]) -> Options:
         outputs_file=args.outputs_file,
         work_dir=args.work_dir,
         analyzer=not args.no_analyzer,
+        rekognition_endpoint=args.rekognition_endpoint_url,
     )
 
 

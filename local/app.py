@@ -37,6 +37,8 @@ class Options:
     work_dir: Path = Path(".local")
     region: str = "us-east-1"
     analyzer: bool = True
+    # Another Rekognition (a real endpoint or a double): the functions call it, the analyzer is not started.
+    rekognition_endpoint: str | None = None
 
 
 class LocalMode:
@@ -69,7 +71,9 @@ class LocalMode:
         say(f"AWS emulator (moto) on {endpoint}")
 
         warming: list[Any] = []
-        if options.analyzer:
+        if options.rekognition_endpoint:
+            say(f"Rekognition at {options.rekognition_endpoint} (REKOGNITION_ENDPOINT_URL; no offline analyzer)")
+        elif options.analyzer:
             from analyzer.server import ServerConfig, start_server
 
             self.analyzer = start_server(
@@ -105,8 +109,8 @@ class LocalMode:
             # receiver on this machine over plain HTTP (the function's own variables still win).
             **LOCAL_SETTINGS,
         }
-        if self.analyzer is not None:
-            base["AWS_ENDPOINT_URL_REKOGNITION"] = self.analyzer.url
+        if self.rekognition_url is not None:
+            base["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
         concurrency = {m.function_arn: m.max_concurrency or DEFAULT_CONCURRENCY for m in provisioned.mappings}
         for definition in provisioned.functions:
             spec = FunctionSpec(
@@ -174,7 +178,7 @@ class LocalMode:
         self.outputs = stack_outputs(provisioned)
         local = {
             "AwsEndpointUrl": endpoint,
-            "RekognitionEndpointUrl": self.analyzer.url if self.analyzer is not None else None,
+            "RekognitionEndpointUrl": self.rekognition_url,
             "Region": options.region,
             "DemoUsername": DEMO_USERNAME if provisioned.demo_password else None,
             "DemoPassword": provisioned.demo_password or None,
@@ -195,6 +199,13 @@ class LocalMode:
         say(f"Outputs:      {options.outputs_file}")
         say(f"Local mode ready in {time.perf_counter() - started:.1f} s (state is in memory; Ctrl-C stops)")
         return self.outputs
+
+    @property
+    def rekognition_url(self) -> str | None:
+        """Where the functions call Rekognition (None: moto's fixed answers)."""
+        if self.options.rekognition_endpoint:
+            return self.options.rekognition_endpoint
+        return str(self.analyzer.url) if self.analyzer is not None else None
 
     def close(self) -> None:
         if self._closed.is_set():

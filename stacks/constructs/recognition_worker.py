@@ -61,8 +61,11 @@ class RecognitionWorker(Construct):
                 "MIN_CONFIDENCE_TEXT": str(thresholds.text),
                 "MIN_CONFIDENCE_MODERATION": str(thresholds.moderation),
                 "MAX_LABELS": str(config.max_labels),
+                "QUEUE_URL": queue.queue_url,
                 "IMAGE_CONCURRENCY": str(config.image_concurrency),
                 "REKOGNITION_MAX_ATTEMPTS": str(config.rekognition_max_attempts),
+                "REKOGNITION_QUOTAS": config.rekognition_quotas.environment_value(),
+                "REKOGNITION_TOKEN_WAIT_SECONDS": str(config.rekognition_token_wait_seconds),
                 "LOCK_SECONDS": str(int(config.worker_timeout.to_seconds())),
             },
         )
@@ -89,6 +92,8 @@ class RecognitionWorker(Construct):
         )
         role.add_to_policy(iam.PolicyStatement(actions=TABLE_ACTIONS, resources=[table.table_arn]))
         events_topic.grant_publish(role)
+        # A message held back by the Rekognition quota is sent again (as a new message, with a delay).
+        queue.grant_send_messages(role)
         function.add_event_source(
             event_sources.SqsEventSource(
                 queue,

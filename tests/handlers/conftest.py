@@ -109,9 +109,9 @@ def harness(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator
         fake = FakeRekognition()
         real_client = worker.rekognition_client
         monkeypatch.setattr(worker, "rekognition_client", lambda settings: fake.attach(real_client(settings)))
-        worker.analysis.cache_clear()
+        worker.worker.cache_clear()
         harness = Harness(pipeline, fake)
         # moto, like S3, sends an s3:TestEvent when the notification is configured: the worker skips it.
         assert harness.drain()[0].failed_ids == []
         yield harness
-        worker.analysis.cache_clear()
+        worker.worker.cache_clear()
