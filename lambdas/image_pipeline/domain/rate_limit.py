@@ -1,6 +1,6 @@
 """A rate limit per Rekognition operation shared by every worker instance (the fleet), not a concurrency cap.
 
-Time is cut into slots of ``1/S`` second (``S = min(quota, 10)``); slot ``i`` of a second holds its share of
+Time is cut into slots of ``1/S`` second (``S = min(quota, 2)``); slot ``i`` of a second holds its share of
 the quota, ``floor(quota x (i+1) / S) - floor(quota x i / S)`` tokens, so that a whole second holds exactly the
 quota. Every instance takes tokens of the current slot from one counter per slot that the whole fleet shares
 (one conditional write takes as many tokens as calls are waiting in that instance), and spends them only
@@ -8,6 +8,10 @@ within that slot. In any interval of length ``L`` the fleet therefore starts at 
 ``quota x L + 2 x slot capacity`` calls, within what a token bucket of one second of quota allows, however
 many instances run and whatever Rekognition's latency: raising concurrency can no longer break the quota,
 and a slow answer no longer leaves the quota unused (the next call does not wait for it).
+
+Two slots per second is the fewest that keeps that bound (``2 x capacity <= quota``), and the fewest
+writes: each instance writes at most once per operation and slot in which it has calls waiting (plus one
+when a slot has fewer tokens left than it asked for), whatever the quota.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-MAX_SLOTS_PER_SECOND = 10
+MAX_SLOTS_PER_SECOND = 2
 # A thread that waits while another one takes tokens for the same operation looks again after this long
 # at the latest (it is woken as soon as the tokens arrive).
 _TAKER_POLL_SECONDS = 0.05

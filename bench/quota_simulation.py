@@ -1,0 +1,332 @@
+"""The prod config's flow control at its quota (50 TPS per operation), in one process, in real time.
+
+The emulator on two cores cannot carry 50 images per second, so this runs the worker's own flow-control code
+without AWS: each simulated Lambda instance has its own ``RateLimiter`` (all on one shared in-memory ledger
+with the DynamoDB ledger's semantics), its own ``RekognitionRecognizer`` and ``ImageAnalysis``, and handles
+each message with ``intake.receive`` exactly as the handler does (deferral, partial results, retries);
+Rekognition is the double (bench/rekognition_double.py) in process; the queue is a list with delays,
+visibility and maxReceiveCount; the table is a dict. Every instance polls like the SQS event source: up to
+``batch_size`` messages, ``image_concurrency`` at a time.
+
+``before`` replaces the limiter by a gate that always opens and keeps today's concurrency caps (10 x 4):
+what today's code does when botocore's retries are left aside.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bench.rekognition_double import RekognitionDouble, Throttled
+from image_pipeline.adapters.rekognition import RecognitionOptions, RekognitionRecognizer
+from image_pipeline.domain.analysis import AnalysisSettings, ImageAnalysis
+from image_pipeline.domain.features import Feature
+from image_pipeline.domain.intake import QueuedMessage, receive
+from image_pipeline.domain.ports import ObjectInfo
+from image_pipeline.domain.rate_limit import RateLimiter
+from image_pipeline.domain.records import ImageRecord, Status
+from image_pipeline.domain.s3_events import ObjectRef
+from tests.support.fake_ledger import InMemorySlotLedger
+from tests.support.fake_rekognition import FEATURE_OPERATIONS
+from tests.support.images import image_bytes
+
+FEATURES = ("labels", "text", "faces", "moderation")
+_METHODS = {
+    "DetectLabels": "detect_labels",
+    "DetectText": "detect_text",
+    "DetectFaces": "detect_faces",
+    "DetectModerationLabels": "detect_moderation_labels",
+    "RecognizeCelebrities": "recognize_celebrities",
+}
+
+
+@dataclass(frozen=True)
+class FleetShape:
+    instances: int  # the event source's MaximumConcurrency
+    image_concurrency: int
+    batch_size: int = 10
+    limited: bool = True
+    max_attempts: int = 8
+    token_wait_seconds: float = 5.0
+    max_receive_count: int = 5
+
+
+AFTER = FleetShape(instances=25, image_concurrency=10)
+BEFORE = FleetShape(instances=10, image_concurrency=4, limited=False)
+
+
+class DoubleClient:
+    """What the recognizer calls: boto3's method names, the double behind them, ClientError on throttling."""
+
+    def __init__(self, double: RekognitionDouble) -> None:
+        self._double = double
+        self.paid: Counter[str] = Counter()  # answered calls per image (object key)
+        self._lock = threading.Lock()
+        for operation, method in _METHODS.items():
+            setattr(self, method, self._caller(operation))
+
+    def _caller(self, operation: str) -> Any:
+        def call(**request: Any) -> dict[str, Any]:
+            try:
+                answer = self._double.call(operation)
+                with self._lock:
+                    self.paid[request["Image"]["S3Object"]["Name"]] += 1
+                return answer
+            except Throttled:
+                error = {"Code": "ProvisionedThroughputExceededException", "Message": "rate exceeded"}
+                raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation) from None
+
+        return call
+
+
+class OpenGate:
+    def acquire(self, key: str, deadline: float) -> bool:
+        return True
+
+
+class Objects:
+    def __init__(self) -> None:
+        self._bytes = image_bytes(640, 480)
+
+    def describe(self, ref: ObjectRef) -> ObjectInfo:
+        metadata = {"image-id": ref.key.rsplit("/", 1)[-1], "owner": "bench", "features": ",".join(FEATURES)}
+        return ObjectInfo(size=len(self._bytes), etag=ref.key, version_id=None, metadata=metadata)
+
+    def read_range(self, ref: ObjectRef, first: int, last: int) -> bytes:
+        return self._bytes[first : last + 1]
+
+
+class Table:
+    """The results repository in a dict (one lock: the real table's conditions)."""
+
+    def __init__(self) -> None:
+        self.images: dict[str, ImageRecord] = {}
+        self.partials: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._locks: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get_image(self, image_id: str) -> ImageRecord | None:
+        return self.images.get(image_id)
+
+    def acquire_lock(self, image_id: str, token: str, seconds: int) -> bool:
+        with self._lock:
+            return self._locks.setdefault(image_id, token) == token
+
+    def release_lock(self, image_id: str, token: str) -> None:
+        with self._lock:
+            if self._locks.get(image_id) == token:
+                del self._locks[image_id]
+
+    def was_deleted(self, image_id: str) -> bool:
+        return False
+
+    def find_reusable(self, content_key: str) -> ImageRecord | None:
+        return None
+
+    def save(
+        self, record: ImageRecord, *, previous: ImageRecord | None, content_key: str | None, lock_token: str
+    ) -> None:
+        with self._lock:
+            self.images[record.image_id] = record
+            self.partials.pop(record.image_id, None)
+            self._locks.pop(record.image_id, None)
+
+    def mark_published(self, image_id: str) -> None:
+        self.images[image_id] = replace(self.images[image_id], event_published=True)
+
+    def get_partial(self, image_id: str, object_identity: str) -> dict[str, Any]:
+        identity, results = self.partials.get(image_id, ("", {}))
+        return dict(results) if identity == object_identity else {}
+
+    def save_partial(self, image_id: str, object_identity: str, results: dict[str, Any], lock_token: str) -> None:
+        self.partials[image_id] = (object_identity, dict(results))
+
+
+class Events:
+    def publish(self, event: dict[str, Any]) -> None:
+        pass
+
+
+@dataclass(order=True)
+class _Message:
+    visible_at: float
+    seq: int
+    body: str = field(compare=False)
+    deferrals: int = field(compare=False, default=0)
+    receives: int = field(compare=False, default=0)
+
+
+class Queue:
+    """SQS as the worker sees it: delays, a visibility timeout on failure, maxReceiveCount to a DLQ."""
+
+    def __init__(self, max_receive_count: int, visibility_seconds: float = 30.0) -> None:
+        self._heap: list[_Message] = []
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._max_receives = max_receive_count
+        self._visibility = visibility_seconds
+        self.dead_letters = 0
+        self.deferred = 0
+
+    def send(self, body: str, delay: float = 0.0, deferrals: int = 0) -> None:
+        with self._lock:
+            self._seq += 1
+            heapq.heappush(self._heap, _Message(time.monotonic() + delay, self._seq, body, deferrals))
+
+    def put_back(self, body: str, deferrals: int, delay_seconds: int) -> None:
+        self.deferred += 1
+        self.send(body, delay_seconds, deferrals)
+
+    def receive(self, limit: int) -> list[_Message]:
+        now, batch = time.monotonic(), list[_Message]()
+        with self._lock:
+            while self._heap and self._heap[0].visible_at <= now and len(batch) < limit:
+                message = heapq.heappop(self._heap)
+                message.receives += 1
+                batch.append(message)
+        return batch
+
+    def fail(self, message: _Message) -> None:
+        with self._lock:
+            if message.receives >= self._max_receives:
+                self.dead_letters += 1
+                return
+            message.visible_at = time.monotonic() + self._visibility
+            heapq.heappush(self._heap, message)
+
+
+def _notification(key: str) -> str:
+    record = {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "images"}, "object": {"key": key}}}
+    return json.dumps({"Records": [record]})
+
+
+@dataclass
+class SimulationResult:
+    shape: FleetShape
+    quota: int
+    median_seconds: float
+    seconds: float
+    completed: int
+    quota_used: dict[str, float]
+    calls_per_image: float
+    max_calls_per_image: int
+    throttled: int
+    dead_letters: int
+    deferrals: int
+    ledger_writes: int
+    waited_seconds: float
+    billed_seconds: float  # Lambda duration of every invocation of the run (warm-up included)
+    finished: int  # images completed in the whole run
+
+    @property
+    def ledger_writes_per_image(self) -> float:
+        return self.ledger_writes / max(1, self.finished)
+
+    @property
+    def billed_seconds_per_image(self) -> float:
+        return self.billed_seconds / max(1, self.finished)
+
+    @property
+    def images_per_second(self) -> float:
+        return self.completed / self.seconds
+
+    @property
+    def min_quota_used(self) -> float:
+        return min(self.quota_used.values()) if self.quota_used else 0.0
+
+
+def simulate(
+    shape: FleetShape, quota: int, median_seconds: float, seconds: float, warmup: float = 3.0
+) -> SimulationResult:
+    """Runs a backlog that outlasts ``seconds`` through the fleet; measures after ``warmup``."""
+    double = RekognitionDouble(quota, median_seconds)
+    client = DoubleClient(double)
+    ledger = InMemorySlotLedger()
+    queue = Queue(shape.max_receive_count)
+    table = Table()
+    backlog = int(quota * (seconds + 5) * 1.5)
+    for index in range(backlog):
+        queue.send(_notification(f"uploads/bench/img-{index:06d}.jpg"))
+    options = RecognitionOptions(
+        min_confidence_labels=70,
+        min_confidence_text=80,
+        min_confidence_moderation=50,
+        max_labels=50,
+        max_attempts=shape.max_attempts,
+        token_wait_seconds=shape.token_wait_seconds,
+    )
+    settings = AnalysisSettings(default_features=frozenset({Feature.LABELS}), lock_seconds=60)
+    stop = threading.Event()
+    limiters: list[RateLimiter] = []
+    billed: list[float] = []  # one Lambda invocation's duration per batch
+
+    def instance() -> None:
+        limiter = RateLimiter(ledger, dict.fromkeys(FEATURE_OPERATIONS, quota))
+        limiters.append(limiter)
+        calls = ThreadPoolExecutor(max_workers=shape.image_concurrency * len(FEATURES))
+        images = ThreadPoolExecutor(max_workers=shape.image_concurrency)
+        gate = limiter if shape.limited else OpenGate()
+        service = ImageAnalysis(
+            objects=Objects(),
+            recognizer=RekognitionRecognizer(client, calls, options, gate),
+            repository=table,
+            publisher=Events(),
+            settings=settings,
+        )
+
+        def handle(message: _Message) -> None:
+            try:
+                receive(service, queue, QueuedMessage(message.body, message.deferrals))
+            except Exception:
+                queue.fail(message)
+
+        while not stop.is_set():
+            batch = queue.receive(shape.batch_size)
+            if not batch:
+                time.sleep(0.05)
+                continue
+            invoked = time.monotonic()
+            list(images.map(handle, batch))
+            billed.append(time.monotonic() - invoked)
+        calls.shutdown(wait=False, cancel_futures=True)
+        images.shutdown(wait=False, cancel_futures=True)
+
+    fleet = [threading.Thread(target=instance, daemon=True) for _ in range(shape.instances)]
+    started = time.monotonic()
+    for thread in fleet:
+        thread.start()
+    time.sleep(warmup)
+    done_at_warmup = len(table.images)
+    stop.wait(seconds)
+    end = time.monotonic()
+    completed = len(table.images) - done_at_warmup
+    stop.set()
+    for thread in fleet:
+        thread.join(timeout=30)
+    finished = [record for record in table.images.values() if record.status is Status.COMPLETED]
+    paid = [client.paid[str(record.object["key"])] for record in finished]
+    return SimulationResult(
+        shape=shape,
+        quota=quota,
+        median_seconds=median_seconds,
+        seconds=end - started - warmup,
+        completed=completed,
+        quota_used=double.quota_used(started + warmup, end),
+        calls_per_image=sum(paid) / max(1, len(paid)),
+        max_calls_per_image=max(paid, default=0),
+        throttled=sum(double.stats.throttled.values()),
+        dead_letters=queue.dead_letters,
+        deferrals=queue.deferred,
+        ledger_writes=len(ledger.takes),
+        waited_seconds=sum(limiter.stats.waited_seconds for limiter in limiters),
+        billed_seconds=sum(billed),
+        finished=len(finished),
+    )
