@@ -67,13 +67,18 @@ def test_two_instances_share_one_quota() -> None:
     assert len([t for t in granted if t < end]) == 4 * 5
 
 
-def test_no_token_before_the_deadline_returns_false_without_calling() -> None:
-    # Given the current slot used up by another instance
+def used_up_slot() -> tuple[InMemorySlotLedger, ManualClock, SlotPlan, int, RateLimiter]:
+    """The current slot of quota 5 used up by another instance."""
     ledger, clock = InMemorySlotLedger(), ManualClock()
     plan = SlotPlan(5)
     slot = plan.slot_at(clock.now)
     ledger.used["labels", slot] = plan.capacity(slot)
-    gate = limiter(5, ledger, clock)
+    return ledger, clock, plan, slot, limiter(5, ledger, clock)
+
+
+def test_no_token_before_the_deadline_returns_false_without_calling() -> None:
+    # Given the current slot used up by another instance
+    _, clock, plan, slot, gate = used_up_slot()
     # When the caller may wait only until just before the next slot
     granted = gate.acquire("labels", deadline=plan.start(slot + 1) - 0.01)
     # Then it gets no token, waited until its deadline, and says so
@@ -83,11 +88,7 @@ def test_no_token_before_the_deadline_returns_false_without_calling() -> None:
 
 
 def test_a_used_up_slot_is_not_asked_again_until_the_next_one() -> None:
-    ledger, clock = InMemorySlotLedger(), ManualClock()
-    plan = SlotPlan(5)
-    slot = plan.slot_at(clock.now)
-    ledger.used["labels", slot] = plan.capacity(slot)
-    gate = limiter(5, ledger, clock)
+    ledger, clock, plan, slot, gate = used_up_slot()
     assert gate.acquire("labels", deadline=clock.now + 5)
     # one take found the slot used up, the next (in the next slot) got the token
     assert [(s - slot, wanted, got) for _, s, wanted, got in ledger.takes] == [(0, 1, 0), (1, 1, 1)]
