@@ -71,6 +71,12 @@ def _local_scenario(assembly: Path, median: float, images: int, bound_seconds: f
         options = dataclasses.replace(options, analyzer=False)
         local_app.LOCAL_SETTINGS["AWS_ENDPOINT_URL_REKOGNITION"] = server.url
     log = (work / "local.log").open("w")
+    # The pollers start only once the whole backlog is in the queue: a backlog, not a trickle of uploads.
+    held: list[Any] = []
+    from local.sqs_poller import SqsPoller
+
+    start_poller = SqsPoller.start
+    setattr(SqsPoller, "start", held.append)  # noqa: B010 (a method replaced on purpose)
     mode = local_app.LocalMode(options, Console(log))
     try:
         outputs = mode.start()
@@ -90,6 +96,11 @@ def _local_scenario(assembly: Path, median: float, images: int, bound_seconds: f
                 Body=body,
                 Metadata={"features": FEATURES},
             )
+        while _waiting(sqs, values["UploadQueueUrl"]) < images:
+            time.sleep(0.2)
+        started = time.monotonic()
+        for poller in held:
+            start_poller(poller)
         finished, ended = 0, started
         while time.monotonic() - started < bound_seconds:
             time.sleep(1.0)
@@ -118,6 +129,11 @@ def _local_scenario(assembly: Path, median: float, images: int, bound_seconds: f
         "images_per_second": finished / max(1e-9, last - first) if last > first else 0.0,
         "log": str(work / "local.log"),
     }
+
+
+def _waiting(sqs: Any, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def _finished_images(dynamodb: Any, table: str) -> int:
@@ -191,7 +207,12 @@ def _local_table(after: list[dict[str, Any]], before: list[dict[str, Any]] | Non
     return "\n".join([head, rule, *rows])
 
 
-def _simulation(seconds: float, latencies: list[float]) -> str:
+def _simulation(seconds: float, latencies: list[float], time_scale: float) -> str:
+    sys.path.insert(0, str(ROOT / "lambdas"))
+    # The worker's code logs and emits metrics as in Lambda: keep its info lines and metrics out of the table.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Bench")
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bench")
     from bench.quota_simulation import AFTER, BEFORE, simulate
 
     head = (
@@ -202,9 +223,9 @@ def _simulation(seconds: float, latencies: list[float]) -> str:
     costs = []
     for median in latencies:
         real_stdout = sys.stdout
-        with contextlib.redirect_stdout(io.StringIO()):  # the worker's EMF metrics
-            old = simulate(BEFORE, PROD_QUOTA, median, seconds)
-            new = simulate(AFTER, PROD_QUOTA, median, seconds)
+        with contextlib.redirect_stdout(io.StringIO()):  # the worker's EMF metrics and logs
+            old = simulate(BEFORE, PROD_QUOTA, median, seconds, time_scale=time_scale)
+            new = simulate(AFTER, PROD_QUOTA, median, seconds, time_scale=time_scale)
         sys.stdout = real_stdout
         rows.append(
             f"| {median} s | {_percent(old.min_quota_used)} -> {_percent(new.min_quota_used)} | "
@@ -221,7 +242,7 @@ def _simulation(seconds: float, latencies: list[float]) -> str:
         requeue = 1000 * new.deferrals / max(1, new.finished) * 3 * SQS_PER_REQUEST  # send, receive, delete
         extra_lambda = max(0.0, new.billed_seconds_per_image - old.billed_seconds_per_image)
         waiting = 1000 * extra_lambda * PROD_MEMORY_GB * LAMBDA_PER_GB_SECOND
-        bill = 1000 * new.calls_per_image * REKOGNITION_PER_CALL
+        bill = 1000 * 4 * REKOGNITION_PER_CALL  # four features per image
         total = writes + requeue + waiting
         lines.append(
             f"limiter cost at {median} s per 1,000 images: ${total:.5f} (ledger writes ${writes:.5f}, put-backs "
@@ -237,7 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latencies", default="0.15,0.4,1.2,2.5")
     parser.add_argument("--before-tree", type=Path, help="the code before the rate limiter, dev assembly synthesized")
     parser.add_argument("--bound", type=float, default=150.0, help="seconds a local scenario may last at most")
-    parser.add_argument("--sim-seconds", type=float, default=10.0)
+    parser.add_argument("--sim-seconds", type=float, default=8.0)
+    parser.add_argument(
+        "--sim-time-scale", type=float, default=10.0, help="the simulation runs this many times slower than real time"
+    )
     parser.add_argument("--no-local", action="store_true")
     parser.add_argument("--no-sim", action="store_true")
     parser.add_argument("--one-local", type=float, help=argparse.SUPPRESS)
@@ -261,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if not args.no_sim:
         print(f"Simulation, prod config (quota {PROD_QUOTA} TPS per operation), {args.sim_seconds:.0f} s per run:")
-        print(_simulation(args.sim_seconds, latencies))
+        print(_simulation(args.sim_seconds, latencies, args.sim_time_scale))
     return 0
 
 

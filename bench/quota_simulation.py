@@ -8,8 +8,9 @@ Rekognition is the double (bench/rekognition_double.py) in process; the queue is
 visibility and maxReceiveCount; the table is a dict. Every instance polls like the SQS event source: up to
 ``batch_size`` messages, ``image_concurrency`` at a time.
 
-``before`` replaces the limiter by a gate that always opens and keeps today's concurrency caps (10 x 4):
-what today's code does when botocore's retries are left aside.
+``before`` replaces the limiter by a gate that always opens, keeps today's concurrency caps (10 x 4) and
+fails the record back to the queue when the retries run out (a receive used up, as today's code does; its
+retries are the recognizer's 8 immediate attempts instead of botocore's adaptive backoff).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,6 +30,7 @@ from botocore.exceptions import ClientError
 from bench.rekognition_double import RekognitionDouble, Throttled
 from image_pipeline.adapters.rekognition import RecognitionOptions, RekognitionRecognizer
 from image_pipeline.domain.analysis import AnalysisSettings, ImageAnalysis
+from image_pipeline.domain.errors import RecognitionUnavailable
 from image_pipeline.domain.features import Feature
 from image_pipeline.domain.intake import QueuedMessage, receive
 from image_pipeline.domain.ports import ObjectInfo
@@ -55,11 +58,11 @@ class FleetShape:
     batch_size: int = 10
     limited: bool = True
     max_attempts: int = 8
-    token_wait_seconds: float = 5.0
+    token_wait_seconds: float = 10.0
     max_receive_count: int = 5
 
 
-AFTER = FleetShape(instances=25, image_concurrency=10)
+AFTER = FleetShape(instances=50, image_concurrency=10)
 BEFORE = FleetShape(instances=10, image_concurrency=4, limited=False)
 
 
@@ -167,7 +170,11 @@ class _Message:
 class Queue:
     """SQS as the worker sees it: delays, a visibility timeout on failure, maxReceiveCount to a DLQ."""
 
-    def __init__(self, max_receive_count: int, visibility_seconds: float = 30.0) -> None:
+    def __init__(
+        self, max_receive_count: int, clock: Callable[[], float], visibility_seconds: float = 30.0, requeue: bool = True
+    ) -> None:
+        self._clock = clock
+        self._requeue = requeue
         self._heap: list[_Message] = []
         self._seq = 0
         self._lock = threading.Lock()
@@ -179,14 +186,16 @@ class Queue:
     def send(self, body: str, delay: float = 0.0, deferrals: int = 0) -> None:
         with self._lock:
             self._seq += 1
-            heapq.heappush(self._heap, _Message(time.monotonic() + delay, self._seq, body, deferrals))
+            heapq.heappush(self._heap, _Message(self._clock() + delay, self._seq, body, deferrals))
 
     def put_back(self, body: str, deferrals: int, delay_seconds: int) -> None:
+        if not self._requeue:  # today's code: the record fails back to SQS and uses up a receive
+            raise RecognitionUnavailable("throttled beyond the retries")
         self.deferred += 1
         self.send(body, delay_seconds, deferrals)
 
     def receive(self, limit: int) -> list[_Message]:
-        now, batch = time.monotonic(), list[_Message]()
+        now, batch = self._clock(), list[_Message]()
         with self._lock:
             while self._heap and self._heap[0].visible_at <= now and len(batch) < limit:
                 message = heapq.heappop(self._heap)
@@ -199,7 +208,7 @@ class Queue:
             if message.receives >= self._max_receives:
                 self.dead_letters += 1
                 return
-            message.visible_at = time.monotonic() + self._visibility
+            message.visible_at = self._clock() + self._visibility
             heapq.heappush(self._heap, message)
 
 
@@ -244,13 +253,24 @@ class SimulationResult:
 
 
 def simulate(
-    shape: FleetShape, quota: int, median_seconds: float, seconds: float, warmup: float = 3.0
+    shape: FleetShape, quota: int, median_seconds: float, seconds: float, warmup: float = 3.0, time_scale: float = 1.0
 ) -> SimulationResult:
-    """Runs a backlog that outlasts ``seconds`` through the fleet; measures after ``warmup``."""
-    double = RekognitionDouble(quota, median_seconds)
+    """Runs a backlog that outlasts ``seconds`` through the fleet; measures after ``warmup``.
+
+    With ``time_scale`` k every clock and sleep of the run (the double's, the limiter's, the recognizer's, the
+    queue's) goes k times slower than real time: the same run with k times less work per real second (the
+    machine's two cores are shared); every figure is in the run's own time."""
+
+    def clock() -> float:
+        return time.monotonic() / time_scale
+
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds * time_scale)
+
+    double = RekognitionDouble(quota, median_seconds, clock=clock, sleep=sleep)
     client = DoubleClient(double)
     ledger = InMemorySlotLedger()
-    queue = Queue(shape.max_receive_count)
+    queue = Queue(shape.max_receive_count, clock, requeue=shape.limited)
     table = Table()
     backlog = int(quota * (seconds + 5) * 1.5)
     for index in range(backlog):
@@ -269,14 +289,14 @@ def simulate(
     billed: list[float] = []  # one Lambda invocation's duration per batch
 
     def instance() -> None:
-        limiter = RateLimiter(ledger, dict.fromkeys(FEATURE_OPERATIONS, quota))
+        limiter = RateLimiter(ledger, dict.fromkeys(FEATURE_OPERATIONS, quota), clock=clock, sleep=sleep)
         limiters.append(limiter)
         calls = ThreadPoolExecutor(max_workers=shape.image_concurrency * len(FEATURES))
         images = ThreadPoolExecutor(max_workers=shape.image_concurrency)
         gate = limiter if shape.limited else OpenGate()
         service = ImageAnalysis(
             objects=Objects(),
-            recognizer=RekognitionRecognizer(client, calls, options, gate),
+            recognizer=RekognitionRecognizer(client, calls, options, gate, clock=clock, sleep=sleep),
             repository=table,
             publisher=Events(),
             settings=settings,
@@ -293,20 +313,20 @@ def simulate(
             if not batch:
                 time.sleep(0.05)
                 continue
-            invoked = time.monotonic()
+            invoked = clock()
             list(images.map(handle, batch))
-            billed.append(time.monotonic() - invoked)
+            billed.append(clock() - invoked)
         calls.shutdown(wait=False, cancel_futures=True)
         images.shutdown(wait=False, cancel_futures=True)
 
     fleet = [threading.Thread(target=instance, daemon=True) for _ in range(shape.instances)]
-    started = time.monotonic()
+    started = clock()
     for thread in fleet:
         thread.start()
-    time.sleep(warmup)
+    sleep(warmup)
     done_at_warmup = len(table.images)
-    stop.wait(seconds)
-    end = time.monotonic()
+    stop.wait(seconds * time_scale)
+    end = clock()
     completed = len(table.images) - done_at_warmup
     stop.set()
     for thread in fleet:
