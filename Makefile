@@ -9,7 +9,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: install browser test lint unit synth deploy destroy diff bootstrap clean openapi redrive
+.PHONY: install browser test lint unit synth deploy destroy diff bootstrap clean openapi redrive doctor
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt $(wildcard requirements-analyzer.txt)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,7 +74,7 @@ local: $(VENV)/.installed node_modules/.installed cdk.out/dev/manifest.json
 
 # With `make local` running: uploads sample photos through the API and prints what was recognised.
 demo: $(VENV)/.installed
-	$(PY) -m local.demo
+	$(PY) -m local.tools.demo
 
 bootstrap: install
 	$(CDK) bootstrap -c env=$(ENV)
@@ -82,8 +82,18 @@ bootstrap: install
 diff: install
 	$(CDK) diff --all -c env=$(ENV) -o cdk.out/$(ENV)
 
+# Read-only checks of the account and region the deploy would use (README "Deploying"): synthesizes
+# cdk.out/$(ENV), then prints PASS/WARN/FAIL per check; fails when any check fails. Extra context for both:
+# CDK_CONTEXT='-c alarmEmail=ops@example.com -c webhookEndpoint=https://...'.
+CDK_CONTEXT ?=
+doctor: $(VENV)/.installed node_modules/.installed
+	$(CDK) synth --quiet -c env=$(ENV) $(CDK_CONTEXT) -o cdk.out/$(ENV)
+	PYTHONPATH=.:lambdas $(PY) -m ops.doctor --env $(ENV) --assembly cdk.out/$(ENV)
+
+# Runs `make doctor` first; SKIP_DOCTOR=1 skips it.
 deploy: install
-	$(CDK) deploy --all -c env=$(ENV) -o cdk.out/$(ENV) --require-approval broadening --outputs-file cdk-outputs-$(ENV).json
+	$(if $(SKIP_DOCTOR),@echo "SKIP_DOCTOR=1: not running make doctor",$(MAKE) --no-print-directory doctor ENV=$(ENV))
+	$(CDK) deploy --all -c env=$(ENV) $(CDK_CONTEXT) -o cdk.out/$(ENV) --require-approval broadening --outputs-file cdk-outputs-$(ENV).json
 
 destroy: install
 	$(CDK) destroy --all -c env=$(ENV) -o cdk.out/$(ENV)

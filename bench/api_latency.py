@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from local.client import AppClient, HttpAnswer
+from local.tools.client import AppClient, HttpReply
 from tests.support.images import image_bytes
 
 
-def timed(samples: dict[str, list[float]], route: str, call: Callable[[], HttpAnswer], expect: int) -> HttpAnswer:
+def timed(samples: dict[str, list[float]], route: str, call: Callable[[], HttpReply], expect: int) -> HttpReply:
     started = time.perf_counter()
     answer = call()
     samples.setdefault(route, []).append((time.perf_counter() - started) * 1000)

@@ -27,6 +27,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib
+import importlib.util
 import io
 import json
 import os
@@ -69,12 +71,13 @@ def _local_scenario(assembly: Path, median: float, images: int, bound_seconds: f
         options = dataclasses.replace(options, rekognition_endpoint=server.url)
     else:  # the code before REKOGNITION_ENDPOINT_URL: the same through the functions' local settings
         options = dataclasses.replace(options, analyzer=False)
-        local_app.LOCAL_SETTINGS["AWS_ENDPOINT_URL_REKOGNITION"] = server.url
+        vars(local_app)["LOCAL_SETTINGS"]["AWS_ENDPOINT_URL_REKOGNITION"] = server.url
     log = (work / "local.log").open("w")
     # The pollers start only once the whole backlog is in the queue: a backlog, not a trickle of uploads.
     held: list[Any] = []
-    from local.sqs_poller import SqsPoller
-
+    # Where the poller lives differs between the code before and after the local mode's split into packages.
+    poller_module = "local.functions.sqs_poller" if importlib.util.find_spec("local.functions") else "local.sqs_poller"
+    SqsPoller = importlib.import_module(poller_module).SqsPoller  # noqa: N806 (a class)
     start_poller = SqsPoller.start
     setattr(SqsPoller, "start", held.append)  # noqa: B010 (a method replaced on purpose)
     mode = local_app.LocalMode(options, Console(log))

@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image
 from skimage import data
 
-from local.client import AppClient
+from local.tools.client import AppClient
 
 
 def photo(index: int) -> bytes:

@@ -22,23 +22,24 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
 from bench.rekognition_double import RekognitionDouble, Throttled
-from image_pipeline.adapters.rekognition import RecognitionOptions, RekognitionRecognizer
-from image_pipeline.domain.analysis import AnalysisSettings, ImageAnalysis
-from image_pipeline.domain.errors import RecognitionUnavailable
-from image_pipeline.domain.features import Feature
-from image_pipeline.domain.intake import QueuedMessage, receive
-from image_pipeline.domain.ports import ObjectInfo
-from image_pipeline.domain.rate_limit import RateLimiter
-from image_pipeline.domain.records import ImageRecord, Status
-from image_pipeline.domain.s3_events import ObjectRef
+from image_pipeline.recognition.adapters.rekognition import RecognitionOptions, RekognitionRecognizer
+from image_pipeline.recognition.domain.analysis import AnalysisSettings, ImageAnalysis
+from image_pipeline.recognition.domain.features import Feature
+from image_pipeline.recognition.domain.ports import ObjectInfo
+from image_pipeline.recognition.domain.rate_limit import RateLimiter
+from image_pipeline.recognition.domain.s3_events import ObjectRef
+from image_pipeline.recognition.intake import QueuedMessage, receive
+from image_pipeline.results.domain.records import Status
+from image_pipeline.shared.errors import RecognitionUnavailable
 from tests.support.fake_ledger import InMemorySlotLedger
 from tests.support.fake_rekognition import FEATURE_OPERATIONS
+from tests.support.fake_results import FakeResults
 from tests.support.images import image_bytes
 
 FEATURES = ("labels", "text", "faces", "moderation")
@@ -105,52 +106,6 @@ class Objects:
 
     def read_range(self, ref: ObjectRef, first: int, last: int) -> bytes:
         return self._bytes[first : last + 1]
-
-
-class Table:
-    """The results repository in a dict (one lock: the real table's conditions)."""
-
-    def __init__(self) -> None:
-        self.images: dict[str, ImageRecord] = {}
-        self.partials: dict[str, tuple[str, dict[str, Any]]] = {}
-        self._locks: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def get_image(self, image_id: str) -> ImageRecord | None:
-        return self.images.get(image_id)
-
-    def acquire_lock(self, image_id: str, token: str, seconds: int) -> bool:
-        with self._lock:
-            return self._locks.setdefault(image_id, token) == token
-
-    def release_lock(self, image_id: str, token: str) -> None:
-        with self._lock:
-            if self._locks.get(image_id) == token:
-                del self._locks[image_id]
-
-    def was_deleted(self, image_id: str) -> bool:
-        return False
-
-    def find_reusable(self, content_key: str) -> ImageRecord | None:
-        return None
-
-    def save(
-        self, record: ImageRecord, *, previous: ImageRecord | None, content_key: str | None, lock_token: str
-    ) -> None:
-        with self._lock:
-            self.images[record.image_id] = record
-            self.partials.pop(record.image_id, None)
-            self._locks.pop(record.image_id, None)
-
-    def mark_published(self, image_id: str) -> None:
-        self.images[image_id] = replace(self.images[image_id], event_published=True)
-
-    def get_partial(self, image_id: str, object_identity: str) -> dict[str, Any]:
-        identity, results = self.partials.get(image_id, ("", {}))
-        return dict(results) if identity == object_identity else {}
-
-    def save_partial(self, image_id: str, object_identity: str, results: dict[str, Any], lock_token: str) -> None:
-        self.partials[image_id] = (object_identity, dict(results))
 
 
 class Events:
@@ -271,7 +226,7 @@ def simulate(
     client = DoubleClient(double)
     ledger = InMemorySlotLedger()
     queue = Queue(shape.max_receive_count, clock, requeue=shape.limited)
-    table = Table()
+    table = FakeResults()
     backlog = int(quota * (seconds + 5) * 1.5)
     for index in range(backlog):
         queue.send(_notification(f"uploads/bench/img-{index:06d}.jpg"))
@@ -296,7 +251,7 @@ def simulate(
         gate = limiter if shape.limited else OpenGate()
         service = ImageAnalysis(
             objects=Objects(),
-            recognizer=RekognitionRecognizer(client, calls, options, gate, clock=clock, sleep=sleep),
+            recognizer=RekognitionRecognizer(cast(Any, client), calls, options, gate, clock=clock, sleep=sleep),
             repository=table,
             publisher=Events(),
             settings=settings,

@@ -25,17 +25,21 @@ from concurrent.futures import ThreadPoolExecutor
 
 from moto import mock_aws
 
-from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.dispatch import Dispatcher, DispatchSettings
-from image_pipeline.webhooks.model import DeliveryJob, SigningSecret, Subscription
-from image_pipeline.webhooks.payload import image_payload, serialise
-from image_pipeline.webhooks.signing import generate_secret
-from image_pipeline.webhooks.targets import TargetPolicy
-from image_pipeline.webhooks.transport import SafeTransport
-from local.webhook_receiver import WebhookReceiver
+from image_pipeline.webhooks import composition as dispatcher_composition
+from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.adapters.transport import SafeTransport
+from image_pipeline.webhooks.domain.dispatch import Dispatcher, DispatchSettings
+from image_pipeline.webhooks.domain.model import DeliveryJob, SigningSecret, Subscription
+from image_pipeline.webhooks.domain.payload import image_payload, serialise
+from image_pipeline.webhooks.domain.signing import generate_secret
+from image_pipeline.webhooks.domain.targets import TargetPolicy
+from local.functions.environment import LOCAL_SETTINGS
+from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import feed_once
-from tests.support.moto_webhooks import LOCAL_NETWORKS, LOCAL_SETTINGS, provision_webhooks
+from tests.support.local_stacks import provision_for
 from tests.support.synth import synthesize
+
+DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
 
 
 def event(number: int) -> dict[str, object]:
@@ -69,20 +73,25 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     synth = synthesize("dev")
     with mock_aws(), WebhookReceiver() as receiver:
-        moto = provision_webhooks(synth)
-        os.environ.update({**moto.dispatcher_environment, **LOCAL_SETTINGS})
-        dispatcher.dispatcher.cache_clear()
-        receiver.trust(moto.service().create("bench", receiver.url, ["image.analyzed"]).secret)
+        stacks = provision_for(synth, DISPATCHER_HANDLER)
+        os.environ.update(stacks.environment(DISPATCHER_HANDLER))
+        queue_url, batch_size = (
+            stacks.mapping(DISPATCHER_HANDLER).queue_url,
+            stacks.mapping(DISPATCHER_HANDLER).batch_size,
+        )
+        dispatcher_composition.components.cache_clear()
+        service = stacks.webhook_service(DISPATCHER_HANDLER)
+        receiver.trust(service.create("bench", receiver.url, ["image.analyzed"]).secret)
         for start in range(0, args.events, 10):
             entries = [
                 {"Id": str(n), "MessageBody": json.dumps(event(n))} for n in range(start, min(start + 10, args.events))
             ]
-            moto.sqs.send_message_batch(QueueUrl=moto.queue_url, Entries=entries)
+            stacks.sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
         done = threading.Event()
 
         def poll() -> None:
             while not done.is_set():
-                feed_once(moto.sqs, moto.queue_url, dispatcher.handler, moto.batch_size, wait_seconds=0)
+                feed_once(stacks.sqs, queue_url, dispatcher.handler, batch_size, wait_seconds=0)
 
         started = time.perf_counter()
         pollers = [threading.Thread(target=poll, daemon=True) for _ in range(args.pollers)]
@@ -136,7 +145,9 @@ def delivery_attempts_only(count: int, threads: int) -> float:
         service = Dispatcher(
             repository=repository,  # type: ignore[arg-type]
             queue=None,  # type: ignore[arg-type]
-            transport=SafeTransport(TargetPolicy.of(allow_http=True, allowed_networks=LOCAL_NETWORKS)),
+            transport=SafeTransport(
+                TargetPolicy.of(allow_http=True, allowed_networks=LOCAL_SETTINGS["WEBHOOK_ALLOWED_NETWORKS"])
+            ),
             settings=DispatchSettings(),
         )
         now = time.time()

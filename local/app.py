@@ -9,20 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.assembly import Assembly
+from local.cfn.assembly import Assembly
 from local.console import Console
 from local.emulator import SerialisedMotoServer
-from local.gateway import Gateway
+from local.functions.environment import CREDENTIALS, base_environment
+from local.functions.runtime import FunctionSpec, LocalFunction, LocalFunctions
+from local.functions.sns_bridge import SnsLambdaBridge
+from local.functions.sqs_poller import IDLE_INTERVAL, MappingSpec, SqsPoller
+from local.gateway.server import Gateway
 from local.outputs import stack_outputs, write_outputs
-from local.provision import DEMO_USERNAME, Provisioned, Provisioner, aws_clients
-from local.runtime import FunctionSpec, LocalFunction, Runtime
-from local.sns_bridge import SnsLambdaBridge
-from local.sqs_poller import IDLE_INTERVAL, MappingSpec, SqsPoller
+from local.provisioners import DEMO_USERNAME, Provisioned, ProvisionSettings, aws_clients, provision
 from local.web import WebServer
 
 DEFAULT_CONCURRENCY = 2
-LOCAL_SETTINGS = {"WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128"}
-CREDENTIALS = ("local", "local")  # what the functions sign with; moto accepts any, the POST policy check needs it
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class LocalMode:
         self.console = console or Console()
         self.moto: SerialisedMotoServer | None = None
         self.analyzer: Any = None
-        self.runtime = Runtime()
+        self.functions = LocalFunctions()
         self.pollers: list[SqsPoller | SnsLambdaBridge] = []
         self.gateway: Gateway | None = None
         self.web: WebServer | None = None
@@ -85,32 +84,17 @@ class LocalMode:
         # Bind the HTTP ports first: their URLs are values in the templates (API URL, web URL).
         self.gateway = Gateway(options.host, options.port, self.console)
         self.web = WebServer(options.host, options.web_port, clients["s3"], self.console)
-        provisioner = Provisioner(
-            assembly,
-            clients,
+        settings = ProvisionSettings(
             region=options.region,
             api_base_url=self.gateway.url,
             web_host=self.web.host,
             work_dir=options.work_dir,
             aws_endpoint=endpoint,
         )
-        provisioned = self.provisioned = provisioner.run()
+        provisioned = self.provisioned = provision(assembly, clients, settings)
         say(f"created {len(assembly.stacks)} stacks; {len(provisioned.ignored)} resources ignored (docs/local-mode.md)")
 
-        base = {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": CREDENTIALS[0],
-            "AWS_SECRET_ACCESS_KEY": CREDENTIALS[1],
-            "AWS_REGION": options.region,
-            "AWS_DEFAULT_REGION": options.region,
-            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
-            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
-            # Local-only settings the templates leave at their safe defaults: webhooks may go to a
-            # receiver on this machine over plain HTTP (the function's own variables still win).
-            **LOCAL_SETTINGS,
-        }
-        if self.rekognition_url is not None:
-            base["AWS_ENDPOINT_URL_REKOGNITION"] = self.rekognition_url
+        base = base_environment(endpoint, options.region, self.rekognition_url)
         concurrency = {m.function_arn: m.max_concurrency or DEFAULT_CONCURRENCY for m in provisioned.mappings}
         for definition in provisioned.functions:
             spec = FunctionSpec(
@@ -129,11 +113,11 @@ class LocalMode:
                 f"function {spec.name} = {spec.logical_id} ({spec.handler}, {spec.timeout_seconds} s, "
                 f"{limit} environment{'s' if limit > 1 else ''})"
             )
-            self.runtime.add(LocalFunction(spec, base, self.console, concurrency=max(1, limit)))
+            self.functions.add(LocalFunction(spec, base, self.console, concurrency=max(1, limit)))
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             model_loads = [pool.submit(_load, model) for model in warming]
-            inits = {pool.submit(function.warm): function for function in self.runtime.functions.values()}
+            inits = {pool.submit(function.warm): function for function in self.functions.functions.values()}
             failures = [(inits[f].spec.name, f.result()) for f in inits if f.result() is not None]
             for future in model_loads:
                 future.result()
@@ -142,7 +126,7 @@ class LocalMode:
 
         sqs = clients["sqs"]
         for mapping in provisioned.mappings:
-            function = self.runtime.by_arn(mapping.function_arn)
+            function = self.functions.by_arn(mapping.function_arn)
             mapping_spec = MappingSpec(
                 name=function.spec.name,
                 queue_url=mapping.queue_url,
@@ -165,14 +149,14 @@ class LocalMode:
                 )
             )
         for subscription in provisioned.sns_lambda:
-            function = self.runtime.by_arn(subscription.function_arn)
+            function = self.functions.by_arn(subscription.function_arn)
             self.pollers.append(
                 SnsLambdaBridge(subscription, sqs, function.invoke, self.console, options.region, self.moto.activity)
             )
         for poller in self.pollers:
             poller.start()
 
-        self.gateway.serve(provisioned, self.runtime, endpoint)
+        self.gateway.serve(provisioned, self.functions, endpoint)
         self.web.serve(provisioned)
 
         self.outputs = stack_outputs(provisioned)
@@ -216,7 +200,7 @@ class LocalMode:
         for server in (self.gateway, self.web):
             if server is not None:
                 server.close()
-        self.runtime.close()
+        self.functions.close()
         if self.analyzer is not None:
             self.analyzer.close()
         if self.moto is not None:

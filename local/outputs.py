@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from local.provision import Provisioned
+from local.provisioners import Provisioned
 
 LOCAL_ENTRY = "Local"
 

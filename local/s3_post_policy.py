@@ -38,7 +38,7 @@ class PolicyRefusal(Exception):
 
 
 @dataclass(frozen=True)
-class Upload:
+class PostForm:
     bucket: str
     fields: dict[str, str]  # form fields, names lower-case, the file excluded
     size: int
@@ -72,12 +72,12 @@ def _policy_failed(condition: Any) -> PolicyRefusal:
     return PolicyRefusal(403, "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {condition}")
 
 
-def _field_value(upload: Upload, name: str) -> str:
+def _field_value(upload: PostForm, name: str) -> str:
     name = name.lower().removeprefix("$")
     return upload.bucket if name == "bucket" else upload.fields.get(name, "")
 
 
-def check(upload: Upload, secrets: Mapping[str, str], now: datetime) -> None:
+def check(upload: PostForm, secrets: Mapping[str, str], now: datetime) -> None:
     """Raise PolicyRefusal as S3 would; return when S3 would store the upload."""
     if "policy" not in upload.fields:
         raise PolicyRefusal(403, "AccessDenied", "anonymous POST uploads are not allowed on this bucket")
@@ -157,7 +157,7 @@ def enforce_post_policies(app: WsgiApp, secrets: Mapping[str, str]) -> WsgiApp:
         replay["wsgi.input"] = io.BytesIO(body)
         _, form, files = parse_form_data(dict(replay))
         upload_file = files.get("file")
-        upload = Upload(
+        upload = PostForm(
             bucket=bucket,
             fields={name.lower(): value for name, value in form.items()},
             size=len(upload_file.read()) if upload_file else 0,

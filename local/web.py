@@ -1,5 +1,5 @@
 """The web page, served the way the template's CloudFront distribution serves it: objects from its S3
-origin in moto (where local.provision copied the BucketDeployment's assets, config.json included),
+origin in moto (where local.provisioners.s3 copied the BucketDeployment's assets, config.json included),
 the default root object for ``/``, and the distribution's custom error responses."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from local.console import Console
 from local.http_server import BackgroundServer
-from local.provision import Provisioned
+from local.provisioners import Provisioned
 
 
 class Site:

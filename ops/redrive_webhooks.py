@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from image_pipeline.adapters.sqs_jobs import SqsJobQueue
+from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from stacks import outputs
 
 

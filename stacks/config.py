@@ -11,10 +11,6 @@ from dataclasses import dataclass, field
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
-# Must equal the aws-lambda-powertools pin in lambdas/requirements.txt (a unit test checks it):
-# the deployed functions take Powertools from its public layer at exactly this version.
-POWERTOOLS_VERSION = "3.37.0"
-
 FEATURES = ("labels", "text", "faces", "moderation", "celebrities")
 UPLOAD_PREFIX = "uploads/"
 
@@ -29,6 +25,15 @@ class ConfidenceThresholds:
 
 
 WEBHOOK_EVENT_TYPES = ("image.analyzed", "image.failed")
+
+
+OPERATIONS = {
+    "labels": "DetectLabels",
+    "text": "DetectText",
+    "faces": "DetectFaces",
+    "moderation": "DetectModerationLabels",
+    "celebrities": "RecognizeCelebrities",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,10 @@ class RekognitionQuotas:
     def per_feature(self) -> dict[str, int]:
         return {feature: int(getattr(self, feature)) for feature in FEATURES}
 
+    def per_operation(self) -> dict[str, int]:
+        """The same quotas named by Rekognition's operations (``DetectLabels``: 50, ...)."""
+        return {OPERATIONS[feature]: tps for feature, tps in self.per_feature().items()}
+
     def environment_value(self) -> str:
         """``labels=50,text=50,...``: what the worker reads (REKOGNITION_QUOTAS)."""
         return ",".join(f"{feature}={tps}" for feature, tps in self.per_feature().items())
@@ -60,7 +69,7 @@ class RekognitionQuotas:
 @dataclass(frozen=True)
 class WebhookConfig:
     """Webhook delivery (the Integration stack). The retry schedule itself is described in
-    lambdas/image_pipeline/webhooks/schedule.py; ``max_attempts`` 12 spans more than 24 hours."""
+    lambdas/image_pipeline/webhooks/domain/schedule.py; ``max_attempts`` 12 spans more than 24 hours."""
 
     dispatcher_memory_mb: int = 256
     # Each record makes at most one 15 s attempt; a batch's records run side by side.

@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from image_pipeline.webhooks.settings import WebhookApiSettings
 from stacks import outputs
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import pipeline_key
@@ -85,13 +86,13 @@ class IntegrationStack(Stack):
 
     def connect_api(self, function: lambda_.Function) -> None:
         """What the API function needs for the /webhooks routes: settings and least-privilege grants."""
-        variables = {
-            "WEBHOOKS_TABLE_NAME": self.table.table_name,
-            "WEBHOOKS_OWNER_INDEX": self.owner_index,
-            "DISPATCH_QUEUE_URL": self.dispatch.queue.queue_url,
-            "WEBHOOK_MAX_ATTEMPTS": str(self.config.webhooks.max_attempts),
-            "WEBHOOK_DELIVERY_RETENTION_DAYS": str(self.config.webhooks.delivery_retention_days),
-        }
+        variables = WebhookApiSettings.environment(
+            table_name=self.table.table_name,
+            owner_index=self.owner_index,
+            dispatch_queue_url=self.dispatch.queue.queue_url,
+            max_attempts=self.config.webhooks.max_attempts,
+            delivery_retention_days=self.config.webhooks.delivery_retention_days,
+        )
         for name, value in variables.items():
             function.add_environment(name, value)
         role = function.role

@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from image_pipeline.api.settings import ApiSettings
 from stacks.config import UPLOAD_PREFIX, EnvironmentConfig
 from stacks.constructs.pipeline_function import PipelineFunction
 from stacks.constructs.results_table import LABEL_INDEX, OWNER_INDEX
@@ -44,16 +45,16 @@ class ApiHandler(Construct):
             description="The image pipeline's REST API",
             memory_size=config.api_memory_mb,
             timeout=Duration.seconds(10),
-            environment={
-                "TABLE_NAME": table.table_name,
-                "OWNER_INDEX_NAME": OWNER_INDEX,
-                "LABEL_INDEX_NAME": LABEL_INDEX,
-                "BUCKET_NAME": bucket.bucket_name,
-                "UPLOAD_PREFIX": UPLOAD_PREFIX,
-                "UPLOAD_URL_SECONDS": str(config.upload_url_seconds),
-                "DISPLAY_URL_SECONDS": str(config.display_url_seconds),
-                "DEFAULT_FEATURES": ",".join(config.default_features),
-            },
+            environment=ApiSettings.environment(
+                table_name=table.table_name,
+                owner_index=OWNER_INDEX,
+                label_index=LABEL_INDEX,
+                bucket_name=bucket.bucket_name,
+                upload_prefix=UPLOAD_PREFIX,
+                upload_url_seconds=config.upload_url_seconds,
+                display_url_seconds=config.display_url_seconds,
+                default_features=config.default_features,
+            ),
         )
         self.function = self.lambda_.function
         self.role = self.lambda_.role
@@ -83,5 +84,6 @@ class ApiHandler(Construct):
 
     def allow_origins(self, origins: list[str]) -> None:
         """The browser origins the function's CORS headers name: the web page's first."""
-        self.function.add_environment("ALLOWED_ORIGIN", origins[0])
-        self.function.add_environment("EXTRA_ALLOWED_ORIGINS", ",".join(origins[1:]))
+        variables = ApiSettings.environment(allowed_origin=origins[0], extra_origins=origins[1:])
+        for name, value in variables.items():
+            self.function.add_environment(name, value)

@@ -10,6 +10,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from image_pipeline.recognition.settings import WorkerSettings
 from stacks.config import UPLOAD_PREFIX, EnvironmentConfig
 from stacks.constructs.pipeline_function import PipelineFunction
 
@@ -52,22 +53,21 @@ class RecognitionWorker(Construct):
             description="Analyses uploaded images with Amazon Rekognition",
             memory_size=config.worker_memory_mb,
             timeout=config.worker_timeout,
-            environment={
-                "TABLE_NAME": table.table_name,
-                "EVENTS_TOPIC_ARN": events_topic.topic_arn,
-                "UPLOAD_PREFIX": UPLOAD_PREFIX,
-                "DEFAULT_FEATURES": ",".join(config.default_features),
-                "MIN_CONFIDENCE_LABELS": str(thresholds.labels),
-                "MIN_CONFIDENCE_TEXT": str(thresholds.text),
-                "MIN_CONFIDENCE_MODERATION": str(thresholds.moderation),
-                "MAX_LABELS": str(config.max_labels),
-                "QUEUE_URL": queue.queue_url,
-                "IMAGE_CONCURRENCY": str(config.image_concurrency),
-                "REKOGNITION_MAX_ATTEMPTS": str(config.rekognition_max_attempts),
-                "REKOGNITION_QUOTAS": config.rekognition_quotas.environment_value(),
-                "REKOGNITION_TOKEN_WAIT_SECONDS": str(config.rekognition_token_wait_seconds),
-                "LOCK_SECONDS": str(int(config.worker_timeout.to_seconds())),
-            },
+            environment=WorkerSettings.environment(
+                table_name=table.table_name,
+                events_topic_arn=events_topic.topic_arn,
+                queue_url=queue.queue_url,
+                default_features=config.default_features,
+                min_confidence_labels=thresholds.labels,
+                min_confidence_text=thresholds.text,
+                min_confidence_moderation=thresholds.moderation,
+                max_labels=config.max_labels,
+                image_concurrency=config.image_concurrency,
+                rekognition_max_attempts=config.rekognition_max_attempts,
+                rekognition_quotas=config.rekognition_quotas.environment_value(),
+                token_wait_seconds=config.rekognition_token_wait_seconds,
+                lock_seconds=int(config.worker_timeout.to_seconds()),
+            ),
         )
         function = self.lambda_.function
         role = self.lambda_.role

@@ -17,7 +17,7 @@ STAGE = "v1"
 
 
 @dataclass(frozen=True)
-class Route:
+class ApiRoute:
     method: str
     path: str
     public: bool = False
@@ -25,21 +25,21 @@ class Route:
 
 # The API's routes; a test keeps this list equal to the function's OpenAPI document (docs/openapi.json).
 ROUTES = (
-    Route("POST", "/images"),
-    Route("GET", "/images"),
-    Route("GET", "/images/{imageId}"),
-    Route("DELETE", "/images/{imageId}"),
-    Route("GET", "/images/{imageId}/url"),
-    Route("POST", "/webhooks"),
-    Route("GET", "/webhooks"),
-    Route("DELETE", "/webhooks/{webhookId}"),
-    Route("POST", "/webhooks/{webhookId}/rotate-secret"),
-    Route("POST", "/webhooks/{webhookId}/enable"),
-    Route("POST", "/webhooks/{webhookId}/test"),
-    Route("GET", "/webhooks/{webhookId}/deliveries"),
+    ApiRoute("POST", "/images"),
+    ApiRoute("GET", "/images"),
+    ApiRoute("GET", "/images/{imageId}"),
+    ApiRoute("DELETE", "/images/{imageId}"),
+    ApiRoute("GET", "/images/{imageId}/url"),
+    ApiRoute("POST", "/webhooks"),
+    ApiRoute("GET", "/webhooks"),
+    ApiRoute("DELETE", "/webhooks/{webhookId}"),
+    ApiRoute("POST", "/webhooks/{webhookId}/rotate-secret"),
+    ApiRoute("POST", "/webhooks/{webhookId}/enable"),
+    ApiRoute("POST", "/webhooks/{webhookId}/test"),
+    ApiRoute("GET", "/webhooks/{webhookId}/deliveries"),
     # The API's description and its Swagger UI: public, like any published API reference.
-    Route("GET", "/openapi.json", public=True),
-    Route("GET", "/docs", public=True),
+    ApiRoute("GET", "/openapi.json", public=True),
+    ApiRoute("GET", "/docs", public=True),
 )
 CORS_HEADERS = ["Authorization", "Content-Type"]
 
@@ -93,7 +93,7 @@ class RestApi(Construct):
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
         integration = apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False)
-        self.methods: dict[Route, apigw.Method] = {}
+        self.methods: dict[ApiRoute, apigw.Method] = {}
         for route in ROUTES:
             resource = self.api.root.resource_for_path(route.path)
             self.methods[route] = resource.add_method(

@@ -15,6 +15,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from image_pipeline.webhooks.settings import DispatcherSettings
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import queue_with_dead_letters
 from stacks.constructs.pipeline_function import PipelineFunction
@@ -49,22 +50,22 @@ class WebhookDispatch(Construct):
             max_receive_count=webhooks.max_receive_count,
         )
         events_topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=True))
-        environment = {
-            "WEBHOOKS_TABLE_NAME": table.table_name,
-            "WEBHOOKS_OWNER_INDEX": owner_index,
-            "DISPATCH_QUEUE_URL": self.queue.queue_url,
-            "WEBHOOK_DLQ_URL": self.dead_letter_queue.queue_url,
-            "WEBHOOK_MAX_ATTEMPTS": str(webhooks.max_attempts),
-            "WEBHOOK_DISABLE_AFTER_DAYS": str(webhooks.disable_after_days),
-            "WEBHOOK_DELIVERY_RETENTION_DAYS": str(webhooks.delivery_retention_days),
-            "DELIVERY_CONCURRENCY": str(webhooks.batch_size),
-        }
+        environment = DispatcherSettings.environment(
+            table_name=table.table_name,
+            owner_index=owner_index,
+            dispatch_queue_url=self.queue.queue_url,
+            dead_letter_queue_url=self.dead_letter_queue.queue_url,
+            max_attempts=webhooks.max_attempts,
+            disable_after_days=webhooks.disable_after_days,
+            delivery_retention_days=webhooks.delivery_retention_days,
+            concurrency=webhooks.batch_size,
+        )
         if webhooks.endpoint_url and endpoint_secret is not None:
-            environment |= {
-                "FIXED_ENDPOINT_URL": webhooks.endpoint_url,
-                "FIXED_ENDPOINT_SECRET_ARN": endpoint_secret.secret_arn,
-                "FIXED_ENDPOINT_EVENTS": ",".join(webhooks.endpoint_events),
-            }
+            environment |= DispatcherSettings.environment(
+                fixed_endpoint_url=webhooks.endpoint_url,
+                fixed_endpoint_secret_arn=endpoint_secret.secret_arn,
+                fixed_endpoint_events=webhooks.endpoint_events,
+            )
         self.lambda_ = PipelineFunction(
             self,
             "Dispatcher",

@@ -1,6 +1,6 @@
 """The webhooks table: subscriptions (with their signing secrets) and delivery records with their attempts.
 
-Keys and items: lambdas/image_pipeline/adapters/webhooks_table.py. Secrets rest under KMS encryption.
+Keys and items: lambdas/image_pipeline/webhooks/adapters/webhooks_table.py. Secrets rest under KMS encryption.
 """
 
 from __future__ import annotations

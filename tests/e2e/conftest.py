@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
-from local.client import AppClient
+from local.tools.client import AppClient
 from tests.support.local_process import LocalProcess
 from tests.support.synth import synthesize
 

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from local.client import AppClient, find_output, http
-from local.webhook_receiver import ReceivedEvent, WebhookReceiver
+from local.tools.client import AppClient, find_output, http
+from local.tools.webhook_receiver import ReceivedEvent, WebhookReceiver
 from tests.e2e.conftest import TEXT_LINES
 from tests.support.images import image_bytes
 

@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 from skimage import data
 
-from local.client import AppClient, find_output
+from local.tools.client import AppClient, find_output
 from tests.support.synth import ROOT
 
 pytestmark = pytest.mark.e2e

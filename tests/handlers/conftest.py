@@ -12,12 +12,15 @@ import pytest
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
-from image_pipeline.adapters.dynamo import from_item
-from image_pipeline.handlers import worker
+from image_pipeline.recognition import composition as worker_composition
+from image_pipeline.recognition import handler as worker
+from image_pipeline.shared.dynamo import from_item
 from tests.support.fake_rekognition import FAKE_ENDPOINT, FakeRekognition
 from tests.support.lambda_sqs import BatchResult, feed_once
-from tests.support.moto_pipeline import MotoPipeline, provision
+from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized, synthesize
+
+WORKER_HANDLER = "image_pipeline.handlers.worker.handler"
 
 
 @pytest.fixture(scope="session")
@@ -26,8 +29,55 @@ def dev_synth() -> Synthesized:
 
 
 @dataclass
+class Pipeline:
+    """The recognition pipeline as the local mode's provisioners created it from the templates, by role."""
+
+    stacks: LocalStacks
+    worker_environment: dict[str, str]
+    bucket: str
+    table: str
+    queue_url: str
+    dead_letter_url: str
+    batch_size: int
+    max_receive_count: int
+    events_queue_url: str  # subscribed to the events topic, for assertions
+    s3: Any
+    sqs: Any
+    dynamodb: Any
+
+
+def pipeline(synth: Synthesized) -> Pipeline:
+    stacks = provision_for(synth, WORKER_HANDLER)
+    environment = stacks.environment(WORKER_HANDLER)
+    mapping = stacks.mapping(WORKER_HANDLER)
+    dead_letter_url, max_receive_count = stacks.redrive(mapping.queue_url)
+    events_queue_url = stacks.sqs.create_queue(QueueName="events-probe")["QueueUrl"]
+    events_queue_arn = stacks.sqs.get_queue_attributes(QueueUrl=events_queue_url, AttributeNames=["QueueArn"])
+    stacks.sns.subscribe(
+        TopicArn=environment["EVENTS_TOPIC_ARN"],
+        Protocol="sqs",
+        Endpoint=events_queue_arn["Attributes"]["QueueArn"],
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return Pipeline(
+        stacks=stacks,
+        worker_environment=environment,
+        bucket=stacks.property_of("Custom::S3BucketNotifications", "BucketName"),
+        table=environment["TABLE_NAME"],
+        queue_url=mapping.queue_url,
+        dead_letter_url=dead_letter_url,
+        batch_size=mapping.batch_size,
+        max_receive_count=max_receive_count,
+        events_queue_url=events_queue_url,
+        s3=stacks.s3,
+        sqs=stacks.sqs,
+        dynamodb=stacks.dynamodb,
+    )
+
+
+@dataclass
 class Harness:
-    pipeline: MotoPipeline
+    pipeline: Pipeline
     rekognition: FakeRekognition
 
     def upload(self, key: str, body: bytes, **metadata: str) -> None:
@@ -102,16 +152,18 @@ def serialise_moto(monkeypatch: pytest.MonkeyPatch) -> None:
 def harness(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     serialise_moto(monkeypatch)
     with mock_aws():
-        pipeline = provision(dev_synth)
-        for name, value in pipeline.worker_environment.items():
+        provisioned = pipeline(dev_synth)
+        for name, value in provisioned.worker_environment.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", FAKE_ENDPOINT)
         fake = FakeRekognition()
-        real_client = worker.rekognition_client
-        monkeypatch.setattr(worker, "rekognition_client", lambda settings: fake.attach(real_client(settings)))
-        worker.worker.cache_clear()
-        harness = Harness(pipeline, fake)
+        real_client = worker_composition.rekognition_client
+        monkeypatch.setattr(
+            worker_composition, "rekognition_client", lambda settings: fake.attach(real_client(settings))
+        )
+        worker_composition.components.cache_clear()
+        harness = Harness(provisioned, fake)
         # moto, like S3, sends an s3:TestEvent when the notification is configured: the worker skips it.
         assert harness.drain()[0].failed_ids == []
         yield harness
-        worker.worker.cache_clear()
+        worker_composition.components.cache_clear()

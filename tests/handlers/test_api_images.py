@@ -15,16 +15,17 @@ from typing import Any
 import pytest
 import requests
 
-from image_pipeline.adapters.dynamo import from_item
-from image_pipeline.adapters.results_table import ResultsTable
+from image_pipeline.api import composition as api_composition
+from image_pipeline.api import handler as api_module
 from image_pipeline.api.settings import ApiSettings
-from image_pipeline.domain.errors import AnalysisInProgress
-from image_pipeline.domain.image_header import ImageFacts
-from image_pipeline.domain.records import ImageRecord, Status, content_pk, now_iso
-from image_pipeline.handlers import api as api_module
+from image_pipeline.recognition.domain.image_header import ImageFacts
+from image_pipeline.results.adapters.results_table import IndexNames, ResultsStore, content_pk
+from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status, now_iso
+from image_pipeline.shared.dynamo import from_item
+from image_pipeline.shared.errors import AnalysisInProgress
 from tests.support.api_calls import Answer, call, proxy_event
 from tests.support.images import image_bytes
-from tests.support.moto_pipeline import WEB_DOMAIN, MotoPipeline, provision
+from tests.support.local_stacks import WEB_DOMAIN, LocalStacks, provision_for
 from tests.support.moto_server import moto_endpoint, reset
 from tests.support.synth import Synthesized
 
@@ -35,8 +36,22 @@ OPENAPI_FILE = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 
 @dataclass
+class Stores:
+    """The bucket and table the API function names, as the local mode's provisioners created them."""
+
+    bucket: str
+    table: str
+    s3: Any
+    dynamodb: Any
+
+    @classmethod
+    def of(cls, stacks: LocalStacks, environment: dict[str, str]) -> Stores:
+        return cls(environment["BUCKET_NAME"], environment["TABLE_NAME"], stacks.s3, stacks.dynamodb)
+
+
+@dataclass
 class Api:
-    pipeline: MotoPipeline
+    stores: Stores
 
     def __call__(self, method: str, path: str, *, owner: str | None = ALICE, body: Any = None, **kw: Any) -> Answer:
         return call(api_module.handler, proxy_event(method, path, owner=owner, body=body, **kw))
@@ -54,8 +69,8 @@ class Api:
         )
 
     def items(self, image_id: str) -> list[dict[str, Any]]:
-        response = self.pipeline.dynamodb.query(
-            TableName=self.pipeline.table,
+        response = self.stores.dynamodb.query(
+            TableName=self.stores.table,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues={":pk": {"S": f"IMAGE#{image_id}"}},
         )
@@ -71,7 +86,7 @@ class Api:
         self, image_id: str, labels: dict[str, float], etag: str = "etag-1"
     ) -> tuple[ImageRecord, Callable[[], None]]:
         """The worker's analysis up to its save: it holds the lock and read the image; the save is returned."""
-        table = ResultsTable(self.pipeline.dynamodb, self.pipeline.table)
+        table = ResultsStore(self.stores.dynamodb, self.stores.table)
         previous = table.get_image(image_id)
         assert previous is not None
         results = {"labels": [{"name": n, "confidence": c, "parents": [], "instances": []} for n, c in labels.items()]}
@@ -90,8 +105,8 @@ class Api:
         )
         token = uuid.uuid4().hex
         assert table.acquire_lock(image_id, token, 60)
-        content_key = content_pk(record.owner, etag, 1234, "+".join(record.features))
-        return record, lambda: table.save(record, previous=previous, content_key=content_key, lock_token=token)
+        content = ContentFingerprint(record.owner, etag, 1234, "+".join(record.features))
+        return record, lambda: table.save(record, previous=previous, content=content, lock_token=token)
 
 
 @pytest.fixture(scope="module")
@@ -104,12 +119,15 @@ def endpoint() -> Iterator[str]:
 def api(dev_synth: Synthesized, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     reset(endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    pipeline = provision(dev_synth)
-    for name, value in pipeline.function_environment(dev_synth, "Api", API_HANDLER).items():
+    stacks = provision_for(dev_synth, API_HANDLER, endpoint=endpoint)
+    environment = stacks.environment(API_HANDLER)
+    for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    api_module.runtime.cache_clear()
-    yield Api(pipeline)
-    api_module.runtime.cache_clear()
+    api_composition.components.cache_clear()
+    api_module.resolver.cache_clear()
+    yield Api(Stores.of(stacks, environment))
+    api_composition.components.cache_clear()
+    api_module.resolver.cache_clear()
 
 
 def policy_of(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +170,7 @@ def test_s3_accepts_the_presigned_post_of_a_valid_image_with_its_metadata(api: A
     response = api.upload(ticket, image_bytes())
     # Then S3 stores it under the pinned key, with the owner, image id and features the worker reads
     assert response.status_code == 204, response.text
-    head = api.pipeline.s3.head_object(Bucket=api.pipeline.bucket, Key=ticket["upload"]["fields"]["key"])
+    head = api.stores.s3.head_object(Bucket=api.stores.bucket, Key=ticket["upload"]["fields"]["key"])
     assert head["Metadata"] == {"owner": ALICE, "image-id": ticket["imageId"], "features": "labels,text"}
 
 
@@ -186,7 +204,7 @@ def test_s3_refuses_the_presigned_post_with_a_pinned_field_changed(api: Api, fie
     response = api.upload(ticket, image_bytes())
     # Then S3 refuses the form and stores nothing
     assert response.status_code == 403, response.text
-    listed = api.pipeline.s3.list_objects_v2(Bucket=api.pipeline.bucket, Prefix="uploads/")
+    listed = api.stores.s3.list_objects_v2(Bucket=api.stores.bucket, Prefix="uploads/")
     assert listed.get("KeyCount", 0) == 0
 
 
@@ -205,7 +223,7 @@ def test_a_bad_upload_request_is_refused_with_what_is_wrong(api: Api, body: Any,
     answer = api("POST", "/images", body=body)
     assert answer.status == status, answer
     assert mentions in json.dumps(answer.body)
-    assert api.pipeline.dynamodb.scan(TableName=api.pipeline.table)["Count"] == 0
+    assert api.stores.dynamodb.scan(TableName=api.stores.table)["Count"] == 0
 
 
 @pytest.mark.parametrize(
@@ -311,12 +329,12 @@ class _CountingQueries:
 def test_a_rare_status_among_many_images_is_paged_in_few_reads_without_gaps_or_repeats(api: Api) -> None:
     # Given 3 failed images under 240 newer pending ones (the web page's "Failed" filter on a busy account)
     failed = [api.create().body["imageId"] for _ in range(3)]
-    table = ResultsTable(api.pipeline.dynamodb, api.pipeline.table)
+    table = ResultsStore(api.stores.dynamodb, api.stores.table)
     for image_id in failed:
         record = table.get_image(image_id)
         assert record is not None
-        api.pipeline.dynamodb.update_item(
-            TableName=api.pipeline.table,
+        api.stores.dynamodb.update_item(
+            TableName=api.stores.table,
             Key={"pk": {"S": f"IMAGE#{image_id}"}, "sk": {"S": "IMAGE"}},
             UpdateExpression="SET #status = :failed",
             ExpressionAttributeNames={"#status": "status"},
@@ -324,8 +342,8 @@ def test_a_rare_status_among_many_images_is_paged_in_few_reads_without_gaps_or_r
         )
     for _ in range(240):
         api.create()
-    counting = _CountingQueries(api.pipeline.dynamodb)
-    listing = ResultsTable(counting, api.pipeline.table, ApiSettings.from_environ(os.environ).indexes())
+    counting = _CountingQueries(api.stores.dynamodb)
+    listing = ResultsStore(counting, api.stores.table, api_indexes())
     # When they are listed two per page
     first, start = listing.list_by_owner(ALICE, Status.FAILED, 2, None)
     assert start is not None
@@ -415,16 +433,19 @@ def test_deleting_an_image_removes_object_result_label_items_and_content_pointer
     image_id = ticket["imageId"]
     assert api.upload(ticket, image_bytes()).status_code == 204
     record = api.complete(image_id, {"Dog": 97.0, "Ball": 88.0}, etag="etag-del")
-    pointer_key = {"pk": {"S": content_pk(ALICE, "etag-del", 1234, "+".join(record.features))}, "sk": {"S": "CONTENT"}}
+    pointer_key = {
+        "pk": {"S": content_pk(ContentFingerprint(ALICE, "etag-del", 1234, "+".join(record.features)))},
+        "sk": {"S": "CONTENT"},
+    }
     assert len(api.items(image_id)) == 3
-    assert "Item" in api.pipeline.dynamodb.get_item(TableName=api.pipeline.table, Key=pointer_key)
+    assert "Item" in api.stores.dynamodb.get_item(TableName=api.stores.table, Key=pointer_key)
     # When its owner deletes it
     answer = api("DELETE", f"/images/{image_id}")
     # Then nothing of it is left
     assert (answer.status, answer.body) == (204, None)
     assert [item["sk"] for item in api.items(image_id)] == ["DELETED"]  # only the marker a late upload meets
-    assert "Item" not in api.pipeline.dynamodb.get_item(TableName=api.pipeline.table, Key=pointer_key)
-    versions = api.pipeline.s3.list_object_versions(Bucket=api.pipeline.bucket, Prefix=f"uploads/{ALICE}/")
+    assert "Item" not in api.stores.dynamodb.get_item(TableName=api.stores.table, Key=pointer_key)
+    versions = api.stores.s3.list_object_versions(Bucket=api.stores.bucket, Prefix=f"uploads/{ALICE}/")
     assert versions.get("Versions", []) == []
     assert versions.get("DeleteMarkers", []) == []
     assert api("GET", f"/images/{image_id}").status == 404
@@ -433,14 +454,14 @@ def test_deleting_an_image_removes_object_result_label_items_and_content_pointer
 
 def test_the_worker_does_not_bring_back_an_image_deleted_during_its_analysis(api: Api) -> None:
     image_id = api.create().body["imageId"]
-    table = ResultsTable(api.pipeline.dynamodb, api.pipeline.table)
+    table = ResultsStore(api.stores.dynamodb, api.stores.table)
     previous = table.get_image(image_id)
     assert api("DELETE", f"/images/{image_id}").status == 204
     token = uuid.uuid4().hex
     assert table.acquire_lock(image_id, token, 60)
     assert previous is not None
     with pytest.raises(AnalysisInProgress, match="deleted"):
-        table.save(previous, previous=previous, content_key=None, lock_token=token)
+        table.save(previous, previous=previous, content=None, lock_token=token)
     assert [item for item in api.items(image_id) if item["sk"] == "IMAGE"] == []
 
 
@@ -474,17 +495,20 @@ def test_a_worker_saving_at_any_point_of_a_delete_leaves_nothing_behind(api: Api
     # Given an image the worker has analysed and is about to save (it holds the lock)
     image_id = api.create().body["imageId"]
     _, save = api.analyse(image_id, {"Dog": 97.0, "Ball": 88.0}, etag="etag-race")
-    pointer = {"pk": {"S": content_pk(ALICE, "etag-race", 1234, "labels+text")}, "sk": {"S": "CONTENT"}}
-    table = ResultsTable(api.pipeline.dynamodb, api.pipeline.table)
+    pointer = {
+        "pk": {"S": content_pk(ContentFingerprint(ALICE, "etag-race", 1234, "labels+text"))},
+        "sk": {"S": "CONTENT"},
+    }
+    table = ResultsStore(api.stores.dynamodb, api.stores.table)
     record = table.get_image(image_id)
     assert record is not None
     # When its owner deletes it and the worker's save lands in the middle of the delete
-    racing = _SavesDuring(api.pipeline.dynamodb, operation, n, save)
-    ResultsTable(racing, api.pipeline.table).delete_image(record)
+    racing = _SavesDuring(api.stores.dynamodb, operation, n, save)
+    ResultsStore(racing, api.stores.table).delete_image(record)
     # Then no result, label item, lock or content pointer of it is left
     assert racing.calls >= n
     assert [item["sk"] for item in api.items(image_id)] == ["DELETED"]  # only the marker a late upload meets
-    assert "Item" not in api.pipeline.dynamodb.get_item(TableName=api.pipeline.table, Key=pointer)
+    assert "Item" not in api.stores.dynamodb.get_item(TableName=api.stores.table, Key=pointer)
 
 
 # --- CORS, OpenAPI ---
@@ -501,3 +525,8 @@ def test_the_openapi_document_is_served_and_equals_the_checked_in_copy(api: Api)
     assert served.status == 200
     assert served.body == json.loads(OPENAPI_FILE.read_text()), "run `make openapi` and commit docs/openapi.json"
     assert api("GET", "/docs", owner=None).headers["Content-Type"] == "text/html"
+
+
+def api_indexes() -> IndexNames:
+    settings = ApiSettings.from_environ(os.environ)
+    return IndexNames(settings.owner_index, settings.label_index)

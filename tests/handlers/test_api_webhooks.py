@@ -12,24 +12,25 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from image_pipeline.api import webhooks as webhook_routes
-from image_pipeline.handlers import api as api_module
-from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.subscriptions import MAX_WEBHOOKS_PER_OWNER
-from local.webhook_receiver import WebhookReceiver
+from image_pipeline.api import composition as api_composition
+from image_pipeline.api import handler as api_module
+from image_pipeline.webhooks import composition as dispatcher_composition
+from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.domain.subscriptions import MAX_WEBHOOKS_PER_OWNER
+from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.api_calls import Answer, call, proxy_event
 from tests.support.lambda_sqs import feed_once
-from tests.support.moto_pipeline import provision
-from tests.support.moto_webhooks import LOCAL_SETTINGS, MotoWebhooks, provision_webhooks
+from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized
 
 API_HANDLER = "image_pipeline.handlers.api.handler"
+DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
 ALICE, BOB = "a1b2c3d4-alice", "b5e6f7a8-bob"
 
 
 @dataclass
 class Api:
-    webhooks: MotoWebhooks
+    stacks: LocalStacks
     receiver: WebhookReceiver
 
     def __call__(self, method: str, path: str, *, owner: str = ALICE, body: Any = None) -> Answer:
@@ -43,7 +44,8 @@ class Api:
     def dispatch(self) -> None:
         """Runs the dispatcher over the dispatch queue until it is empty."""
         for _ in range(20):
-            result = feed_once(self.webhooks.sqs, self.webhooks.queue_url, dispatcher.handler, 10, wait_seconds=0)
+            queue_url = self.stacks.mapping(DISPATCHER_HANDLER).queue_url
+            result = feed_once(self.stacks.sqs, queue_url, dispatcher.handler, 10, wait_seconds=0)
             if result.received == 0:
                 return
         raise AssertionError("the dispatch queue never drained")
@@ -52,20 +54,14 @@ class Api:
 @pytest.fixture
 def api(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     with mock_aws(), WebhookReceiver() as receiver:
-        pipeline = provision(dev_synth)
-        webhooks = provision_webhooks(dev_synth)
-        environment = {
-            **pipeline.function_environment(dev_synth, "Api", API_HANDLER),
-            **webhooks.environment_of(dev_synth, "Api", API_HANDLER),
-            **webhooks.dispatcher_environment,
-            **LOCAL_SETTINGS,
-        }
+        stacks = provision_for(dev_synth, API_HANDLER, DISPATCHER_HANDLER)
+        environment = {**stacks.environment(API_HANDLER), **stacks.environment(DISPATCHER_HANDLER)}
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        for cache in (api_module.runtime, webhook_routes.service, dispatcher.dispatcher):
+        for cache in (api_composition.components, api_module.resolver, dispatcher_composition.components):
             cache.cache_clear()
-        yield Api(webhooks, receiver)
-        for cache in (api_module.runtime, webhook_routes.service, dispatcher.dispatcher):
+        yield Api(stacks, receiver)
+        for cache in (api_composition.components, api_module.resolver, dispatcher_composition.components):
             cache.cache_clear()
 
 
@@ -102,7 +98,7 @@ def test_a_url_webhooks_may_not_reach_is_refused(api: Api, url: str) -> None:
 def test_https_is_required_outside_the_local_mode(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given the API as deployed (no plain-HTTP allowance), When an http URL is registered, Then it is refused
     monkeypatch.delenv("WEBHOOK_ALLOW_HTTP")
-    webhook_routes.service.cache_clear()
+    api_composition.components.cache_clear()
     answer = api("POST", "/webhooks", body={"url": api.receiver.url})
     assert answer.status == 400
     assert "https" in answer.message
@@ -239,6 +235,14 @@ def test_secrets_in_answers_are_not_put_into_traces(api: Api, monkeypatch: pytes
     rotated = api("POST", f"/webhooks/{created['webhookId']}/rotate-secret").body
     # Then neither secret ends up in a trace
     assert not any(created["secret"] in text or rotated["secret"] in text for text in attached)
+
+    # (Control: the same recording sees a secret in an answer that the tracer is asked to capture)
+    @api_module.tracer.capture_lambda_handler(capture_response=True)
+    def capturing(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"statusCode": 201, "body": json.dumps({"secret": rotated["secret"]})}
+
+    capturing({}, None)
+    assert any(rotated["secret"] in text for text in attached)
 
 
 @pytest.mark.parametrize(

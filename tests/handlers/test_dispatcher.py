@@ -14,19 +14,21 @@ import pytest
 from moto import mock_aws
 from standardwebhooks.webhooks import Webhook
 
-from image_pipeline.adapters.sqs_jobs import SqsJobQueue
-from image_pipeline.adapters.webhooks_table import WebhooksTable
-from image_pipeline.domain.events import build_event
-from image_pipeline.domain.records import ImageRecord, Status, now_iso
-from image_pipeline.handlers import dispatcher
-from image_pipeline.webhooks.model import Subscription
-from image_pipeline.webhooks.subscriptions import WebhookService
-from image_pipeline.webhooks.targets import TargetPolicy
-from local.webhook_receiver import WebhookReceiver
+from image_pipeline.events.domain.events import build_event
+from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
+from image_pipeline.webhooks import composition as dispatcher_composition
+from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
+from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
+from image_pipeline.webhooks.domain.model import Subscription
+from image_pipeline.webhooks.domain.subscriptions import WebhookService
+from image_pipeline.webhooks.domain.targets import TargetPolicy
+from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.lambda_sqs import BatchResult, feed_once
-from tests.support.moto_webhooks import LOCAL_SETTINGS, MotoWebhooks, provision_webhooks
+from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized
 
+DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
 # Retries without waiting (every wait of the schedule becomes 0 s, Retry-After still counts).
 FAST_RETRIES = {"WEBHOOK_FIRST_RETRY_SECONDS": "0"}
 DAY = 86400
@@ -51,9 +53,25 @@ def image_event(owner: str = "alice", image_id: str = "img-1", status: Status = 
 
 
 @dataclass
+class DispatchQueues:
+    """The dispatch queue and its DLQ as the local mode's provisioners created them from the templates."""
+
+    sqs: Any
+    queue_url: str
+    dead_letter_url: str
+    batch_size: int
+
+    @classmethod
+    def of(cls, stacks: LocalStacks) -> DispatchQueues:
+        mapping = stacks.mapping(DISPATCHER_HANDLER)
+        dead_letter_url, _ = stacks.redrive(mapping.queue_url)
+        return cls(stacks.sqs, mapping.queue_url, dead_letter_url, mapping.batch_size)
+
+
+@dataclass
 class Dispatch:
-    moto: MotoWebhooks
-    table: WebhooksTable
+    moto: DispatchQueues
+    table: WebhookStore
     service: WebhookService
 
     def subscribe(self, url: str, owner: str = "alice", events: tuple[str, ...] = ("image.analyzed", "image.failed")):
@@ -94,12 +112,16 @@ class Dispatch:
 @pytest.fixture
 def dispatch(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dispatch]:
     with mock_aws():
-        moto = provision_webhooks(dev_synth)
-        for name, value in {**moto.dispatcher_environment, **LOCAL_SETTINGS, **FAST_RETRIES}.items():
+        stacks = provision_for(dev_synth, DISPATCHER_HANDLER)
+        environment = stacks.environment(DISPATCHER_HANDLER)
+        for name, value in {**environment, **FAST_RETRIES}.items():
             monkeypatch.setenv(name, value)
-        dispatcher.dispatcher.cache_clear()
-        yield Dispatch(moto, WebhooksTable(moto.dynamodb, moto.table), moto.service())
-        dispatcher.dispatcher.cache_clear()
+        dispatcher_composition.components.cache_clear()
+        queues = DispatchQueues.of(stacks)
+        table = WebhookStore(stacks.dynamodb, environment["WEBHOOKS_TABLE_NAME"])
+        service = stacks.webhook_service(DISPATCHER_HANDLER)
+        yield Dispatch(queues, table, service)
+        dispatcher_composition.components.cache_clear()
 
 
 @pytest.fixture
@@ -226,7 +248,7 @@ def test_a_failing_endpoint_does_not_hold_back_the_others_and_ends_in_the_dlq(
 ) -> None:
     dispatch, _healthy, receiver = endpoint
     monkeypatch.setenv("WEBHOOK_MAX_ATTEMPTS", "3")
-    dispatcher.dispatcher.cache_clear()
+    dispatcher_composition.components.cache_clear()
     # Given a second endpoint of alice's that is always down (nothing listens on the port)
     broken, _ = dispatch.subscribe("http://127.0.0.1:9/down")
     # When one event is dispatched
@@ -251,7 +273,7 @@ def test_redrive_replays_dead_letters_with_a_fresh_window(
 ) -> None:
     dispatch, subscription, receiver = endpoint
     monkeypatch.setenv("WEBHOOK_MAX_ATTEMPTS", "2")
-    dispatcher.dispatcher.cache_clear()
+    dispatcher_composition.components.cache_clear()
     receiver.fail_next(2, 500)
     dispatch.publish(image_event())
     dispatch.drain()
@@ -337,7 +359,7 @@ def test_a_name_that_now_resolves_to_a_private_address_is_refused_at_delivery(
     dispatch: Dispatch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a subscription registered while its name resolved to a public address
-    from image_pipeline.webhooks import targets
+    from image_pipeline.webhooks.domain import targets
 
     monkeypatch.setattr(targets.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.215.14", 443))])
     dispatch.service._policy = TargetPolicy()  # as in AWS: https only, no exception
@@ -364,7 +386,7 @@ def test_the_environments_fixed_endpoint_gets_every_owners_events(
         arn = boto3.client("secretsmanager").create_secret(Name="endpoint", SecretString=secret_value)["ARN"]
         monkeypatch.setenv("FIXED_ENDPOINT_URL", receiver.url)
         monkeypatch.setenv("FIXED_ENDPOINT_SECRET_ARN", arn)
-        dispatcher.dispatcher.cache_clear()
+        dispatcher_composition.components.cache_clear()
         # When two owners' images finish
         dispatch.publish(image_event(owner="alice", image_id="a"))
         dispatch.publish(image_event(owner="bob", image_id="b"))
@@ -381,7 +403,7 @@ def test_a_name_that_fails_to_resolve_for_a_while_is_retried(
 ) -> None:
     # Given a subscription by host name (faked DNS: the name stands for the loopback receiver)
     dispatch, _alices_receiver_subscription, receiver = endpoint
-    from image_pipeline.webhooks import targets
+    from image_pipeline.webhooks.domain import targets
 
     answers: list[Any] = [[(2, 1, 6, "", ("127.0.0.1", receiver.port))]]
     real_getaddrinfo = targets.socket.getaddrinfo

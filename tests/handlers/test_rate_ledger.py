@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from image_pipeline.adapters.rate_ledger import DynamoSlotLedger
-from image_pipeline.domain.rate_limit import RateLimiter
+from image_pipeline.recognition.adapters.rate_ledger import DynamoSlotLedger
+from image_pipeline.recognition.domain.rate_limit import RateLimiter
 from tests.support.fake_ledger import ManualClock
 
 SLOT_START = 1_700_000_000.0

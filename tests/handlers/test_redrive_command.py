@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from image_pipeline.webhooks.model import DeliveryJob
+from image_pipeline.webhooks.domain.model import DeliveryJob
 from ops.redrive_webhooks import main
 
 

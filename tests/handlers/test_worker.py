@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from image_pipeline.adapters.results_table import ResultsTable
-from image_pipeline.domain import intake
-from image_pipeline.domain.image_header import MAX_IMAGE_BYTES
-from image_pipeline.domain.records import ImageRecord, Status, now_iso
-from image_pipeline.handlers import worker
+from image_pipeline.recognition import composition as worker_composition
+from image_pipeline.recognition import intake
+from image_pipeline.recognition.domain.image_header import MAX_IMAGE_BYTES
+from image_pipeline.results.adapters.results_table import ResultsStore
+from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
 from tests.handlers.conftest import Harness
 from tests.support.fake_rekognition import FEATURE_OPERATIONS
 from tests.support.images import image_bytes, jpeg_with_large_exif
@@ -16,18 +16,19 @@ from tests.support.images import image_bytes, jpeg_with_large_exif
 
 def test_an_upload_is_analysed_with_the_default_features(harness: Harness) -> None:
     # Given an image uploaded with no feature choice
-    harness.upload("uploads/cat.jpg", image_bytes(640, 480), owner="alice")
+    photo = image_bytes(640, 480)
+    harness.upload("uploads/cat.jpg", photo, owner="alice")
     # When the worker is fed what the queue holds
     [batch] = harness.drain()
     # Then the dev defaults (labels, text) were called once each, on the S3 object, and stored
     assert batch.failed_ids == []
     assert harness.rekognition.calls == {"DetectLabels": 1, "DetectText": 1}
     for _, request in harness.rekognition.requests:
-        assert request["Image"] == {"S3Object": {"Bucket": "images", "Name": "uploads/cat.jpg"}}
+        assert request["Image"] == {"S3Object": {"Bucket": harness.pipeline.bucket, "Name": "uploads/cat.jpg"}}
     image = harness.only_image()
     assert image["status"] == "COMPLETED"
     assert image["owner"] == "alice"
-    assert image["image"] == {"format": "JPEG", "width": 640, "height": 480, "sizeBytes": image["image"]["sizeBytes"]}
+    assert image["image"] == {"format": "JPEG", "width": 640, "height": 480, "sizeBytes": len(photo)}
     assert image["results"]["labels"][0]["name"] == "Cat"
     assert image["results"]["text"]["lines"][0]["text"] == "HELLO"
     [event] = harness.events()
@@ -60,7 +61,7 @@ def test_an_image_id_and_owner_from_the_api_metadata_are_kept(harness: Harness) 
 
 def test_an_upload_landing_after_its_image_was_deleted_does_not_bring_the_image_back(harness: Harness) -> None:
     # Given an image the API created (PENDING) and its owner deleted before the upload arrived
-    table = ResultsTable(harness.pipeline.dynamodb, harness.pipeline.table)
+    table = ResultsStore(harness.pipeline.dynamodb, harness.pipeline.table)
     key = "uploads/bob/0f8a5c1e-gone.jpg"
     now = now_iso()
     record = ImageRecord(
@@ -167,7 +168,7 @@ def no_deferral_delay(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _attempts(monkeypatch: pytest.MonkeyPatch, attempts: int) -> None:
     monkeypatch.setenv("REKOGNITION_MAX_ATTEMPTS", str(attempts))
-    worker.worker.cache_clear()
+    worker_composition.components.cache_clear()
 
 
 def test_throttling_beyond_the_attempts_puts_the_message_back_without_using_a_receive(
@@ -256,7 +257,7 @@ def test_an_image_that_gets_no_token_in_time_is_put_back_without_a_call(
 ) -> None:
     # Given a worker that may not wait for the rate limiter at all
     monkeypatch.setenv("REKOGNITION_TOKEN_WAIT_SECONDS", "0")
-    worker.worker.cache_clear()
+    worker_composition.components.cache_clear()
     harness.upload("uploads/later.jpg", image_bytes(), features="labels")
     # When the batch is processed
     batch = harness.feed()

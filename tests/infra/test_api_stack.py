@@ -10,8 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from stacks.constructs.rest_api import ROUTES
-from tests.support.synth import Synthesized
-from tests.support.template import resources_of
+from tests.support.synth import Synthesized, resources_of
 
 OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
 

@@ -12,8 +12,7 @@ from cdk_nag import AwsSolutionsChecks
 from stacks import outputs
 from stacks.constructs.webhook_dispatch import DISPATCHER_TABLE_ACTIONS
 from stacks.integration_stack import API_TABLE_ACTIONS
-from tests.support.synth import Synthesized, synthesize
-from tests.support.template import only, resources_of
+from tests.support.synth import Synthesized, only, resources_of, synthesize
 
 DISPATCHER = "image_pipeline.handlers.dispatcher.handler"
 API = "image_pipeline.handlers.api.handler"

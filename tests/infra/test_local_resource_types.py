@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from local.assembly import Assembly
-from local.resource_types import IGNORED, RUN, classify
+from local.cfn.assembly import Assembly
+from local.provisioners.resource_types import IGNORED, RUN, classify
 from tests.support.synth import Synthesized
 
 
@@ -12,8 +12,8 @@ def test_every_synthesized_resource_type_is_run_or_ignored_by_the_local_mode(syn
     assembly = Assembly.load(synthesized.outdir)
     # When the local mode sorts its resources
     _, _, unsupported = classify(assembly)
-    # Then none is left that it cannot run: a new resource type needs local support (local/provision.py)
-    # or an entry in local/resource_types.IGNORED with the reason it needs none
+    # Then none is left that it cannot run: a new resource type needs local support (local/provisioners/)
+    # or an entry in local/provisioners/resource_types.IGNORED with the reason it needs none
     assert [f"{r.stack}/{r.logical_id}: {r.type}" for r in unsupported] == []
 
 

@@ -16,8 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.config import config_for
 from stacks.constructs.web_hosting import WebHosting, content_security_policy
-from tests.support.synth import ROOT
-from tests.support.template import only, resources_of
+from tests.support.synth import ROOT, only, resources_of
 
 API_URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/"
 RUNTIME_PARAMETERS = ("ApiUrl", "UserPoolId", "UserPoolClientId")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from local.assembly import Assembly, Stack
-from local.provision import Provisioner, UnsupportedResource, aws_clients
+from local.cfn.assembly import Assembly, Stack
+from local.provisioners import Provisioned, ProvisionSettings, UnsupportedResource, aws_clients, provision
 
 
 @pytest.fixture
@@ -19,16 +19,8 @@ def clients() -> Iterator[dict[str, Any]]:
         yield aws_clients("https://sqs.us-east-1.amazonaws.com", "us-east-1")
 
 
-def provisioner(template: dict[str, Any], clients: dict[str, Any], tmp_path: Path) -> Provisioner:
-    return Provisioner(
-        Assembly(tmp_path, [Stack("Work", template)]),
-        clients,
-        region="us-east-1",
-        api_base_url="http://127.0.0.1:8000",
-        web_host="127.0.0.1:8080",
-        work_dir=tmp_path,
-        aws_endpoint="http://127.0.0.1:5000",
-    )
+def provision_template(template: dict[str, Any], clients: dict[str, Any], tmp_path: Path) -> Provisioned:
+    return provision(Assembly(tmp_path, [Stack("Work", template)]), clients, ProvisionSettings(work_dir=tmp_path))
 
 
 def mapping(**properties: Any) -> dict[str, Any]:
@@ -50,7 +42,7 @@ def mapping(**properties: Any) -> dict[str, Any]:
 
 def test_an_sqs_mapping_is_read_from_the_template(clients: dict[str, Any], tmp_path: Path) -> None:
     # Given a mapping with a batch size and a batching window / When provisioned
-    provisioned = provisioner(mapping(MaximumBatchingWindowInSeconds=2), clients, tmp_path).run()
+    provisioned = provision_template(mapping(MaximumBatchingWindowInSeconds=2), clients, tmp_path)
     # Then the poller gets them
     [found] = provisioned.mappings
     assert (found.batch_size, found.batching_window_seconds) == (5, 2.0)
@@ -62,4 +54,4 @@ def test_a_mapping_with_filter_criteria_stops_the_local_mode(clients: dict[str, 
     filters = {"Filters": [{"Pattern": '{"body": {"kind": ["image"]}}'}]}
     # When provisioned / Then it is refused rather than run without its filter
     with pytest.raises(UnsupportedResource, match="FilterCriteria"):
-        provisioner(mapping(FilterCriteria=filters), clients, tmp_path).run()
+        provision_template(mapping(FilterCriteria=filters), clients, tmp_path)

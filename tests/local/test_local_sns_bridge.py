@@ -12,11 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.assembly import Assembly, Stack
+from local.cfn.assembly import Assembly, Stack
 from local.console import Console
-from local.provision import Provisioned, Provisioner
-from local.runtime import InvokeResult
-from local.sns_bridge import ASYNC_ATTEMPTS, SnsLambdaBridge
+from local.functions.runtime import InvokeResult
+from local.functions.sns_bridge import ASYNC_ATTEMPTS, SnsLambdaBridge
+from local.provisioners import Provisioned, ProvisionSettings, provision
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:listener"
 TEMPLATE = {
@@ -40,16 +40,8 @@ def provisioned(tmp_path: Path) -> Iterator[tuple[Provisioned, dict[str, Any]]]:
     with mock_aws():
         names = ("s3", "sqs", "sns", "dynamodb", "cognito-idp")
         clients = {name: boto3.client(name, region_name="us-east-1") for name in names}
-        provisioner = Provisioner(
-            Assembly(tmp_path, [Stack("Events", TEMPLATE)]),
-            clients,
-            region="us-east-1",
-            api_base_url="http://127.0.0.1:8000",
-            web_host="127.0.0.1:8080",
-            work_dir=tmp_path,
-            aws_endpoint="http://127.0.0.1:5000",
-        )
-        yield provisioner.run(), clients
+        assembly = Assembly(tmp_path, [Stack("Events", TEMPLATE)])
+        yield provision(assembly, clients, ProvisionSettings(work_dir=tmp_path)), clients
 
 
 class Listener:

@@ -15,8 +15,8 @@ from moto import mock_aws
 
 from local.console import Console
 from local.emulator import Activity
-from local.runtime import InvokeResult
-from local.sqs_poller import MappingSpec, SqsPoller
+from local.functions.runtime import InvokeResult
+from local.functions.sqs_poller import MappingSpec, SqsPoller
 
 
 @pytest.fixture

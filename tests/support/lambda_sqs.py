@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.sqs_poller import lambda_record
+from local.functions.sqs_poller import lambda_record
 
 
 @dataclass

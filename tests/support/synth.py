@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -38,3 +39,21 @@ def synthesize(env: str, **context: str) -> Synthesized:
         for stack in assembly.stacks
     }
     return Synthesized(pipeline=pipeline, outdir=outdir, templates=templates)
+
+
+def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """The resources of one type in a synthesized template, by logical id."""
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def only(
+    template: dict[str, Any], resource_type: str, where: Callable[[dict[str, Any]], bool] = lambda _: True
+) -> tuple[str, dict[str, Any]]:
+    """The one resource of that type (that ``where`` accepts): (logical id, resource)."""
+    matches = [(lid, res) for lid, res in resources_of(template, resource_type).items() if where(res)]
+    assert len(matches) == 1, f"expected one {resource_type}, found {[lid for lid, _ in matches]}"
+    return matches[0]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from image_pipeline.adapters.upload_queue import deferrals_of
-from image_pipeline.domain.intake import MAX_DEFERRAL_DELAY_SECONDS, deferral_delay
+from image_pipeline.recognition.adapters.upload_queue import deferrals_of
+from image_pipeline.recognition.intake import MAX_DEFERRAL_DELAY_SECONDS, deferral_delay
 
 
 def test_the_delay_doubles_up_to_sqs_limit() -> None:

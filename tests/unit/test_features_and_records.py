@@ -4,20 +4,19 @@ import json
 
 import pytest
 
-from image_pipeline.domain.errors import ImageRejected
-from image_pipeline.domain.events import MAX_EVENT_BYTES, build_event
-from image_pipeline.domain.features import Feature, feature_key, parse_features
-from image_pipeline.domain.image_header import ImageFacts
-from image_pipeline.domain.records import (
+from image_pipeline.events.domain.events import MAX_EVENT_BYTES, build_event
+from image_pipeline.recognition.domain.features import Feature, feature_key, parse_features
+from image_pipeline.recognition.domain.image_header import ImageFacts
+from image_pipeline.results.adapters.results_table import (
     MAX_INDEXED_LABELS,
     PENDING_EXPIRY,
-    ImageRecord,
-    Status,
     confidence_sort_key,
     image_item,
     label_items,
     record_from_item,
 )
+from image_pipeline.results.domain.records import ImageRecord, Status
+from image_pipeline.shared.errors import ImageRejected
 
 DEFAULT = frozenset({Feature.LABELS})
 
@@ -85,11 +84,12 @@ def test_attributes_written_by_others_survive_a_read_and_rewrite() -> None:
 
 def test_a_pending_images_expiry_is_dropped_once_it_has_a_result() -> None:
     # Given the API's PENDING item, which expires (table TTL) if its upload never comes
-    pending = record(status=Status.PENDING, results=None, extra={"filename": "a.jpg", PENDING_EXPIRY: 1_800_000_000})
+    pending = record(status=Status.PENDING, results=None, extra={"filename": "a.jpg"}, forget_after=1_800_000_000)
     assert image_item(pending)[PENDING_EXPIRY] == 1_800_000_000
+    assert record_from_item(image_item(pending)) == pending
     # When the worker writes the finished result over it, Then the result is kept for good (and the filename too)
     for status in (Status.COMPLETED, Status.FAILED):
-        finished = image_item(record(status=status, extra=pending.extra))
+        finished = image_item(record(status=status, extra=pending.extra, forget_after=pending.forget_after))
         assert PENDING_EXPIRY not in finished
         assert finished["filename"] == "a.jpg"
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from image_pipeline.domain import image_header
-from image_pipeline.domain.errors import ImageRejected
-from image_pipeline.domain.image_header import NeedMoreBytes
+from image_pipeline.recognition.domain import image_header
+from image_pipeline.recognition.domain.image_header import NeedMoreBytes
+from image_pipeline.shared.errors import ImageRejected
 from tests.support.images import image_bytes, jpeg_with_large_exif
 
 

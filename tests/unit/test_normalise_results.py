@@ -1,6 +1,6 @@
 """Rekognition answers -> the stored schema (boxes as ratios, confidences 0..100, sorted)."""
 
-from image_pipeline.domain import results
+from image_pipeline.recognition.adapters import rekognition_results as results
 
 BOX = {"Width": 0.5, "Height": 0.25, "Left": 0.1, "Top": 0.2}
 NORMAL_BOX = {"left": 0.1, "top": 0.2, "width": 0.5, "height": 0.25}

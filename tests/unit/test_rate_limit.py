@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from image_pipeline.domain.rate_limit import RateLimiter, SlotPlan
+from image_pipeline.recognition.domain.rate_limit import RateLimiter, SlotPlan
 from tests.support.fake_ledger import InMemorySlotLedger, ManualClock
 
 

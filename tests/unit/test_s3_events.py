@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from image_pipeline.domain.s3_events import MalformedEvent, ObjectRef, parse_notification
+from image_pipeline.recognition.domain.s3_events import MalformedEvent, ObjectRef, parse_notification
 
 
 def s3_event(key: str, **obj: object) -> dict[str, object]:

@@ -9,21 +9,20 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from image_pipeline.adapters.sqs_jobs import MAX_DELAY_SECONDS, SqsJobQueue
-from image_pipeline.webhooks.dispatch import ABANDONED_AFTER_SECONDS, Dispatcher, DispatchSettings
-from image_pipeline.webhooks.model import (
+from image_pipeline.webhooks.adapters.sqs_jobs import MAX_DELAY_SECONDS, SqsJobQueue
+from image_pipeline.webhooks.domain.dispatch import ABANDONED_AFTER_SECONDS, Dispatcher, DispatchSettings
+from image_pipeline.webhooks.domain.model import (
     AttemptRecord,
     DeliveryJob,
     DeliveryStatus,
     SigningSecret,
     Subscription,
 )
-from image_pipeline.webhooks.ports import DeliveryState
-from image_pipeline.webhooks.schedule import RetrySchedule
-from image_pipeline.webhooks.signing import generate_secret, message_id, webhook_headers
-from image_pipeline.webhooks.subscriptions import WebhookService
-from image_pipeline.webhooks.targets import TargetPolicy
-from image_pipeline.webhooks.transport import HttpAnswer
+from image_pipeline.webhooks.domain.ports import DeliveryState, EndpointAnswer
+from image_pipeline.webhooks.domain.schedule import RetrySchedule
+from image_pipeline.webhooks.domain.signing import generate_secret, message_id, webhook_headers
+from image_pipeline.webhooks.domain.subscriptions import WebhookService
+from image_pipeline.webhooks.domain.targets import TargetPolicy
 
 NOW = 1_800_000_000.0
 
@@ -85,9 +84,9 @@ class Transport:
         self.status = status
         self.posts = 0
 
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> EndpointAnswer:
         self.posts += 1
-        return HttpAnswer(self.status, 3)
+        return EndpointAnswer(self.status, 3)
 
 
 SUBSCRIPTION = Subscription(
@@ -179,9 +178,9 @@ class Recording:
         self.statuses = list(statuses)
         self.requests: list[tuple[bytes, dict[str, str]]] = []
 
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> EndpointAnswer:
         self.requests.append((body, headers))
-        return HttpAnswer(self.statuses.pop(0), 3)
+        return EndpointAnswer(self.statuses.pop(0), 3)
 
 
 def _recording_dispatcher(subscription: Subscription, transport: Recording, clock: Clock) -> tuple[Dispatcher, FakeSqs]:

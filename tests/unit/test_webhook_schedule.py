@@ -6,8 +6,8 @@ from email.utils import formatdate
 
 import pytest
 
-from image_pipeline.webhooks.model import Outcome, classify
-from image_pipeline.webhooks.schedule import RetrySchedule, parse_retry_after
+from image_pipeline.webhooks.domain.model import AttemptOutcome, classify
+from image_pipeline.webhooks.domain.schedule import RetrySchedule, parse_retry_after
 
 DAY = 24 * 3600
 
@@ -69,25 +69,25 @@ def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
 @pytest.mark.parametrize(
     ("status", "outcome"),
     [
-        (200, Outcome.DELIVERED),
-        (204, Outcome.DELIVERED),
-        (299, Outcome.DELIVERED),
-        (301, Outcome.RETRY),
-        (302, Outcome.RETRY),
-        (307, Outcome.RETRY),
-        (429, Outcome.RETRY),
-        (500, Outcome.RETRY),
-        (503, Outcome.RETRY),
-        (None, Outcome.RETRY),  # timeout or no connection
-        (101, Outcome.RETRY),  # an informational status as the final answer: not delivered, not a 4xx
-        (103, Outcome.RETRY),
-        (410, Outcome.GONE),
-        (400, Outcome.FAILED),
-        (401, Outcome.FAILED),
-        (404, Outcome.FAILED),
-        (413, Outcome.FAILED),
-        (499, Outcome.FAILED),
+        (200, AttemptOutcome.DELIVERED),
+        (204, AttemptOutcome.DELIVERED),
+        (299, AttemptOutcome.DELIVERED),
+        (301, AttemptOutcome.RETRY),
+        (302, AttemptOutcome.RETRY),
+        (307, AttemptOutcome.RETRY),
+        (429, AttemptOutcome.RETRY),
+        (500, AttemptOutcome.RETRY),
+        (503, AttemptOutcome.RETRY),
+        (None, AttemptOutcome.RETRY),  # timeout or no connection
+        (101, AttemptOutcome.RETRY),  # an informational status as the final answer: not delivered, not a 4xx
+        (103, AttemptOutcome.RETRY),
+        (410, AttemptOutcome.GONE),
+        (400, AttemptOutcome.FAILED),
+        (401, AttemptOutcome.FAILED),
+        (404, AttemptOutcome.FAILED),
+        (413, AttemptOutcome.FAILED),
+        (499, AttemptOutcome.FAILED),
     ],
 )
-def test_each_answer_decides_what_happens_next(status: int | None, outcome: Outcome) -> None:
+def test_each_answer_decides_what_happens_next(status: int | None, outcome: AttemptOutcome) -> None:
     assert classify(status) is outcome

@@ -9,8 +9,8 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from image_pipeline.webhooks.payload import image_payload, serialise
-from image_pipeline.webhooks.signing import generate_secret, is_valid_secret, message_id, webhook_headers
+from image_pipeline.webhooks.domain.payload import image_payload, serialise
+from image_pipeline.webhooks.domain.signing import generate_secret, is_valid_secret, message_id, webhook_headers
 
 EVENT = {
     "id": "5d0c7d4e-0000-4000-8000-000000000001",

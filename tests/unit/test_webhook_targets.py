@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from image_pipeline.domain.errors import InvalidRequest
-from image_pipeline.webhooks.dispatch import DeliveryQueue, DispatchSettings
-from image_pipeline.webhooks.subscriptions import WebhookService
-from image_pipeline.webhooks.targets import TargetPolicy, TargetRefused, check_url, parse_target
-from image_pipeline.webhooks.transport import SafeTransport
+from image_pipeline.shared.errors import InvalidRequest
+from image_pipeline.webhooks.adapters.transport import SafeTransport
+from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, DispatchSettings
+from image_pipeline.webhooks.domain.subscriptions import WebhookService
+from image_pipeline.webhooks.domain.targets import TargetPolicy, TargetRefused, check_url, parse_target
 
 PUBLIC = "93.184.215.14"
 # Fake DNS: name -> answers. Names not listed do not resolve.

@@ -1,1 +1,1 @@
-"""The REST API's routes (Powertools routers), included by handlers/api.py."""
+"""The API function: its handler, composition root, settings, routes (Powertools routers) and error statuses."""

@@ -7,11 +7,7 @@ from typing import cast
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from image_pipeline.domain.errors import RequestError
-
-
-class Unauthenticated(RequestError):
-    status_code = 401
+from image_pipeline.api.errors import Unauthenticated
 
 
 def current_owner(router: Router) -> str:

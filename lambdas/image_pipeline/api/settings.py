@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from image_pipeline.adapters.results_table import IndexNames
-from image_pipeline.domain.features import parse_features
-from image_pipeline.domain.images import UploadPolicy
-from image_pipeline.env_settings import EnvironmentSettings
+from image_pipeline.shared.settings import EnvironmentSettings
 
 
 class ApiSettings(EnvironmentSettings):
@@ -22,18 +19,6 @@ class ApiSettings(EnvironmentSettings):
     # The web page's origin, then any further origins allowed to call from a browser (comma-separated).
     allowed_origin: str = Field(alias="ALLOWED_ORIGIN", default="")
     extra_origins: str = Field(alias="EXTRA_ALLOWED_ORIGINS", default="")
-
-    def upload_policy(self) -> UploadPolicy:
-        return UploadPolicy(
-            bucket=self.bucket_name,
-            prefix=self.upload_prefix,
-            upload_seconds=self.upload_url_seconds,
-            display_seconds=self.display_url_seconds,
-            default_features=parse_features(self.default_features, frozenset()),
-        )
-
-    def indexes(self) -> IndexNames:
-        return IndexNames(by_owner=self.owner_index, by_owner_label=self.label_index)
 
     def origins(self) -> list[str]:
         return [origin for origin in [self.allowed_origin, *self.extra_origins.split(",")] if origin.strip()]

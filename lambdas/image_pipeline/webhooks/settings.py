@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from image_pipeline.env_settings import EnvironmentSettings
-from image_pipeline.webhooks.dispatch import DispatchSettings
-from image_pipeline.webhooks.payload import IMAGE_EVENT_TYPES
-from image_pipeline.webhooks.schedule import RetrySchedule
-from image_pipeline.webhooks.targets import TargetPolicy
+from image_pipeline.shared.settings import EnvironmentSettings
+from image_pipeline.webhooks.domain.payload import IMAGE_EVENT_TYPES
 
 
 class _WebhookSettings(EnvironmentSettings):
@@ -21,19 +18,13 @@ class _WebhookSettings(EnvironmentSettings):
     allow_http: bool = Field(alias="WEBHOOK_ALLOW_HTTP", default=False)
     allowed_networks: str = Field(alias="WEBHOOK_ALLOWED_NETWORKS", default="")
     max_attempts: int = Field(alias="WEBHOOK_MAX_ATTEMPTS", default=12, ge=1, le=30)
-    # The wait after the first failed attempt; later waits grow threefold (schedule.py). Tests shorten it.
+    # The wait after the first failed attempt; later waits grow threefold (domain/schedule.py). Tests shorten it.
     first_retry_seconds: float = Field(alias="WEBHOOK_FIRST_RETRY_SECONDS", default=5.0, ge=0)
     delivery_retention_days: int = Field(alias="WEBHOOK_DELIVERY_RETENTION_DAYS", default=30, ge=1)
-
-    def policy(self) -> TargetPolicy:
-        return TargetPolicy.of(self.allow_http, self.allowed_networks)
 
 
 class WebhookApiSettings(_WebhookSettings):
     """What the API function needs for the webhook routes (added by IntegrationStack.connect_api)."""
-
-    def dispatch(self) -> DispatchSettings:
-        return DispatchSettings(delivery_retention_seconds=self.delivery_retention_days * 86400)
 
 
 class DispatcherSettings(_WebhookSettings):
@@ -45,13 +36,6 @@ class DispatcherSettings(_WebhookSettings):
     fixed_endpoint_url: str = Field(alias="FIXED_ENDPOINT_URL", default="")
     fixed_endpoint_secret_arn: str = Field(alias="FIXED_ENDPOINT_SECRET_ARN", default="")
     fixed_endpoint_events: str = Field(alias="FIXED_ENDPOINT_EVENTS", default=",".join(IMAGE_EVENT_TYPES))
-
-    def dispatch(self) -> DispatchSettings:
-        return DispatchSettings(
-            schedule=RetrySchedule(max_attempts=self.max_attempts, first_delay_seconds=self.first_retry_seconds),
-            disable_after_seconds=self.disable_after_days * 86400,
-            delivery_retention_seconds=self.delivery_retention_days * 86400,
-        )
 
     @property
     def fixed_events(self) -> tuple[str, ...]:

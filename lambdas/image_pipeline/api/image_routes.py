@@ -1,0 +1,134 @@
+"""Routes of /images: upload tickets, results, listings and label search, display links, deletion."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from image_pipeline.api.composition import components
+from image_pipeline.api.identity import current_owner
+from image_pipeline.recognition.domain.features import Feature
+from image_pipeline.results.domain.library import ImageLibrary, ImageQuery
+from image_pipeline.results.domain.records import ImageRecord, Status
+
+router = Router()  # type: ignore[no-untyped-call]
+IMAGE_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"
+ImageId = Annotated[str, Path(pattern=IMAGE_ID, description="The id returned by POST /images")]
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=1024, description="Shown in listings; not used as the key")
+    contentType: Literal["image/jpeg", "image/png"]  # noqa: N815 - the API's JSON is camelCase
+    features: list[Feature] | None = Field(
+        default=None, min_length=1, max_length=5, description="Default: the environment's default features"
+    )
+
+
+class PresignedPost(BaseModel):
+    url: str = Field(description="POST a multipart/form-data body here: every field first, then `file`")
+    fields: dict[str, str]
+
+
+class UploadTicketResponse(BaseModel):
+    imageId: str  # noqa: N815
+    upload: PresignedPost
+    expiresAt: str  # noqa: N815
+
+
+class ImageFactsView(BaseModel):
+    format: str
+    width: int
+    height: int
+    sizeBytes: int  # noqa: N815
+
+
+class ErrorView(BaseModel):
+    code: str
+    message: str
+
+
+class ImageResult(BaseModel):
+    """The stored result (docs/result-schema.md); ``results`` holds one entry per requested feature."""
+
+    schemaVersion: int  # noqa: N815
+    imageId: str  # noqa: N815
+    status: Status
+    createdAt: str  # noqa: N815
+    updatedAt: str  # noqa: N815
+    filename: str | None = None
+    features: list[str]
+    object: dict[str, str | None]
+    image: ImageFactsView | None = None
+    results: dict[str, Any] | None = None
+    error: ErrorView | None = None
+    reusedFrom: str | None = None  # noqa: N815
+
+
+class ImagePage(BaseModel):
+    items: list[ImageResult]
+    nextToken: str | None = None  # noqa: N815
+
+
+class DisplayLink(BaseModel):
+    url: str
+    expiresAt: str  # noqa: N815
+
+
+def view(record: ImageRecord) -> ImageResult:
+    return ImageResult.model_validate({**record.document(), "filename": record.extra.get("filename")})
+
+
+def library() -> ImageLibrary:
+    return components().library
+
+
+@router.post("/images", summary="Create an image and a presigned POST to upload it", tags=["images"])
+def create_image(request: UploadRequest) -> Response[UploadTicketResponse]:
+    ticket = components().uploads.create_upload(
+        current_owner(router),
+        filename=request.filename,
+        content_type=request.contentType,
+        features=frozenset(request.features) if request.features else None,
+    )
+    body = UploadTicketResponse(
+        imageId=ticket.image_id,
+        upload=PresignedPost(url=ticket.url, fields=ticket.fields),
+        expiresAt=ticket.expires_at,
+    )
+    return Response(status_code=201, content_type="application/json", body=body)
+
+
+@router.get("/images", summary="My images, newest first; or by label, most confident first", tags=["images"])
+def list_images(
+    label: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    min_confidence: Annotated[float, Query(alias="minConfidence", ge=0, le=100)] = 0.0,
+    status: Annotated[Status | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    next_token: Annotated[str | None, Query(alias="nextToken", max_length=2048)] = None,
+) -> ImagePage:
+    query = ImageQuery(label=label, min_confidence=min_confidence, status=status, limit=limit, next_token=next_token)
+    page = library().list(current_owner(router), query)
+    return ImagePage(items=[view(record) for record in page.items], nextToken=page.next_token)
+
+
+@router.get("/images/<imageId>", summary="One image's result", tags=["images"])
+def get_image(imageId: ImageId) -> ImageResult:  # noqa: N803
+    return view(library().get(current_owner(router), imageId))
+
+
+@router.get("/images/<imageId>/url", summary="A short-lived link to display the image", tags=["images"])
+def get_image_url(imageId: ImageId) -> DisplayLink:  # noqa: N803
+    url, expires_at = library().display_url(current_owner(router), imageId)
+    return DisplayLink(url=url, expiresAt=expires_at)
+
+
+@router.delete("/images/<imageId>", summary="Delete the image, its result and its index items", tags=["images"])
+def delete_image(imageId: ImageId) -> Response[None]:  # noqa: N803
+    library().delete(current_owner(router), imageId)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""Recognition: the worker. S3 event (via SNS and SQS) -> header checks -> Amazon Rekognition -> a result."""

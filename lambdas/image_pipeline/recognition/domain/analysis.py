@@ -1,0 +1,211 @@
+"""Analyse one uploaded object: validate, deduplicate, recognise, store, announce."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from image_pipeline.events.domain.events import build_event
+from image_pipeline.recognition.domain import image_header
+from image_pipeline.recognition.domain.features import FeatureSet, feature_key, parse_features
+from image_pipeline.recognition.domain.image_header import ImageFacts, NeedMoreBytes
+from image_pipeline.recognition.domain.ports import (
+    EventPublisher,
+    ObjectInfo,
+    ObjectStore,
+    Recognition,
+    Recognizer,
+    ResultsRepository,
+)
+from image_pipeline.recognition.domain.s3_events import ObjectRef
+from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status, now_iso
+from image_pipeline.shared.errors import AnalysisInProgress, ImageRejected, ObjectSuperseded, RecognitionDeferred
+from image_pipeline.shared.telemetry import count, logger
+
+FIRST_READ_BYTES = 64 * 1024
+MAX_HEADER_READ_BYTES = 4 * 1024 * 1024
+IMAGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+OWNER_PATTERN = re.compile(r"^[A-Za-z0-9._@+=:-]{1,128}$")
+ANONYMOUS = "anonymous"
+_IMAGE_ID_NAMESPACE = uuid.UUID("0b9f7c1e-8f3a-4d52-9e61-2c7a4b5d6e8f")
+
+
+class AnalysisOutcome(StrEnum):
+    ANALYZED = "ANALYZED"
+    REUSED = "REUSED"
+    FAILED = "FAILED"
+    DUPLICATE = "DUPLICATE"
+    SUPERSEDED = "SUPERSEDED"
+    DEFERRED = "DEFERRED"  # held back by the Rekognition quota: put back on the queue
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    default_features: FeatureSet
+    lock_seconds: int
+
+
+@dataclass(frozen=True)
+class UploadIdentity:
+    """What the object's metadata says about it."""
+
+    image_id: str
+    owner: str
+    features_raw: str | None
+
+
+def identify(ref: ObjectRef, info: ObjectInfo) -> UploadIdentity:
+    """Image id and owner from the metadata the API sets on upload; derived ones for direct uploads.
+
+    ``ref`` is pinned to the object's version or ETag, so a derived id names exactly one upload."""
+    image_id = info.metadata.get("image-id", "")
+    if not IMAGE_ID_PATTERN.match(image_id):
+        image_id = str(uuid.uuid5(_IMAGE_ID_NAMESPACE, ref.identity))
+    owner = info.metadata.get("owner", ANONYMOUS)
+    if not OWNER_PATTERN.match(owner):
+        owner = ANONYMOUS
+    return UploadIdentity(image_id=image_id, owner=owner, features_raw=info.metadata.get("features"))
+
+
+class ImageAnalysis:
+    def __init__(
+        self,
+        *,
+        objects: ObjectStore,
+        recognizer: Recognizer,
+        repository: ResultsRepository,
+        publisher: EventPublisher,
+        settings: AnalysisSettings,
+    ) -> None:
+        self._objects = objects
+        self._recognizer = recognizer
+        self._repository = repository
+        self._publisher = publisher
+        self._settings = settings
+
+    def process(self, ref: ObjectRef) -> AnalysisOutcome:
+        started = time.perf_counter()
+        info = self._objects.describe(ref)  # ObjectSuperseded propagates: the caller skips the record
+        pinned = replace(ref, etag=info.etag, version_id=info.version_id or ref.version_id)
+        upload = identify(pinned, info)
+        logger.thread_safe_append_keys(correlation_id=upload.image_id, object_key=ref.key)
+        previous = self._repository.get_image(upload.image_id)
+        if self._already_done(previous, pinned):
+            return AnalysisOutcome.DUPLICATE
+        if previous is None and self._repository.was_deleted(upload.image_id):
+            raise ObjectSuperseded(f"image {upload.image_id} was deleted: its late upload is not analysed")
+        token = uuid.uuid4().hex
+        if not self._repository.acquire_lock(upload.image_id, token, self._settings.lock_seconds):
+            raise AnalysisInProgress(f"image {upload.image_id} is being analysed by another delivery")
+        try:
+            # Read again under the lock: a concurrent delivery may have finished in between.
+            previous = self._repository.get_image(upload.image_id)
+            if self._already_done(previous, pinned):
+                self._repository.release_lock(upload.image_id, token)
+                return AnalysisOutcome.DUPLICATE
+            record, content, outcome = self._analyse(pinned, info, upload, previous, token)
+        except Exception:
+            self._repository.release_lock(upload.image_id, token)
+            raise
+        self._repository.save(record, previous=previous, content=content, lock_token=token)
+        self._announce(record)
+        count("ImagesProcessed" if record.status is Status.COMPLETED else "ImagesFailed")
+        count("ProcessingLatency", (time.perf_counter() - started) * 1000, unit="Milliseconds")
+        logger.info("Image processed", extra={"outcome": outcome.value, "status": record.status.value})
+        return outcome
+
+    def _already_done(self, previous: ImageRecord | None, ref: ObjectRef) -> bool:
+        if previous is None or not previous.is_terminal or previous.object_identity != ref.identity:
+            return False
+        self._announce(previous)
+        count("DuplicatesSkipped")
+        logger.info("Duplicate delivery: already analysed", extra={"status": previous.status.value})
+        return True
+
+    def _analyse(
+        self, ref: ObjectRef, info: ObjectInfo, upload: UploadIdentity, previous: ImageRecord | None, token: str
+    ) -> tuple[ImageRecord, ContentFingerprint | None, AnalysisOutcome]:
+        now = now_iso()
+        base = ImageRecord(
+            image_id=upload.image_id,
+            owner=upload.owner,
+            status=Status.PENDING,
+            created_at=previous.created_at if previous else now,
+            updated_at=now,
+            object={"bucket": ref.bucket, "key": ref.key, "etag": info.etag, "versionId": info.version_id},
+            object_identity=ref.identity,
+            features=(),
+            extra=previous.extra if previous else {},
+        )
+        try:
+            features = parse_features(upload.features_raw, self._settings.default_features)
+            base = replace(base, features=tuple(sorted(f.value for f in features)))
+            facts = self._inspect(ref, info.size)
+            base = replace(base, image=facts)
+            content = ContentFingerprint(upload.owner, info.etag, info.size, feature_key(features))
+            reusable = self._repository.find_reusable(content)
+            if reusable is not None:
+                count("DuplicateImagesReused")
+                logger.info("Identical image analysed before: reusing", extra={"source": reusable.image_id})
+                return (
+                    replace(base, status=Status.COMPLETED, results=reusable.results, reused_from=reusable.image_id),
+                    content,
+                    AnalysisOutcome.REUSED,
+                )
+            results = self._recognise(ref, upload.image_id, features, token)
+            return replace(base, status=Status.COMPLETED, results=results), content, AnalysisOutcome.ANALYZED
+        except ImageRejected as rejection:
+            logger.warning("Image rejected", extra={"code": rejection.code, "reason": rejection.message})
+            error = {"code": rejection.code, "message": rejection.message}
+            return replace(base, status=Status.FAILED, error=error), None, AnalysisOutcome.FAILED
+
+    def _recognise(self, ref: ObjectRef, image_id: str, features: FeatureSet, token: str) -> dict[str, Any]:
+        """Every requested feature's result, calling Rekognition only for those no earlier pass stored: a paid
+        call per feature, however often the image is held back by the quota."""
+        stored = self._repository.get_partial(image_id, ref.identity)
+        done: dict[str, Any] = {f.value: stored[f.value] for f in features if f.value in stored}
+        missing = frozenset(feature for feature in features if feature.value not in done)
+        recognition = self._recognizer.analyze(ref, missing) if missing else Recognition(results={})
+        results = {**done, **recognition.results}
+        if recognition.complete:
+            return results
+        if recognition.results:
+            self._repository.save_partial(image_id, ref.identity, results, token)
+        if recognition.fault is not None:
+            raise recognition.fault
+        count("ImagesDeferred")
+        names = ", ".join(sorted(feature.value for feature in recognition.deferred))
+        raise RecognitionDeferred(f"held back by the Rekognition quota: {names} ({len(results)} feature(s) kept)")
+
+    def _inspect(self, ref: ObjectRef, size: int) -> ImageFacts:
+        """Format, dimensions and completeness from the first and last bytes, before any paid call."""
+        image_header.check_size(size)
+        limit = FIRST_READ_BYTES
+        while True:
+            head = self._objects.read_range(ref, 0, min(limit, size) - 1)
+            image_format = image_header.sniff_format(head)
+            try:
+                width, height = image_header.read_dimensions(image_format, head, complete=len(head) >= size)
+                break
+            except NeedMoreBytes:
+                if limit >= MAX_HEADER_READ_BYTES:
+                    raise ImageRejected(
+                        "UNSUPPORTED_FORMAT", "no JPEG frame header in the first 4 MiB of the image"
+                    ) from None
+                limit *= 8
+        image_header.check_dimensions(width, height)
+        tail_start = max(0, size - image_header.TAIL_BYTES)
+        tail = head[tail_start:] if len(head) >= size else self._objects.read_range(ref, tail_start, size - 1)
+        image_header.check_complete(image_format, tail)
+        return ImageFacts(format=image_format, width=width, height=height, size_bytes=size)
+
+    def _announce(self, record: ImageRecord) -> None:
+        """Publish the domain event once per outcome; a crash between save and publish is mended on redelivery."""
+        if record.event_published:
+            return
+        self._publisher.publish(build_event(record))
+        self._repository.mark_published(record.image_id)

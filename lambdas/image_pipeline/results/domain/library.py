@@ -1,0 +1,98 @@
+"""One owner's images: results, listings and label search, display links and deletion.
+
+Every operation is scoped to the caller: an image of somebody else is reported exactly like an unknown one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from image_pipeline.results.domain.records import ImageRecord, Status, iso_seconds
+from image_pipeline.shared.errors import NotFound
+from image_pipeline.shared.page_tokens import decode_token, encode_token
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    label: str | None = None
+    min_confidence: float = 0.0
+    status: Status | None = None
+    limit: int = 20
+    next_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ImageRecord]
+    next_token: str | None
+
+
+class ImageObjects(Protocol):
+    def presign_display(self, *, key: str, version_id: str | None, expires_in: int) -> str: ...
+
+    def remove(self, key: str) -> None:
+        """The object under ``key`` and every version of it."""
+        ...
+
+
+class ImageCatalog(Protocol):
+    def get_image(self, image_id: str) -> ImageRecord | None: ...
+
+    def list_by_owner(
+        self, owner: str, status: Status | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+        """Newest first; ``start``/the returned key are the index's plain key values."""
+        ...
+
+    def list_by_label(
+        self, owner: str, label: str, min_confidence: float, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+        """Most confident first."""
+        ...
+
+    def delete_image(self, record: ImageRecord) -> None:
+        """The image item, its label items, its lock and the content pointer that names it."""
+        ...
+
+
+class ImageLibrary:
+    def __init__(self, *, catalog: ImageCatalog, objects: ImageObjects, display_seconds: int) -> None:
+        self._catalog = catalog
+        self._objects = objects
+        self._display_seconds = display_seconds
+
+    def get(self, owner: str, image_id: str) -> ImageRecord:
+        record = self._catalog.get_image(image_id)
+        if record is None or record.owner != owner:
+            raise NotFound(f"no image {image_id}")
+        return record
+
+    def list(self, owner: str, query: ImageQuery) -> Page:
+        if query.label:
+            label = query.label.strip().lower()
+            scope = f"label:{owner}:{label}:{query.min_confidence}"
+            start = decode_token(query.next_token, scope) if query.next_token else None
+            if query.status not in (None, Status.COMPLETED):
+                return Page(items=[], next_token=None)  # only completed images have labels
+            items, last = self._catalog.list_by_label(owner, label, query.min_confidence, query.limit, start)
+        else:
+            scope = f"owner:{owner}:{query.status or ''}"
+            start = decode_token(query.next_token, scope) if query.next_token else None
+            items, last = self._catalog.list_by_owner(owner, query.status, query.limit, start)
+        return Page(items=items, next_token=encode_token(last, scope) if last else None)
+
+    def display_url(self, owner: str, image_id: str) -> tuple[str, str]:
+        record = self.get(owner, image_id)
+        url = self._objects.presign_display(
+            key=str(record.object["key"]),
+            version_id=record.object.get("versionId"),
+            expires_in=self._display_seconds,
+        )
+        return url, iso_seconds(time.time() + self._display_seconds)
+
+    def delete(self, owner: str, image_id: str) -> None:
+        record = self.get(owner, image_id)
+        self._objects.remove(str(record.object["key"]))
+        self._catalog.delete_image(record)

@@ -1,0 +1,268 @@
+"""The webhooks table: one item per subscription, one per delivery (with its attempts), under the webhook.
+
+| item | pk | sk | index keys |
+|---|---|---|---|
+| subscription | ``WEBHOOK#<id>`` | ``WEBHOOK`` | ``ByOwner``: gsi1pk ``OWNER#<owner>``, gsi1sk ``<createdAt>#<id>`` |
+| delivery | ``WEBHOOK#<id>`` | ``DELIVERY#<event time>#<webhook-id header>`` | TTL ``expiresAt`` |
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from image_pipeline.shared.dynamo import from_item, start_key, to_item
+from image_pipeline.webhooks.domain.model import (
+    AttemptRecord,
+    DeliveryJob,
+    DeliveryStatus,
+    SigningSecret,
+    Subscription,
+    SubscriptionStatus,
+)
+from image_pipeline.webhooks.domain.ports import DeliveryPage, DeliveryState
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+SUBSCRIPTION_SK = "WEBHOOK"
+DELIVERY_PREFIX = "DELIVERY#"
+OWNER_INDEX = "ByOwner"
+
+
+def webhook_pk(webhook_id: str) -> str:
+    return f"WEBHOOK#{webhook_id}"
+
+
+def _conditional_failure(error: ClientError) -> bool:
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+def subscription_item(subscription: Subscription) -> dict[str, Any]:
+    return {
+        "pk": webhook_pk(subscription.webhook_id),
+        "sk": SUBSCRIPTION_SK,
+        "gsi1pk": f"OWNER#{subscription.owner}",
+        "gsi1sk": f"{subscription.created_at}#{subscription.webhook_id}",
+        "webhookId": subscription.webhook_id,
+        "owner": subscription.owner,
+        "url": subscription.url,
+        "events": list(subscription.events),
+        "secrets": _secrets_document(subscription.secrets),
+        "status": subscription.status.value,
+        "createdAt": subscription.created_at,
+    }
+
+
+def _secrets_document(secrets: tuple[SigningSecret, ...]) -> list[dict[str, Any]]:
+    return [{"value": s.value, "expiresAt": s.expires_at} for s in secrets]
+
+
+def subscription_from_item(item: dict[str, Any]) -> Subscription:
+    return Subscription(
+        webhook_id=item["webhookId"],
+        owner=item["owner"],
+        url=item["url"],
+        events=tuple(item["events"]),
+        secrets=tuple(SigningSecret(s["value"], s.get("expiresAt")) for s in item.get("secrets", [])),
+        created_at=item["createdAt"],
+        status=SubscriptionStatus(item.get("status", SubscriptionStatus.ACTIVE.value)),
+        failing_since=item.get("failingSince"),
+        disabled_reason=item.get("disabledReason"),
+        disabled_at=item.get("disabledAt"),
+    )
+
+
+def delivery_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messageId": item["messageId"],
+        "eventType": item["eventType"],
+        "status": item["status"],
+        "createdAt": item["createdAt"],
+        "nextAttemptAt": item.get("nextAttemptAt"),
+        "attempts": item.get("attempts", []),
+    }
+
+
+def _delivery_start_key(start: dict[str, Any], webhook_id: str) -> dict[str, Any]:
+    return start_key(
+        start,
+        {"pk", "sk"},
+        lambda key: key["pk"] == webhook_pk(webhook_id) and key["sk"].startswith(DELIVERY_PREFIX),
+    )
+
+
+class WebhookStore:
+    def __init__(self, client: DynamoDBClient, table_name: str, owner_index: str = OWNER_INDEX) -> None:
+        self._db = client
+        self._table = table_name
+        self._owner_index = owner_index
+
+    def _key(self, webhook_id: str, sk: str = SUBSCRIPTION_SK) -> dict[str, Any]:
+        return {"pk": {"S": webhook_pk(webhook_id)}, "sk": {"S": sk}}
+
+    def _update(self, webhook_id: str, sk: str, expression: str, values: dict[str, Any], **extra: Any) -> Any:
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": self._key(webhook_id, sk),
+            "UpdateExpression": expression,
+            **extra,
+        }
+        if values:
+            arguments["ExpressionAttributeValues"] = to_item(values)
+        try:
+            return self._db.update_item(**arguments)
+        except ClientError as error:
+            if _conditional_failure(error):
+                return None
+            raise
+
+    # ----- subscriptions
+
+    def create_subscription(self, subscription: Subscription) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item=to_item(subscription_item(subscription)),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get_subscription(self, webhook_id: str) -> Subscription | None:
+        item = self._db.get_item(TableName=self._table, Key=self._key(webhook_id), ConsistentRead=True).get("Item")
+        return subscription_from_item(from_item(item)) if item else None
+
+    def _owner_query(self, owner: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "IndexName": self._owner_index,
+            "KeyConditionExpression": "gsi1pk = :owner",
+            "ExpressionAttributeValues": {":owner": {"S": f"OWNER#{owner}"}},
+            **extra,
+        }
+
+    def list_subscriptions(self, owner: str) -> list[Subscription]:
+        subscriptions = []
+        for page in self._db.get_paginator("query").paginate(**self._owner_query(owner)):
+            subscriptions += [subscription_from_item(from_item(item)) for item in page["Items"]]
+        return subscriptions
+
+    def count_subscriptions(self, owner: str) -> int:
+        return int(self._db.query(**self._owner_query(owner, Select="COUNT"))["Count"])
+
+    def delete_subscription(self, webhook_id: str) -> None:
+        self._db.delete_item(TableName=self._table, Key=self._key(webhook_id))
+
+    def replace_secrets(self, webhook_id: str, secrets: tuple[SigningSecret, ...]) -> None:
+        self._update(
+            webhook_id,
+            SUBSCRIPTION_SK,
+            "SET secrets = :secrets",
+            {":secrets": _secrets_document(secrets)},
+            ConditionExpression="attribute_exists(pk)",
+        )
+
+    def set_enabled(self, webhook_id: str) -> None:
+        self._update(
+            webhook_id,
+            SUBSCRIPTION_SK,
+            "SET #status = :active REMOVE failingSince, disabledReason, disabledAt",
+            {":active": SubscriptionStatus.ACTIVE.value},
+            ExpressionAttributeNames={"#status": "status"},
+            ConditionExpression="attribute_exists(pk)",
+        )
+
+    def note_failure(self, webhook_id: str, now: float) -> float | None:
+        response = self._update(
+            webhook_id,
+            SUBSCRIPTION_SK,
+            "SET failingSince = if_not_exists(failingSince, :now)",
+            {":now": now},
+            ConditionExpression="attribute_exists(pk)",
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            return None
+        return float(from_item(response["Attributes"])["failingSince"])
+
+    def note_success(self, webhook_id: str) -> None:
+        self._update(
+            webhook_id, SUBSCRIPTION_SK, "REMOVE failingSince", {}, ConditionExpression="attribute_exists(failingSince)"
+        )
+
+    def disable(self, webhook_id: str, reason: str, at: str) -> None:
+        self._update(
+            webhook_id,
+            SUBSCRIPTION_SK,
+            "SET #status = :disabled, disabledReason = :reason, disabledAt = :at",
+            {":disabled": SubscriptionStatus.DISABLED.value, ":reason": reason, ":at": at},
+            ExpressionAttributeNames={"#status": "status"},
+            ConditionExpression="attribute_exists(pk)",
+        )
+
+    # ----- deliveries
+
+    def create_delivery(self, job: DeliveryJob, created_at: str, expires_at: int) -> bool:
+        item = {
+            "pk": webhook_pk(job.webhook_id),
+            "sk": job.delivery_key,
+            "messageId": job.message_id,
+            "eventType": job.event_type,
+            "status": DeliveryStatus.PENDING.value,
+            "createdAt": created_at,
+            "attemptCount": 0,
+            "expiresAt": expires_at,
+        }
+        try:
+            self._db.put_item(TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def delivery_state(self, webhook_id: str, delivery_key: str) -> DeliveryState | None:
+        item = self._db.get_item(
+            TableName=self._table, Key=self._key(webhook_id, delivery_key), ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        plain = from_item(item)
+        created = datetime.fromisoformat(plain["createdAt"]).timestamp()
+        return DeliveryState(attempts=int(plain.get("attemptCount", 0)), created_at=created)
+
+    def record_attempt(
+        self, job: DeliveryJob, attempt: AttemptRecord, status: DeliveryStatus, next_attempt_at: str | None
+    ) -> None:
+        values: dict[str, Any] = {":attempt": [attempt.document()], ":empty": [], ":one": 1, ":status": status.value}
+        expression = "SET attempts = list_append(if_not_exists(attempts, :empty), :attempt), #status = :status"
+        if next_attempt_at:
+            expression += ", nextAttemptAt = :next ADD attemptCount :one"
+            values[":next"] = next_attempt_at
+        else:
+            expression += " ADD attemptCount :one REMOVE nextAttemptAt"
+        self._update(
+            job.webhook_id,
+            job.delivery_key,
+            expression,
+            values,
+            ExpressionAttributeNames={"#status": "status"},
+        )
+
+    def list_deliveries(self, webhook_id: str, limit: int, start: dict[str, Any] | None) -> DeliveryPage:
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": webhook_pk(webhook_id)}, ":prefix": {"S": DELIVERY_PREFIX}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            arguments["ExclusiveStartKey"] = _delivery_start_key(start, webhook_id)
+        response = self._db.query(**arguments)
+        last = response.get("LastEvaluatedKey")
+        return DeliveryPage(
+            items=[delivery_view(from_item(item)) for item in response["Items"]],
+            next_key=from_item(last) if last else None,
+        )

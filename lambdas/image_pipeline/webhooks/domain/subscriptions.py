@@ -1,0 +1,131 @@
+"""What the webhook routes do: subscriptions owned by one user, secrets, test events, delivery history."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from image_pipeline.shared.errors import Conflict, InvalidRequest, NotFound
+from image_pipeline.shared.page_tokens import decode_token, encode_token
+from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, iso
+from image_pipeline.webhooks.domain.model import DeliveryJob, SigningSecret, Subscription, SubscriptionStatus
+from image_pipeline.webhooks.domain.payload import (
+    IMAGE_EVENT_TYPES,
+    serialise,
+    webhook_test_event,
+    webhook_test_payload,
+)
+from image_pipeline.webhooks.domain.ports import WebhookRepository
+from image_pipeline.webhooks.domain.signing import generate_secret
+from image_pipeline.webhooks.domain.targets import Resolver, TargetPolicy, check_url, system_resolver
+
+MAX_WEBHOOKS_PER_OWNER = 10
+# After a rotation the previous secret signs too, for this long, so receivers can switch without a gap.
+ROTATION_OVERLAP_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class CreatedWebhook:
+    subscription: Subscription
+    secret: str
+
+
+@dataclass(frozen=True)
+class RotatedSecret:
+    secret: str
+    previous_secret_expires_at: str
+
+
+@dataclass(frozen=True)
+class DeliveryHistory:
+    items: list[dict[str, Any]]
+    next_token: str | None
+
+
+class WebhookService:
+    def __init__(
+        self,
+        *,
+        repository: WebhookRepository,
+        deliveries: DeliveryQueue,
+        policy: TargetPolicy,
+        resolver: Resolver = system_resolver,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._repository = repository
+        self._deliveries = deliveries
+        self._policy = policy
+        self._resolver = resolver
+        self._clock = clock
+
+    def create(self, owner: str, url: str, events: list[str]) -> CreatedWebhook:
+        unknown = sorted(set(events) - set(IMAGE_EVENT_TYPES))
+        if unknown or not events:
+            raise InvalidRequest(f"events must be a non-empty subset of {list(IMAGE_EVENT_TYPES)}; got {unknown}")
+        check_url(url, self._policy, self._resolver)
+        if self._repository.count_subscriptions(owner) >= MAX_WEBHOOKS_PER_OWNER:
+            raise Conflict(f"at most {MAX_WEBHOOKS_PER_OWNER} webhooks per user")
+        secret = generate_secret()
+        subscription = Subscription(
+            webhook_id="wh_" + secrets.token_hex(12),
+            owner=owner,
+            url=url,
+            events=tuple(sorted(set(events))),
+            secrets=(SigningSecret(secret),),
+            created_at=iso(self._clock()),
+        )
+        self._repository.create_subscription(subscription)
+        return CreatedWebhook(subscription, secret)
+
+    def list(self, owner: str) -> list[Subscription]:
+        return self._repository.list_subscriptions(owner)
+
+    def get(self, owner: str, webhook_id: str) -> Subscription:
+        """The caller's subscription; somebody else's is as unknown as one that never existed."""
+        subscription = self._repository.get_subscription(webhook_id)
+        if subscription is None or subscription.owner != owner:
+            raise NotFound(f"webhook {webhook_id} not found")
+        return subscription
+
+    def delete(self, owner: str, webhook_id: str) -> None:
+        self.get(owner, webhook_id)
+        self._repository.delete_subscription(webhook_id)
+
+    def rotate_secret(self, owner: str, webhook_id: str) -> RotatedSecret:
+        subscription = self.get(owner, webhook_id)
+        now = self._clock()
+        overlap_end = now + ROTATION_OVERLAP_SECONDS
+        kept = tuple(
+            SigningSecret(s.value, overlap_end if s.expires_at is None else s.expires_at)
+            for s in subscription.secrets
+            if s.expires_at is None or s.expires_at > now
+        )
+        secret = generate_secret()
+        self._repository.replace_secrets(webhook_id, (SigningSecret(secret), *kept))
+        return RotatedSecret(secret=secret, previous_secret_expires_at=iso(overlap_end))
+
+    def enable(self, owner: str, webhook_id: str) -> Subscription:
+        subscription = self.get(owner, webhook_id)
+        if subscription.status is SubscriptionStatus.DISABLED:
+            check_url(subscription.url, self._policy, self._resolver)
+            self._repository.set_enabled(webhook_id)
+        return self.get(owner, webhook_id)
+
+    def send_test(self, owner: str, webhook_id: str) -> DeliveryJob:
+        subscription = self.get(owner, webhook_id)
+        if not subscription.active:
+            raise Conflict(f"webhook {webhook_id} is disabled ({subscription.disabled_reason}); enable it first")
+        event = webhook_test_event(webhook_id)
+        [job] = self._deliveries.queue([subscription], event, serialise(webhook_test_payload(event)))
+        return job
+
+    def deliveries(self, owner: str, webhook_id: str, limit: int, next_token: str | None) -> DeliveryHistory:
+        self.get(owner, webhook_id)
+        scope = f"deliveries:{webhook_id}"
+        start = decode_token(next_token, scope) if next_token else None
+        page = self._repository.list_deliveries(webhook_id, limit, start)
+        token = encode_token(page.next_key, scope) if page.next_key else None
+        return DeliveryHistory(items=page.items, next_token=token)

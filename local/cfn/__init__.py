@@ -1,0 +1,1 @@
+"""CloudFormation as the local mode reads it: the cloud assembly, the intrinsic-function resolver, creation order."""

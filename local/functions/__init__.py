@@ -1,0 +1,1 @@
+"""Lambda on this machine: the functions' execution environments and what invokes them (SQS pollers, SNS bridges)."""
