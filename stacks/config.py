@@ -42,7 +42,7 @@ class RekognitionQuotas:
     Service Quotas console shows it: they differ by API and by region, and an account can have them raised.
 
     The worker fleet together never asks an operation for more than its quota (a rate limiter shared
-    through the results table, lambdas/image_pipeline/domain/rate_limit.py), whatever its concurrency."""
+    through the results table, lambdas/image_pipeline/recognition/domain/rate_limit.py), whatever its concurrency."""
 
     labels: int = 5
     text: int = 5
