@@ -79,7 +79,11 @@ def _local_scenario(assembly: Path, median: float, images: int, bound_seconds: f
     poller_module = "local.functions.sqs_poller" if importlib.util.find_spec("local.functions") else "local.sqs_poller"
     SqsPoller = importlib.import_module(poller_module).SqsPoller  # noqa: N806 (a class)
     start_poller = SqsPoller.start
-    setattr(SqsPoller, "start", held.append)  # noqa: B010 (a method replaced on purpose)
+
+    def hold(poller: Any) -> None:
+        held.append(poller)
+
+    setattr(SqsPoller, "start", hold)  # noqa: B010 (a method replaced on purpose)
     mode = local_app.LocalMode(options, Console(log))
     try:
         outputs = mode.start()
