@@ -72,8 +72,12 @@ cdk.out/dev/manifest.json: $(VENV)/.installed node_modules/.installed $(DEV_SOUR
 	touch $@
 
 .PHONY: local demo
+# REKOGNITION_ENDPOINT_URL=... (environment or make variable): the functions call that Rekognition endpoint
+# (a real one, or a double such as bench/drain.py's) and the offline analyzer is not started.
+REKOGNITION_ENDPOINT_URL ?=
 local: $(VENV)/.installed node_modules/.installed cdk.out/dev/manifest.json
-	$(PY) -m local --assembly cdk.out/dev --port $(LOCAL_PORT) --web-port $(WEB_PORT)
+	$(PY) -m local --assembly cdk.out/dev --port $(LOCAL_PORT) --web-port $(WEB_PORT) \
+	  $(if $(REKOGNITION_ENDPOINT_URL),--rekognition-endpoint-url $(REKOGNITION_ENDPOINT_URL))
 
 # With `make local` running: uploads sample photos through the API and prints what was recognised.
 demo: $(VENV)/.installed

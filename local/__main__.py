@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -31,6 +32,12 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument(
         "--no-analyzer", action="store_true", help="leave Rekognition to moto's fixed answers (faster start)"
     )
+    parser.add_argument(
+        "--rekognition-endpoint-url",
+        default=os.environ.get("REKOGNITION_ENDPOINT_URL") or None,
+        help="the functions call this Rekognition endpoint; the offline analyzer is then not started "
+        "(default: $REKOGNITION_ENDPOINT_URL)",
+    )
     args = parser.parse_args(argv)
     if not is_loopback(args.host) and not args.allow_remote:
         parser.error(f"--host {args.host} is not a loopback address: add --allow-remote to serve the API there")
@@ -45,6 +52,7 @@ def parse(argv: list[str]) -> Options:
         work_dir=args.work_dir,
         analyzer=not args.no_analyzer,
         allow_remote=args.allow_remote,
+        rekognition_endpoint=args.rekognition_endpoint_url,
     )
 
 

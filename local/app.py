@@ -42,6 +42,8 @@ class Options:
     # Serve the API and the web page on a non-loopback ``host``; the AWS emulator and the analyzer stay on
     # loopback (moto takes any credentials: anyone reaching it could make users, read every bucket).
     allow_remote: bool = False
+    # Another Rekognition (a real endpoint or a double): the functions call it, the analyzer is not started.
+    rekognition_endpoint: str | None = None
 
 
 class RemoteRefused(ValueError):
@@ -89,7 +91,9 @@ class LocalMode:
         say(f"AWS emulator (moto) on {endpoint}")
 
         warming: list[Any] = []
-        if options.analyzer:
+        if options.rekognition_endpoint:
+            say(f"Rekognition at {options.rekognition_endpoint} (REKOGNITION_ENDPOINT_URL; no offline analyzer)")
+        elif options.analyzer:
             from analyzer.server import ServerConfig, start_server
 
             self.analyzer = start_server(
@@ -114,7 +118,7 @@ class LocalMode:
         signing_key = RunSigningKey()
         signing_key.adopt(provisioned.user_pool_clients, options.region)
 
-        base = base_environment(endpoint, options.region, self.analyzer.url if self.analyzer is not None else None)
+        base = base_environment(endpoint, options.region, self.rekognition_url)
         concurrency = {m.function_arn: m.max_concurrency or DEFAULT_CONCURRENCY for m in provisioned.mappings}
         for definition in provisioned.functions:
             spec = FunctionSpec(
@@ -182,7 +186,7 @@ class LocalMode:
         self.outputs = stack_outputs(provisioned)
         local = {
             "AwsEndpointUrl": endpoint,
-            "RekognitionEndpointUrl": self.analyzer.url if self.analyzer is not None else None,
+            "RekognitionEndpointUrl": self.rekognition_url,
             "Region": options.region,
             "DemoUsername": DEMO_USERNAME if provisioned.demo_password else None,
             "DemoPassword": provisioned.demo_password or None,
@@ -203,6 +207,13 @@ class LocalMode:
         say(f"Outputs:      {options.outputs_file}")
         say(f"Local mode ready in {time.perf_counter() - started:.1f} s (state is in memory; Ctrl-C stops)")
         return self.outputs
+
+    @property
+    def rekognition_url(self) -> str | None:
+        """Where the functions call Rekognition (None: moto's fixed answers)."""
+        if self.options.rekognition_endpoint:
+            return self.options.rekognition_endpoint
+        return str(self.analyzer.url) if self.analyzer is not None else None
 
     def close(self) -> None:
         if self._closed.is_set():

@@ -318,7 +318,7 @@ def _rekognition_missing(operation: str, region: str, why: str, offered_regions:
 
 def check_rekognition_quotas(service_quotas: Any, plan: Plan, region: str) -> list[Finding]:
     """The account's TPS quota per operation (Service Quotas) against the environment's configured quota."""
-    wanted = plan.config.rekognition_tps_quota
+    configured = plan.config.rekognition_quotas.per_operation()
     try:
         quotas = _quotas(service_quotas, "list_aws_default_service_quotas") | _quotas(
             service_quotas, "list_service_quotas"
@@ -334,6 +334,7 @@ def check_rekognition_quotas(service_quotas: Any, plan: Plan, region: str) -> li
         ]
     findings = []
     for operation in plan.rekognition_operations:
+        wanted = configured.get(operation, max(configured.values()))
         match = next(
             (
                 quota
@@ -361,7 +362,7 @@ def check_rekognition_quotas(service_quotas: Any, plan: Plan, region: str) -> li
                     f"{operation}: {value:g} TPS in the account, the {plan.config.name} config assumes {wanted}",
                     f"aws service-quotas request-service-quota-increase --service-code rekognition"
                     f" --quota-code {code} --desired-value {wanted} --region {region}"
-                    f"   (or lower max_concurrency x image_concurrency and rekognition_tps_quota in stacks/config.py)",
+                    f"   (or lower rekognition_quotas in stacks/config.py: the worker keeps within them)",
                 )
             )
         else:

@@ -13,6 +13,7 @@ from stacks import outputs
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import encrypted_topic, pipeline_key
 from stacks.constructs.monitoring import AlarmTexts, QueueConsumerMonitoring
+from stacks.constructs.quota_monitoring import RekognitionQuotaAlarms
 from stacks.constructs.recognition_worker import RecognitionWorker
 from stacks.constructs.upload_fanout import UploadFanout
 
@@ -59,6 +60,15 @@ class RecognitionStack(Stack):
                 errors="The worker function failed whole invocations (docs/runbook.md#worker-errors)",
                 errors_id="WorkerErrors",
             ),
+        )
+        # Calls, throttles and the share of each operation's quota used (the worker emits them), with alarms.
+        RekognitionQuotaAlarms(
+            self,
+            "RekognitionQuota",
+            config=config,
+            topic=self.monitoring.topic,
+            queue=fanout.queue,
+            backlog_age=Duration.minutes(15),
         )
         self.fanout = fanout
         self.worker = worker

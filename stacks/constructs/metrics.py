@@ -23,11 +23,11 @@ WEBHOOK_OUTCOMES = ("delivered", "retry", "failed", "gone", "refused")
 # Graphed but not emitted by the functions yet (the dashboard shows no data for them until they are):
 # - the worker: milliseconds from the upload's S3 event time to the stored result, per image
 END_TO_END_LATENCY = "EndToEndLatency"
-# - the worker: Rekognition throttling errors it met (each retry included), by ``feature``
+# The worker counts the throttling answers it meets (each retry through the rate limiter included), by ``feature``.
 REKOGNITION_THROTTLES = "RekognitionThrottles"
 # - the dispatcher: milliseconds of one delivery attempt
 WEBHOOK_LATENCY = "WebhookLatency"
-NOT_YET_EMITTED = (END_TO_END_LATENCY, REKOGNITION_THROTTLES, WEBHOOK_LATENCY)
+NOT_YET_EMITTED = (END_TO_END_LATENCY, WEBHOOK_LATENCY)
 
 
 def _emitted(

@@ -4,12 +4,34 @@ import dataclasses
 
 import pytest
 
-from stacks.config import ENVIRONMENTS, config_for
+from stacks.config import ENVIRONMENTS, RekognitionQuotas, config_for
 
 
-def test_a_config_that_would_exceed_the_quota_is_refused() -> None:
-    with pytest.raises(ValueError, match="exceeds the Rekognition quota"):
-        dataclasses.replace(ENVIRONMENTS["dev"], max_concurrency=10, image_concurrency=5)
+@pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
+def test_concurrency_leaves_latency_no_say_in_the_rate(name: str) -> None:
+    # Images in flight must cover quota x 9 s (a batch lasts as long as its slowest image: ~3.5 x a median
+    # latency of 2.5 s, the slowest we plan for), or a slow Rekognition would leave the quota unused; the
+    # rate limiter keeps any concurrency within the quota.
+    config = ENVIRONMENTS[name]
+    for quota in config.rekognition_quotas.per_feature().values():
+        assert config.in_flight_calls_per_operation >= quota * 9
+
+
+def test_raising_concurrency_past_the_quota_is_allowed_now() -> None:
+    config = dataclasses.replace(ENVIRONMENTS["dev"], max_concurrency=100, image_concurrency=10)
+    assert config.in_flight_calls_per_operation == 1000
+
+
+def test_quotas_are_per_operation_and_reach_the_worker_as_one_variable() -> None:
+    quotas = RekognitionQuotas(labels=50, text=20, faces=100, moderation=50, celebrities=5)
+    assert quotas.environment_value() == "labels=50,text=20,faces=100,moderation=50,celebrities=5"
+    with pytest.raises(ValueError, match="at least 1 TPS"):
+        RekognitionQuotas(text=0)
+
+
+def test_the_token_wait_is_bounded_by_the_worker_timeout() -> None:
+    with pytest.raises(ValueError, match="rekognition_token_wait_seconds"):
+        dataclasses.replace(ENVIRONMENTS["dev"], rekognition_token_wait_seconds=30)
 
 
 def test_unknown_default_features_are_refused() -> None:
