@@ -88,7 +88,11 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
             integration.dispatch.queue,
             integration.dispatch.dead_letter_queue,
         ),
-        pipeline_alarms=(*recognition.monitoring.alarms, *integration.monitoring.alarms),
+        pipeline_alarms=(
+            *recognition.monitoring.alarms,
+            *recognition.quota_alarms.alarms,
+            *integration.monitoring.alarms,
+        ),
         env=env,
     )
     Tags.of(app).add("project", PROJECT)

@@ -62,7 +62,7 @@ class RecognitionStack(Stack):
             ),
         )
         # Calls, throttles and the share of each operation's quota used (the worker emits them), with alarms.
-        RekognitionQuotaAlarms(
+        self.quota_alarms = RekognitionQuotaAlarms(
             self,
             "RekognitionQuota",
             config=config,

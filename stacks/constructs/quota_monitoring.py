@@ -70,7 +70,8 @@ class RekognitionQuotaAlarms(Construct):
             "Throttling",
             alarm_description=(
                 f"More than {THROTTLED_SHARE:.0%} of Rekognition calls throttled: the account's quota is lower than "
-                "config.rekognition_quotas, or something else in the account uses it"
+                "config.rekognition_quotas, or something else in the account uses it "
+                "(docs/runbook.md#rekognition-calls-throttled)"
             ),
             metric=throttled,
             threshold=THROTTLED_SHARE,
@@ -82,7 +83,8 @@ class RekognitionQuotaAlarms(Construct):
         saturated = cloudwatch.Alarm(
             self,
             "QuotaSaturated",
-            alarm_description=f"An operation used at least {SATURATED_SHARE:.0%} of its Rekognition quota",
+            alarm_description=f"An operation used at least {SATURATED_SHARE:.0%} of its Rekognition quota "
+            "(docs/runbook.md#rekognition-quota-bound)",
             metric=cloudwatch.MathExpression(
                 expression=f"MAX([{', '.join(used)}])", using_metrics=dict(used), period=PERIOD
             ),
@@ -94,7 +96,8 @@ class RekognitionQuotaAlarms(Construct):
         aging = cloudwatch.Alarm(
             self,
             "BacklogAging",
-            alarm_description="Uploads wait for analysis (the age of the oldest message on the upload queue)",
+            alarm_description="Uploads wait for analysis (the age of the oldest message on the upload queue) "
+            "(docs/runbook.md#rekognition-quota-bound)",
             metric=queue.metric_approximate_age_of_oldest_message(period=PERIOD),
             threshold=backlog_age.to_seconds(),
             evaluation_periods=3,
@@ -104,9 +107,12 @@ class RekognitionQuotaAlarms(Construct):
             "QuotaBound",
             alarm_description=(
                 "The backlog ages while Rekognition's quota is used up: the quota sets the pace; "
-                "ask for a higher quota (Service Quotas) and raise config.rekognition_quotas with it"
+                "ask for a higher quota (Service Quotas) and raise config.rekognition_quotas with it "
+                "(docs/runbook.md#rekognition-quota-bound)"
             ),
             alarm_rule=cloudwatch.AlarmRule.all_of(saturated, aging),
         )
+        # Every alarm resource, for the dashboard's alarm status (the composite's parts included).
+        self.alarms: tuple[cloudwatch.Alarm, ...] = (self.throttling, saturated, aging)
         for alarm in (self.throttling, self.quota_bound):
             alarm.add_alarm_action(actions.SnsAction(topic))
