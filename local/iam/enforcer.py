@@ -121,7 +121,9 @@ def _answer(
         status = 400 if service == "dynamodb" else status
         code = refusal.code if refusal.code == "InvalidClientTokenId" else "AccessDeniedException"
         body = json.dumps({"__type": code, "message": refusal.message}).encode()
-        headers += [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-query-error", f"{refusal.code};Sender")]
+        headers.append(("Content-Type", "application/x-amz-json-1.0"))
+        if service == "sqs":  # a query-compatible JSON service: its error codes are the query protocol's
+            headers.append(("x-amzn-query-error", f"{refusal.code};Sender"))
     elif service == "s3":
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
