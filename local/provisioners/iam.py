@@ -30,7 +30,8 @@ def _ignored_arn(value: Any) -> Any:
 
 
 def _document(context: Context, resource: Resource, document: Any) -> str:
-    resolved = context.value(resource, document)
+    resolved = dict(context.value(resource, document))
+    resolved.setdefault("Version", "2012-10-17")  # moto refuses a document without it (CDK always writes it)
     statements = resolved.get("Statement", [])
     for statement in statements if isinstance(statements, list) else [statements]:
         for element in ("Resource", "NotResource"):
