@@ -33,14 +33,31 @@ class WebhookConfig:
     lambdas/image_pipeline/webhooks/domain/schedule.py; ``max_attempts`` 12 spans more than 24 hours."""
 
     dispatcher_memory_mb: int = 256
-    # Each record makes at most one 15 s attempt; a batch's records run side by side.
+    # Each record makes at most one attempt of ``attempt_timeout_seconds`` (name resolution, connect, TLS,
+    # status and headers together); a batch's records run side by side.
     dispatcher_timeout_seconds: int = 60
+    attempt_timeout_seconds: int = 15
     batch_size: int = 10
+    # Dispatcher instances at once (the SQS event source's maximum concurrency).
     max_concurrency: int = 2
     max_receive_count: int = 5
     max_attempts: int = 12
     disable_after_days: int = 5
     delivery_retention_days: int = 30
+    # Fairness (lambdas/image_pipeline/webhooks/fairness.py): attempts in flight per endpoint, and per owner
+    # over all their endpoints. An invocation waiting on one slow attempt takes no new batch, so one owner
+    # may hold fewer slots than there are instances: the others always serve everybody else.
+    endpoint_concurrency: int = 2
+    owner_share: int = 1
+    # The circuit breaker: this many attempts in a row without an HTTP answer (timeout, refused, TLS, DNS)
+    # open it for breaker_open_seconds, doubling after each failed probe up to breaker_max_open_seconds.
+    breaker_failures: int = 3
+    breaker_open_seconds: int = 60
+    breaker_max_open_seconds: int = 900
+    # POST /webhooks/{id}/test per webhook and minute (429 with Retry-After beyond).
+    test_sends_per_minute: int = 5
+    # Ports a webhook URL may name; an environment may allow more (e.g. 8443) explicitly.
+    allowed_ports: tuple[int, ...] = (443,)
     # The environment's own third-party endpoint (https), its secret made in Secrets Manager;
     # set with ``-c webhookEndpoint=https://...``.
     endpoint_url: str | None = None
@@ -53,6 +70,22 @@ class WebhookConfig:
             raise ValueError("webhooks: the fixed endpoint must be an https URL")
         if not self.endpoint_events or set(self.endpoint_events) - set(WEBHOOK_EVENT_TYPES):
             raise ValueError(f"webhooks: endpoint_events must be a non-empty subset of {WEBHOOK_EVENT_TYPES}")
+        if not 1 <= self.owner_share < self.max_concurrency or self.endpoint_concurrency < 1:
+            raise ValueError(
+                "webhooks: 1 <= owner_share < max_concurrency (one owner's slow endpoints must leave an instance "
+                "free for everybody else) and endpoint_concurrency >= 1"
+            )
+        if (
+            not 1 <= self.attempt_timeout_seconds <= 30
+            or self.dispatcher_timeout_seconds < 2 * self.attempt_timeout_seconds
+        ):
+            raise ValueError("webhooks: attempt_timeout_seconds 1..30, at most half the dispatcher's timeout")
+        if self.breaker_failures < 1 or not 0 < self.breaker_open_seconds <= self.breaker_max_open_seconds:
+            raise ValueError("webhooks: breaker_failures >= 1 and 0 < breaker_open_seconds <= breaker_max_open_seconds")
+        if not self.allowed_ports or not all(0 < port < 65536 for port in self.allowed_ports):
+            raise ValueError("webhooks: allowed_ports must name ports 1..65535")
+        if self.test_sends_per_minute < 1:
+            raise ValueError("webhooks: test_sends_per_minute >= 1")
 
     @property
     def dispatcher_timeout(self) -> Duration:
@@ -189,7 +222,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         api_rate_limit=100,
         api_burst_limit=200,
         api_waf=True,
-        webhooks=WebhookConfig(dispatcher_memory_mb=512, max_concurrency=10),
+        webhooks=WebhookConfig(dispatcher_memory_mb=512, max_concurrency=10, owner_share=4),
     ),
 }
 

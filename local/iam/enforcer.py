@@ -25,7 +25,7 @@ from werkzeug.formparser import parse_form_data
 from werkzeug.wrappers import Request as WsgiRequest
 
 from local.iam.policy import Decision, evaluate, statements_of
-from local.iam.requests import Call, caller_of, describe
+from local.iam.requests import Call, caller_of, describe, s3_bucket_and_key
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 ACCOUNT = "123456789012"  # moto's default account, the one the local mode provisions into
@@ -144,9 +144,11 @@ def _answer(
 
 def _post_form(environ: dict[str, Any], body: bytes) -> dict[str, str] | None:
     """The fields of a presigned POST upload (``POST /<bucket>``, multipart), else None."""
-    parts = [part for part in environ.get("PATH_INFO", "").split("/") if part]
     content_type = environ.get("CONTENT_TYPE", "")
-    if environ.get("REQUEST_METHOD") != "POST" or len(parts) != 1 or not content_type.startswith("multipart/"):
+    if environ.get("REQUEST_METHOD") != "POST" or not content_type.startswith("multipart/"):
+        return None
+    bucket, key = s3_bucket_and_key(environ)
+    if not bucket or key.strip("/"):
         return None
     replay = dict(environ)
     replay["wsgi.input"] = io.BytesIO(body)

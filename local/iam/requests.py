@@ -16,6 +16,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 from xml.etree import ElementTree
 
+from moto.s3.responses import S3Response
+from moto.s3.utils import bucket_name_from_url
+from werkzeug.wrappers import Request as WsgiRequest
+
 from local.iam.policy import Request
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -178,11 +182,20 @@ def _s3_delete_objects(bucket: str, body: bytes) -> list[Request]:
     return requests
 
 
+def s3_bucket_and_key(environ: Mapping[str, Any]) -> tuple[str, str]:
+    """(bucket, key) of an S3 request, path style (``/<bucket>/<key>``, what boto3 sends to an IP endpoint) or
+    virtual-hosted style (``Host: <bucket>.s3.amazonaws.com`` or ``<bucket>.localhost``), decided as moto does."""
+    path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace").lstrip("/")
+    request = WsgiRequest(dict(environ))
+    if S3Response.subdomain_based_buckets(request):
+        return str(bucket_name_from_url(request.url) or ""), path
+    bucket, _, key = path.partition("/")
+    return bucket, key
+
+
 def _s3_call(environ: Mapping[str, Any], body: bytes, form: Mapping[str, str] | None) -> tuple[str, list[Request]]:
-    """Path-style S3 requests (what boto3 sends to an IP endpoint)."""
     method = environ.get("REQUEST_METHOD", "GET")
-    path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
-    bucket, _, key = path.lstrip("/").partition("/")
+    bucket, key = s3_bucket_and_key(environ)
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     versioned = "versionId" in query
     if not bucket:

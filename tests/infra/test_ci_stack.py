@@ -15,8 +15,7 @@ from aws_cdk import App
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.ci_stack import CI_STACK_NAME, GITHUB_ISSUER, SMOKE_TEST_ACTIONS, build_ci_app
-from tests.support.synth import ROOT, Synthesized
-from tests.support.template import resources_of
+from tests.support.synth import ROOT, Synthesized, resources_of
 
 REPOSITORY = "example-org/image-pipeline"
 ACCOUNT, REGION = "123456789012", "eu-west-1"

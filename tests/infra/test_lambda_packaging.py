@@ -8,8 +8,7 @@ from typing import Any
 
 from local.cfn.assembly import Assembly
 from stacks.lambda_bundle import REQUIREMENTS, pinned_requirements
-from tests.support.synth import Synthesized
-from tests.support.template import resources_of
+from tests.support.synth import Synthesized, resources_of
 
 EM_AARCH64 = 183  # ELF e_machine of 64-bit ARM
 CDK_BOOTSTRAP_VERSION = "/cdk-bootstrap/hnb659fds/version"

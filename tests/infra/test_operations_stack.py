@@ -9,8 +9,7 @@ from typing import Any
 from stacks.config import ENVIRONMENTS
 from stacks.constructs import metrics
 from stacks.constructs.monitoring import API_5XX_RATE, THROTTLE_RATE_PERCENT
-from tests.support.synth import ROOT, Synthesized, synthesize
-from tests.support.template import only, resources_of
+from tests.support.synth import ROOT, Synthesized, only, resources_of, synthesize
 
 WORKER = "image_pipeline.handlers.worker.handler"
 DISPATCHER = "image_pipeline.handlers.dispatcher.handler"

@@ -163,3 +163,11 @@ def test_unsigned_and_public_calls_ask_for_nothing() -> None:
     call = describe(environ("cognito-idp", target="AWSCognitoIdentityProviderService.InitiateAuth"), b"{}", "1")
     assert call is not None
     assert call.requests == ()
+
+
+def test_a_virtual_hosted_request_names_the_bucket_of_its_host() -> None:
+    found = environ("s3", method="GET", path="/uploads/a.png")
+    found["HTTP_HOST"] = "images.s3.amazonaws.com"
+    call = describe(found, b"", "123456789012")
+    assert call is not None
+    assert [(r.action, r.resource) for r in call.requests] == [("s3:GetObject", f"{BUCKET}/uploads/a.png")]

@@ -50,3 +50,11 @@ class NotFound(RequestError):
 
 class Conflict(RequestError):
     """The request contradicts what is stored (e.g. too many webhooks)."""
+
+
+class RateLimited(RequestError):
+    """Asked too often; ``retry_after_seconds`` says when it will be accepted again."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
