@@ -10,14 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
+
 from local.cfn.assembly import Assembly
 from local.console import Console
 from local.emulator import SerialisedMotoServer
-from local.functions.environment import CREDENTIALS, base_environment
+from local.functions.environment import CREDENTIALS, base_environment, role_credentials
 from local.functions.runtime import FunctionSpec, LocalFunction, LocalFunctions
 from local.functions.sns_bridge import SnsLambdaBridge
 from local.functions.sqs_poller import IDLE_INTERVAL, MappingSpec, SqsPoller
 from local.gateway.server import Gateway
+from local.iam.enforcer import SigningSecrets
 from local.outputs import stack_outputs, write_outputs
 from local.provisioners import DEMO_USERNAME, Provisioned, ProvisionSettings, aws_clients, provision
 from local.signing_key import RunSigningKey
@@ -82,7 +86,8 @@ class LocalMode:
         assembly = Assembly.load(options.assembly_dir)
         say(f"cloud assembly {options.assembly_dir}: {', '.join(assembly.stacks)}")
 
-        moto = SerialisedMotoServer(LOOPBACK, options.moto_port, secrets={CREDENTIALS[0]: CREDENTIALS[1]})
+        # Calls signed by a function's role session are authorised against that role (local/iam).
+        moto = SerialisedMotoServer(LOOPBACK, options.moto_port, secrets=SigningSecrets(dict([CREDENTIALS])))
         moto.start()
         # Kept only once started: moto's stop() would wait forever for a server that a Ctrl-C kept from starting.
         self.moto = moto
@@ -120,6 +125,7 @@ class LocalMode:
 
         base = base_environment(endpoint, options.region, self.rekognition_url)
         concurrency = {m.function_arn: m.max_concurrency or DEFAULT_CONCURRENCY for m in provisioned.mappings}
+        credentials: dict[str, dict[str, str]] = {}  # function ARN -> its role's session
         for definition in provisioned.functions:
             spec = FunctionSpec(
                 logical_id=definition.resource.logical_id,
@@ -137,7 +143,12 @@ class LocalMode:
                 f"function {spec.name} = {spec.logical_id} ({spec.handler}, {spec.timeout_seconds} s, "
                 f"{limit} environment{'s' if limit > 1 else ''})"
             )
-            self.functions.add(LocalFunction(spec, base, self.console, concurrency=max(1, limit)))
+            if definition.role_arn is not None:
+                credentials[definition.arn] = role_credentials(
+                    clients["sts"], definition.role_arn, definition.function_name
+                )
+            environment = {**base, **credentials.get(definition.arn, {})}
+            self.functions.add(LocalFunction(spec, environment, self.console, concurrency=max(1, limit)))
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             model_loads = [pool.submit(_load, model) for model in warming]
@@ -165,7 +176,8 @@ class LocalMode:
             self.pollers.append(
                 SqsPoller(
                     mapping_spec,
-                    sqs,
+                    # Lambda polls with the function's execution role: it needs sqs:ReceiveMessage and DeleteMessage.
+                    _sqs_client(endpoint, options.region, credentials.get(mapping.function_arn)) or sqs,
                     function.invoke,
                     self.console,
                     idle_interval=IDLE_INTERVAL,
@@ -231,6 +243,20 @@ class LocalMode:
             self.moto.stop()
         if self._outputs_written:  # its endpoints are gone: `make demo` should say to start the local mode
             self.options.outputs_file.unlink(missing_ok=True)
+
+
+def _sqs_client(endpoint: str, region: str, credentials: dict[str, str] | None) -> Any:
+    if credentials is None:
+        return None
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        config=Config(retries={"mode": "standard", "max_attempts": 3}),
+    )
 
 
 def _load(model: Any) -> None:

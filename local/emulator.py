@@ -23,6 +23,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from local.iam.enforcer import enforce_iam
 from local.s3_post_policy import enforce_post_policies
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -175,12 +176,12 @@ class SerialisedMotoServer(ThreadedMotoServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, secrets: Mapping[str, str] | None = None) -> None:
         """``secrets``: access key -> secret key, to check the signatures of presigned POST uploads."""
         super().__init__(ip_address=host, port=port, verbose=False)
-        self._secrets = dict(secrets or {})
+        self._secrets = secrets if secrets is not None else {}  # looked up per upload: sessions come and go
         self.activity = Activity()
 
     def _server_entry(self) -> None:
         moto = DomainDispatcherApplication(create_backend_app)
-        app = serialised(enforce_post_policies(moto, self._secrets), self.activity)
+        app = serialised(enforce_iam(enforce_post_policies(moto, self._secrets)), self.activity)
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=_QuietRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()

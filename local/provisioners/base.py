@@ -16,7 +16,7 @@ from local.cfn.assembly import Assembly, AssemblyError, Resource
 from local.cfn.resolver import PhysicalIds, Resolver
 
 ACCOUNT = "123456789012"
-SERVICES = ("s3", "sqs", "sns", "dynamodb", "cognito-idp")
+SERVICES = ("s3", "sqs", "sns", "dynamodb", "cognito-idp", "iam", "sts")
 
 
 class UnsupportedResource(AssemblyError):
@@ -43,6 +43,7 @@ class FunctionDefinition:
     timeout_seconds: int
     memory_mb: int
     reserved_concurrency: int | None
+    role_arn: str | None = None  # its execution role: the function signs its calls with this role's credentials
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ def create_function(context: Context, resource: Resource) -> None:
             timeout_seconds=int(props.get("Timeout", 3)),
             memory_mb=int(props.get("MemorySize", 128)),
             reserved_concurrency=int(reserved) if reserved is not None else None,
+            role_arn=context.text(resource, props["Role"]) if "Role" in props else None,
         )
     )
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from local.provisioners import apigateway, cloudfront, cognito, dynamodb, lambda_functions, s3, sns, sqs
+from local.provisioners import apigateway, cloudfront, cognito, dynamodb, iam, lambda_functions, s3, sns, sqs
 from local.provisioners.base import ResourceProvisioner
 
 PROVISIONERS: dict[str, ResourceProvisioner] = {
+    **iam.PROVISIONERS,
     **s3.PROVISIONERS,
     **dynamodb.PROVISIONERS,
     **sns.PROVISIONERS,

@@ -14,12 +14,9 @@ RUN: dict[str, str] = {resource_type: p.description for resource_type, p in PROV
 
 IGNORED: dict[str, str] = {
     "AWS::CDK::Metadata": "CDK's own bookkeeping",
-    "AWS::IAM::Role": "moto does not enforce IAM; permissions are checked by cdk-nag and the infra tests",
-    "AWS::IAM::Policy": "moto does not enforce IAM",
-    "AWS::IAM::ManagedPolicy": "moto does not enforce IAM",
-    "AWS::S3::BucketPolicy": "moto does not enforce bucket policies",
-    "AWS::SQS::QueuePolicy": "moto does not enforce queue policies",
-    "AWS::SNS::TopicPolicy": "moto does not enforce topic policies",
+    "AWS::S3::BucketPolicy": "resource policies are not evaluated locally; checked by the infra tests",
+    "AWS::SQS::QueuePolicy": "resource policies are not evaluated locally; checked by the infra tests",
+    "AWS::SNS::TopicPolicy": "resource policies are not evaluated locally; checked by the infra tests",
     "AWS::KMS::Key": "encryption at rest is not emulated",
     "AWS::KMS::Alias": "encryption at rest is not emulated",
     "AWS::Logs::LogGroup": "function logs go to the console",
