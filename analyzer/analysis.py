@@ -104,8 +104,10 @@ class AnalysisCache:
         models: Models,
         max_images: int = DEFAULT_MAX_IMAGES,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        decoder: Callable[[bytes], Picture] = decode,
     ) -> None:
         self.models = models
+        self._decode = decoder
         self.max_images = max_images
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
@@ -124,7 +126,7 @@ class AnalysisCache:
                 self.hits += 1
                 return found
             self.misses += 1
-        fresh = ImageAnalysis(decode(data), self.models)
+        fresh = ImageAnalysis(self._decode(data), self.models)
         with self._lock:
             # Another request may have decoded the same image meanwhile: keep the first.
             kept = self._entries.setdefault(key, fresh)
