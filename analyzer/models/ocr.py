@@ -75,7 +75,7 @@ class TextReader:
     def read(self, picture: Picture) -> list[Line]:
         """Lines in reading order; pieces of one visual line are read again as one line."""
         bgr = picture.bgr()
-        pieces = self._pieces(bgr)
+        pieces = self.pieces(bgr)
         lines = []
         for group in group_pieces([piece.quad for piece in pieces]):
             if len(group) == 1:
@@ -95,8 +95,8 @@ class TextReader:
         result = self._engine.cal_rec_boxes([crop], np.asarray([quad]), result, False)
         return _line(result.txts[0], float(result.scores[0]), _quad(quad), result.word_results[0])
 
-    def _pieces(self, bgr: npt.NDArray[np.uint8]) -> list[Line]:
-        """What rapidocr finds: its boxes, their text and words."""
+    def pieces(self, bgr: npt.NDArray[np.uint8]) -> list[Line]:
+        """What rapidocr finds: its boxes, their text and words (a wide word gap splits a line)."""
         result = self._engine(
             bgr,
             use_det=True,
