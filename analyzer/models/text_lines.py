@@ -22,6 +22,8 @@ MAX_OFFSET = 0.35
 MAX_ANGLE = 6.0
 """Degrees between two pieces' directions."""
 MAX_HEIGHT_RATIO = 1.5
+_DIRECTION_FROM = 2.0
+"""Pieces at least this many heights long have a direction worth comparing."""
 
 
 @dataclass(frozen=True)
@@ -47,30 +49,42 @@ class Piece:
         centre = points.mean(axis=0)
         return cls(quad, (dx, dy), normal, max(height, 1.0), (float(centre[0]), float(centre[1])))
 
+    @property
+    def length(self) -> float:
+        start, end = self.span(self.direction)
+        return end - start
+
     def span(self, direction: tuple[float, float]) -> tuple[float, float]:
         projections = [x * direction[0] + y * direction[1] for x, y in self.quad]
         return min(projections), max(projections)
 
 
-def _continues(left: Piece, right: Piece) -> bool:
-    """Does ``right`` carry on ``left``'s line, after a word gap?"""
-    cosine = left.direction[0] * right.direction[0] + left.direction[1] * right.direction[1]
-    if cosine < math.cos(math.radians(MAX_ANGLE)):
+def _continues(line: Sequence[Piece], right: Piece) -> bool:
+    """Does ``right`` carry on ``line`` (its pieces so far), after a word gap?
+
+    The line's height is its tallest piece's (a word without ascenders or descenders is
+    boxed lower than its neighbours), its axis the longest piece's (a box around one or two
+    characters says little about the direction).
+    """
+    last = line[-1]
+    axis = max(line, key=lambda piece: piece.length)
+    if min(axis.length, right.length) >= _DIRECTION_FROM * max(axis.height, right.height):
+        cosine = axis.direction[0] * right.direction[0] + axis.direction[1] * right.direction[1]
+        if cosine < math.cos(math.radians(MAX_ANGLE)):
+            return False
+    high = max(max(piece.height for piece in line), right.height)
+    if high / min(max(piece.height for piece in line), right.height) > MAX_HEIGHT_RATIO:
         return False
-    high, low = max(left.height, right.height), min(left.height, right.height)
-    if high / low > MAX_HEIGHT_RATIO:
-        return False
-    offset = (right.centre[0] - left.centre[0]) * left.normal[0] + (right.centre[1] - left.centre[1]) * left.normal[1]
+    offset = (right.centre[0] - last.centre[0]) * axis.normal[0] + (right.centre[1] - last.centre[1]) * axis.normal[1]
     if abs(offset) > MAX_OFFSET * high:
         return False
-    _, left_end = left.span(left.direction)
-    _, right_end = right.span(left.direction)
-    return right_end > left_end and _gap(left, right) <= MAX_GAP * high
+    ends_after = right.span(axis.direction)[1] > last.span(axis.direction)[1]
+    return ends_after and _gap(last, right, axis.direction) <= MAX_GAP * high
 
 
-def _gap(left: Piece, right: Piece) -> float:
-    """How far ``right`` starts after ``left`` ends, along ``left``'s line."""
-    return right.span(left.direction)[0] - left.span(left.direction)[1]
+def _gap(left: Piece, right: Piece, direction: tuple[float, float]) -> float:
+    """How far ``right`` starts after ``left`` ends, along ``direction``."""
+    return right.span(direction)[0] - left.span(direction)[1]
 
 
 def group_pieces(quads: Sequence[Quad]) -> list[list[int]]:
@@ -80,9 +94,10 @@ def group_pieces(quads: Sequence[Quad]) -> list[list[int]]:
     groups: list[list[int]] = []
     for index in order:
         piece = pieces[index]
-        candidates = [group for group in groups if _continues(pieces[group[-1]], piece)]
+        candidates = [group for group in groups if _continues([pieces[i] for i in group], piece)]
         if candidates:
-            min(candidates, key=lambda group: _gap(pieces[group[-1]], piece)).append(index)
+            nearest = min(candidates, key=lambda group: _gap(pieces[group[-1]], piece, pieces[group[-1]].direction))
+            nearest.append(index)
         else:
             groups.append([index])
     return sorted(groups, key=lambda group: (pieces[group[0]].centre[1], pieces[group[0]].centre[0]))

@@ -54,6 +54,21 @@ def test_pieces_of_a_slanted_line_are_joined_and_their_box_follows_the_slant() -
     assert slope == pytest.approx(0.0699, abs=0.005)  # tan(4 degrees)
 
 
+def test_a_short_piece_joins_whatever_its_box_s_slant() -> None:
+    # "3" in an oblique font: a box around one slanted character leans 10 degrees.
+    three = ((55.0, 47.0), (75.0, 51.0), (70.0, 75.0), (51.0, 72.0))
+    sale = ((98.0, 51.0), (167.0, 55.0), (166.0, 81.0), (97.0, 77.0))
+
+    assert group_pieces([three, sale]) == [[0, 1]]
+
+
+def test_a_word_without_ascenders_does_not_break_the_line() -> None:
+    # "lazy" "menu" "pipeline restaurant": "menu" is boxed a third lower than its neighbours.
+    pieces = [_box(676, 80, 111, 45), _box(795, 88, 127, 31), _box(917, 79, 484, 47.5)]
+
+    assert group_pieces(pieces) == [[0, 1, 2]]
+
+
 def test_pieces_of_different_sizes_are_different_lines() -> None:
     heading, small_print = _box(10, 40, 200, 60), _box(230, 70, 100, 20)
 
