@@ -9,7 +9,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: install browser test lint unit synth deploy destroy diff bootstrap clean openapi redrive doctor lock smoke ci-stack
+.PHONY: install browser fonts test lint unit synth deploy destroy diff bootstrap clean openapi redrive doctor lock smoke ci-stack
 
 # Everything from requirements-dev.lock (dev tools, CDK app, Lambda runtime, analyzer), every file checked
 # against its hash. The locks come from the requirements files: `make lock` after changing one.
@@ -27,13 +27,20 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed browser
+install: $(VENV)/.installed node_modules/.installed browser fonts
 
 # Debian's Chromium for the web page's browser test (Playwright drives it; `playwright install` is never run).
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# Debian's fonts for the analyzer's generated phrase set (tests/analyzer, bench/text_lines.py).
+FONT_PACKAGES := fonts-dejavu-core fonts-liberation fonts-freefont-ttf
+FONTS_PRESENT := test -d /usr/share/fonts/truetype/dejavu && test -d /usr/share/fonts/truetype/liberation \
+	&& test -d /usr/share/fonts/truetype/freefont
+fonts:
+	@$(FONTS_PRESENT) || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FONT_PACKAGES); }
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,7 @@
 import argparse
 import logging
 
+from analyzer.analysis import DEFAULT_MAX_IMAGES
 from analyzer.server import ServerConfig, make_server
 
 
@@ -20,9 +21,17 @@ def main(argv: list[str] | None = None) -> None:
         help="requests per second per operation beyond which to answer ProvisionedThroughputExceededException",
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every request")
+    parser.add_argument(
+        "--cached-images",
+        type=int,
+        default=DEFAULT_MAX_IMAGES,
+        help="images whose pixels and model outputs are kept for further operations on them (0: none)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    config = ServerConfig(args.host, args.port, args.s3_endpoint_url, args.tps_limit, args.latency_ms)
+    config = ServerConfig(
+        args.host, args.port, args.s3_endpoint_url, args.tps_limit, args.latency_ms, args.cached_images
+    )
     server = make_server(config)
     logging.getLogger("analyzer").info("listening on http://%s:%d", args.host, server.server_port)
     try:

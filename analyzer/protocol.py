@@ -6,12 +6,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from analyzer.analysis import AnalysisCache
 from analyzer.errors import (
     RekognitionError,
     SerializationException,
     UnknownOperationException,
 )
-from analyzer.images import decode
 from analyzer.models.registry import Models
 from analyzer.operations import (
     Operation,
@@ -41,9 +41,13 @@ _log = logging.getLogger(__name__)
 
 @dataclass
 class Analyzer:
-    models: Models
     images: ImageSource
     throttle: Throttle
+    analyses: AnalysisCache
+
+    @property
+    def models(self) -> Models:
+        return self.analyses.models
 
     def handle(self, target: str | None, body: bytes) -> tuple[int, Response]:
         try:
@@ -62,8 +66,7 @@ class Analyzer:
         params = _json_object(body)
         self.throttle.admit(operation.name)
         request = operation.parse(params)
-        picture = decode(self.images.fetch(params))
-        return operation.run(request, picture, self.models)
+        return operation.run(request, self.analyses.analysis(self.images.fetch(params)))
 
 
 def _operation(target: str | None) -> Operation[Any]:

@@ -12,6 +12,7 @@ from typing import Any, Self
 
 import boto3
 
+from analyzer.analysis import DEFAULT_MAX_IMAGES, AnalysisCache
 from analyzer.models.registry import Models
 from analyzer.protocol import Analyzer
 from analyzer.s3 import S3Client, S3ImageReader
@@ -31,6 +32,8 @@ class ServerConfig:
     s3_endpoint_url: str | None = None
     tps_limit: int | None = None
     latency_ms: int = 0
+    cached_images: int = DEFAULT_MAX_IMAGES
+    """How many images' analyses are kept for the next operations on them (0: none)."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -103,9 +106,9 @@ def make_server(
     s3_client: S3Client | None = None,
 ) -> _Server:
     analyzer = Analyzer(
-        models=models or Models(),
         images=ImageSource(S3ImageReader(s3_client or default_s3_client(config.s3_endpoint_url))),
         throttle=Throttle(config.tps_limit, config.latency_ms),
+        analyses=AnalysisCache(models or Models(), max_images=config.cached_images),
     )
     return _Server((config.host, config.port), analyzer)
 
@@ -126,6 +129,10 @@ class RunningServer:
     @property
     def models(self) -> Models:
         return self._server.analyzer.models
+
+    @property
+    def analyses(self) -> AnalysisCache:
+        return self._server.analyzer.analyses
 
     def close(self) -> None:
         self._server.shutdown()

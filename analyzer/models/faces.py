@@ -47,14 +47,6 @@ class Face:
     """Centres of the two eyes, left to right in the image, or nothing."""
     smile: Smile | None = None
 
-    @property
-    def roll(self) -> float | None:
-        """Degrees of head tilt from the line through both eyes."""
-        if len(self.eyes) != 2:
-            return None
-        (x1, y1), (x2, y2) = self.eyes
-        return math.degrees(math.atan2(y2 - y1, x2 - x1))
-
 
 def _confidence(weight: float) -> float:
     """A cascade's final-stage weight squashed to 0..100 (a ranking, not a calibration)."""

@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import rapidocr
 from rapidocr import RapidOCR
+from rapidocr.ch_ppocr_rec import TextRecInput
 from rapidocr.utils.output import RapidOCROutput
+from rapidocr.utils.process_img import get_rotate_crop_image
 
 from analyzer.images import Picture
+from analyzer.models.text_lines import enclosing_quad, group_pieces
 
 VERSION = f"PP-OCRv6-small/rapidocr-{metadata.version('rapidocr')}"
 Quad = tuple[tuple[float, float], ...]
@@ -69,8 +73,32 @@ class TextReader:
         self._engine(blank, use_det=False, use_cls=True, use_rec=True)
 
     def read(self, picture: Picture) -> list[Line]:
+        """Lines in reading order; pieces of one visual line are read again as one line."""
+        bgr = picture.bgr()
+        pieces = self.pieces(bgr)
+        lines = []
+        for group in group_pieces([piece.quad for piece in pieces]):
+            if len(group) == 1:
+                lines.append(pieces[group[0]])
+                continue
+            whole = self._reread(bgr, enclosing_quad([pieces[index].quad for index in group]))
+            lines.extend([whole] if whole is not None else [pieces[index] for index in group])
+        return lines
+
+    def _reread(self, bgr: npt.NDArray[np.uint8], quad: npt.NDArray[np.float32]) -> Line | None:
+        """Recognition (and word boxes) on one quad of the image, or None if it reads nothing."""
+        crop = get_rotate_crop_image(bgr, quad.copy())
+        recognizer: Any = self._engine.text_rec
+        result: Any = recognizer(TextRecInput(img=[crop], return_word_box=True))
+        if result.txts is None or not result.txts[0].strip():
+            return None
+        result = self._engine.cal_rec_boxes([crop], np.asarray([quad]), result, False)
+        return _line(result.txts[0], float(result.scores[0]), _quad(quad), result.word_results[0])
+
+    def pieces(self, bgr: npt.NDArray[np.uint8]) -> list[Line]:
+        """What rapidocr finds: its boxes, their text and words (a wide word gap splits a line)."""
         result = self._engine(
-            picture.bgr(),
+            bgr,
             use_det=True,
             use_cls=True,
             use_rec=True,

@@ -4,8 +4,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from analyzer.images import Picture
-from analyzer.models.registry import Models
+from analyzer.analysis import ImageAnalysis
 
 Params = Mapping[str, Any]
 Response = dict[str, Any]
@@ -14,8 +13,9 @@ Request = TypeVar("Request")
 
 @dataclass(frozen=True)
 class Operation(Generic[Request]):
-    """``parse`` checks the parameters before any image is read; ``run`` analyses it."""
+    """``parse`` checks the parameters before any image is read; ``run`` answers from the
+    image's shared analysis."""
 
     name: str
     parse: Callable[[Params], Request]
-    run: Callable[[Request, Picture, Models], Response]
+    run: Callable[[Request, ImageAnalysis], Response]

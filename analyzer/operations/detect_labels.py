@@ -9,13 +9,12 @@ import numpy as np
 import numpy.typing as npt
 
 from analyzer import taxonomy
+from analyzer.analysis import ImageAnalysis
 from analyzer.geometry import bounding_box
 from analyzer.images import Picture
 from analyzer.models import classifier, faces, nudity, ocr
 from analyzer.models.faces import Face
-from analyzer.models.registry import Models
 from analyzer.operations import Operation, Params, Response
-from analyzer.operations.face_details import find_faces
 from analyzer.operations.params import optional_count, percent, string_list, structure
 
 VERSION = f"{classifier.VERSION}+{faces.VERSION}+{nudity.VERSION}+{ocr.VERSION}"
@@ -111,15 +110,12 @@ class _Board:
         return chosen if request.max_labels is None else chosen[: request.max_labels]
 
 
-def run(request: DetectLabelsRequest, picture: Picture, models: Models) -> Response:
+def run(request: DetectLabelsRequest, analysis: ImageAnalysis) -> Response:
     board = _Board()
     if request.general_labels:
-        with models.classifier.use() as model:
-            board.add_classes(model.probabilities(picture), model.names)
-        board.add_faces([item.face for item in find_faces(picture, models)], picture)
-        with models.text.use() as reader:
-            lines = reader.read(picture)
-        board.add_text(lines)
+        board.add_classes(analysis.class_probabilities(), analysis.class_names())
+        board.add_faces([item.face for item in analysis.faces()], analysis.picture)
+        board.add_text(analysis.text_lines())
     return {"Labels": board.labels(request), "LabelModelVersion": VERSION}
 
 

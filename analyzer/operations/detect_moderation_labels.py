@@ -9,9 +9,8 @@ is reported even if NudeNet found no part.
 
 from dataclasses import dataclass
 
-from analyzer.images import Picture
+from analyzer.analysis import ImageAnalysis
 from analyzer.models import nudity, open_nsfw
-from analyzer.models.registry import Models
 from analyzer.operations import Operation, Params, Response
 from analyzer.operations.params import percent
 
@@ -59,12 +58,9 @@ def labels(parts: list[nudity.BodyPart], nsfw_score: float) -> dict[tuple[str, s
     return found
 
 
-def run(request: DetectModerationLabelsRequest, picture: Picture, models: Models) -> Response:
-    with models.nsfw.use() as scorer:
-        nsfw_score = scorer.score(picture)
-    with models.nudity.use() as detector:
-        parts = detector.detect(picture)
-    found = sorted(labels(parts, nsfw_score).items(), key=lambda item: (item[0][2], -item[1]))
+def run(request: DetectModerationLabelsRequest, analysis: ImageAnalysis) -> Response:
+    scored = labels(analysis.body_parts(), analysis.nsfw_score())
+    found = sorted(scored.items(), key=lambda item: (item[0][2], -item[1]))
     return {
         "ModerationLabels": [
             {

@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from typing import Any
 
+from analyzer.analysis import ImageAnalysis
 from analyzer.errors import InvalidParameterException
 from analyzer.geometry import bounding_box, enclosing_box, point
 from analyzer.images import Picture
 from analyzer.models import ocr
-from analyzer.models.registry import Models
 from analyzer.operations import Operation, Params, Response
 from analyzer.operations.params import percent, ratio, structure
 
@@ -82,9 +82,8 @@ def _keeps(request: DetectTextRequest, word: ocr.Word, geometry: dict[str, Any])
     return not request.regions or any(_inside(*centre, region) for region in request.regions)
 
 
-def run(request: DetectTextRequest, picture: Picture, models: Models) -> Response:
-    with models.text.use() as reader:
-        lines = reader.read(picture)
+def run(request: DetectTextRequest, analysis: ImageAnalysis) -> Response:
+    picture, lines = analysis.picture, analysis.text_lines()
     line_entries: list[dict[str, Any]] = []
     word_entries: list[dict[str, Any]] = []
     for line in lines:

@@ -39,4 +39,7 @@ def test_cli_serves_and_loads_nothing_before_the_first_request(cli_server: str) 
     with urllib.request.urlopen(f"{cli_server}/health", timeout=30) as response:
         health = json.loads(response.read())
 
-    assert health == {"status": "ok", "models": {"classifier": 0, "faces": 0, "text": 0, "nudity": 0, "nsfw": 0}}
+    assert health == {
+        "status": "ok",
+        "models": {"classifier": 0, "faces": 0, "landmarks": 0, "text": 0, "nudity": 0, "nsfw": 0},
+    }

@@ -47,4 +47,4 @@ def test_concurrent_requests_load_each_model_once(samples: Any, s3_client: Any, 
             answers = list(pool.map(detect, operations))
 
     assert all(answer["ResponseMetadata"]["HTTPStatusCode"] == 200 for answer in answers)
-    assert models.load_counts() == {"classifier": 0, "faces": 1, "text": 0, "nudity": 1, "nsfw": 1}
+    assert models.load_counts() == {"classifier": 0, "faces": 1, "landmarks": 1, "text": 0, "nudity": 1, "nsfw": 1}

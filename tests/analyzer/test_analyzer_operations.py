@@ -6,6 +6,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
+from analyzer.models.landmarks import DEFAULT_LANDMARKS, LANDMARKS
+
 OPERATIONS = {
     "DetectLabels": ("detect_labels", {}),
     "DetectText": ("detect_text", {}),
@@ -49,8 +51,10 @@ def test_face_is_found_on_the_astronaut(rekognition: Any, samples: Any) -> None:
     assert 0.05 < box["Top"] < 0.25
     assert 0.1 < box["Width"] < 0.3
     assert face["Confidence"] > 90
-    assert {landmark["Type"] for landmark in face["Landmarks"]} == {"eyeLeft", "eyeRight"}
+    assert {landmark["Type"] for landmark in face["Landmarks"]} == set(LANDMARKS)
     assert face["Gender"]["Value"] == "Female"
+    assert face["EyesOpen"]["Value"] is True
+    assert {"Roll", "Yaw", "Pitch"} <= face["Pose"].keys()
     assert "Smile" in face
     assert "Quality" in face
     assert "AgeRange" not in face
@@ -62,7 +66,9 @@ def test_default_attributes_leave_out_the_extra_models(rekognition: Any, samples
 
     assert "Smile" not in face
     assert "Gender" not in face
-    assert {"BoundingBox", "Confidence", "Landmarks", "Quality"} <= face.keys()
+    assert "EyesOpen" not in face
+    assert {"BoundingBox", "Confidence", "Landmarks", "Pose", "Quality"} <= face.keys()
+    assert [landmark["Type"] for landmark in face["Landmarks"]] == list(DEFAULT_LANDMARKS)
 
 
 def test_text_reads_back_exactly(rekognition: Any, samples: Any) -> None:

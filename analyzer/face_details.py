@@ -10,6 +10,7 @@ import numpy as np
 from analyzer.geometry import bounding_box, point
 from analyzer.images import Picture
 from analyzer.models.faces import SAME_FACE_IOU, Face, Sighting
+from analyzer.models.landmarks import DEFAULT_LANDMARKS, LANDMARKS, Shape
 from analyzer.models.nudity import BodyPart
 from analyzer.models.registry import Models
 
@@ -24,19 +25,21 @@ class FoundFace:
     face: Face
     nudenet_face: BodyPart | None
     """NudeNet's face at the same place, if it saw one."""
+    shape: Shape
+    """dlib's 68 landmarks in the face's box."""
 
 
-def find_faces(picture: Picture, models: Models, with_smile: bool = False) -> list[FoundFace]:
-    """Haar cascade faces, confirmed or completed by NudeNet's faces."""
-    with models.nudity.use() as nudity:
-        nudenet_faces = [
-            part
-            for part in nudity.detect(picture)
-            if part.name in GENDERS and min(part.box.width, part.box.height) >= MIN_FACE_SIDE
-        ]
+def find_faces(picture: Picture, models: Models, body_parts: list[BodyPart]) -> list[FoundFace]:
+    """Haar cascade faces, confirmed or completed by NudeNet's faces (among ``body_parts``),
+    each with its smile and its 68 landmarks."""
+    nudenet_faces = [
+        part for part in body_parts if part.name in GENDERS and min(part.box.width, part.box.height) >= MIN_FACE_SIDE
+    ]
     with models.faces.use() as detector:
-        faces = detector.detect(picture, with_smile, [Sighting(part.box, part.score * 100) for part in nudenet_faces])
-    return [FoundFace(face, _same_place(face, nudenet_faces)) for face in faces]
+        faces = detector.detect(picture, True, [Sighting(part.box, part.score * 100) for part in nudenet_faces])
+    with models.landmarks.use() as landmarks:
+        shapes = landmarks.shapes(picture, [face.box for face in faces])
+    return [FoundFace(face, _same_place(face, nudenet_faces), shape) for face, shape in zip(faces, shapes, strict=True)]
 
 
 def _same_place(face: Face, parts: list[BodyPart]) -> BodyPart | None:
@@ -49,8 +52,8 @@ def _quality(picture: Picture, face: Face) -> dict[str, float]:
     for v the variance of the face's Laplacian. Pixel statistics, not a learned model."""
     box = face.box
     crop = picture.rgb[
-        int(box.top) : int(box.top + box.height),
-        int(box.left) : int(box.left + box.width),
+        max(int(box.top), 0) : int(box.top + box.height),
+        max(int(box.left), 0) : int(box.left + box.width),
     ]
     gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     variance = float(np.var(cv2.Laplacian(gray, cv2.CV_64F)))
@@ -60,19 +63,18 @@ def _quality(picture: Picture, face: Face) -> dict[str, float]:
     }
 
 
-def describe(picture: Picture, face: Face) -> dict[str, Any]:
-    """BoundingBox, Confidence, Landmarks (both eyes, when found), Pose (Roll only, from
-    the eyes) and Quality."""
+def describe(picture: Picture, found: FoundFace, all_landmarks: bool = False) -> dict[str, Any]:
+    """BoundingBox, Confidence, Landmarks (Rekognition's five, or all thirty), Pose and
+    Quality."""
     width, height = picture.width, picture.height
+    kinds = LANDMARKS if all_landmarks else DEFAULT_LANDMARKS
     detail: dict[str, Any] = {
-        "BoundingBox": bounding_box(face.box, width, height),
-        "Confidence": face.confidence,
-        "Landmarks": [
-            {"Type": kind, **point(x, y, width, height)}
-            for kind, (x, y) in zip(("eyeLeft", "eyeRight"), face.eyes, strict=False)
-        ],
-        "Quality": _quality(picture, face),
+        "BoundingBox": bounding_box(found.face.box, width, height),
+        "Confidence": found.face.confidence,
+        "Landmarks": [{"Type": kind, **point(*found.shape.landmark(kind), width, height)} for kind in kinds],
+        "Quality": _quality(picture, found.face),
     }
-    if face.roll is not None:
-        detail["Pose"] = {"Roll": face.roll}
+    pose = found.shape.pose(width, height)
+    if pose is not None:
+        detail["Pose"] = {"Roll": pose.roll, "Yaw": pose.yaw, "Pitch": pose.pitch}
     return detail
