@@ -51,7 +51,7 @@ def test_text_splits_lines_and_words_with_boxes() -> None:
     assert text["words"][0]["lineId"] == 0
 
 
-def test_faces_carry_age_emotions_landmarks() -> None:
+def test_faces_carry_age_emotions_landmarks_eyes_mouth_and_pose() -> None:
     response = {
         "FaceDetails": [
             {
@@ -61,10 +61,16 @@ def test_faces_carry_age_emotions_landmarks() -> None:
                 "Emotions": [{"Type": "CALM", "Confidence": 10.0}, {"Type": "HAPPY", "Confidence": 85.0}],
                 "Landmarks": [{"Type": "eyeLeft", "X": 0.31234, "Y": 0.4}],
                 "Smile": {"Value": True, "Confidence": 92.0},
+                "EyesOpen": {"Value": False, "Confidence": 71.0},
+                "MouthOpen": {"Value": True, "Confidence": 64.0},
+                "Pose": {"Roll": 1.234, "Yaw": -20.5, "Pitch": 8.0},
             }
         ]
     }
     [face] = results.normalise_faces(response)
+    assert face["eyesOpen"] == {"value": False, "confidence": 71.0}
+    assert face["mouthOpen"] == {"value": True, "confidence": 64.0}
+    assert face["pose"] == {"roll": 1.23, "yaw": -20.5, "pitch": 8.0}
     assert face["ageRange"] == {"low": 25, "high": 35}
     assert face["emotions"][0] == {"type": "HAPPY", "confidence": 85.0}
     assert face["landmarks"] == [{"type": "eyeLeft", "x": 0.3123, "y": 0.4}]

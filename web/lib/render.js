@@ -250,6 +250,9 @@ function facesSection(faces) {
         if (face.smile?.value) facts.push("smiling");
         if (face.eyeglasses?.value) facts.push("glasses");
         if (face.sunglasses?.value) facts.push("sunglasses");
+        if (face.eyesOpen) facts.push(face.eyesOpen.value ? "eyes open" : "eyes closed");
+        if (face.mouthOpen?.value) facts.push("mouth open");
+        if (face.pose) facts.push(`yaw ${Math.round(face.pose.yaw)}°, pitch ${Math.round(face.pose.pitch)}°`);
         const emotions = (face.emotions || []).slice(0, 3).map((e) => `${titleCase(e.type)} ${pct(e.confidence)}`);
         return el(
           "li",

@@ -86,6 +86,8 @@ def normalise_faces(response: Json) -> list[Json]:
                 "smile": _flag(face.get("Smile")),
                 "eyeglasses": _flag(face.get("Eyeglasses")),
                 "sunglasses": _flag(face.get("Sunglasses")),
+                "eyesOpen": _flag(face.get("EyesOpen")),
+                "mouthOpen": _flag(face.get("MouthOpen")),
                 "gender": face.get("Gender", {}).get("Value") if face.get("Gender") else None,
                 "pose": {k.lower(): round(float(v), 2) for k, v in face.get("Pose", {}).items()} or None,
             }
