@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from image_pipeline.shared.errors import Conflict, InvalidRequest, NotFound, RequestError
+from typing import Any
+
+from image_pipeline.shared.errors import Conflict, InvalidRequest, NotFound, QuotaExceeded, RequestError
 
 
 class Unauthenticated(RequestError):
@@ -29,9 +31,18 @@ STATUS_CODES: dict[type[RequestError], int] = {
     Conflict: 409,
     BodyTooLarge: 413,
     UnsupportedMediaType: 415,
+    QuotaExceeded: 429,
 }
 
 
 def status_of(error: RequestError) -> int:
     """The status of the most specific kind ``error`` is; 400 for any other refusal."""
     return next((STATUS_CODES[kind] for kind in type(error).__mro__ if kind in STATUS_CODES), 400)
+
+
+def answer_of(error: RequestError) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Status, headers and JSON body of a refusal: ``{"message"}``, plus when a used-up quota resets."""
+    if isinstance(error, QuotaExceeded):
+        headers = {"Retry-After": str(error.retry_after_seconds)}
+        return status_of(error), headers, {"message": error.message, "resetsAt": error.resets_at}
+    return status_of(error), {}, {"message": error.message}

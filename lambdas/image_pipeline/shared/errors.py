@@ -50,3 +50,12 @@ class NotFound(RequestError):
 
 class Conflict(RequestError):
     """The request contradicts what is stored (e.g. too many webhooks)."""
+
+
+class QuotaExceeded(RequestError):
+    """The caller used up a quota; ``resets_at`` (ISO 8601, UTC) is when it allows again."""
+
+    def __init__(self, message: str, *, resets_at: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at
+        self.retry_after_seconds = retry_after_seconds
