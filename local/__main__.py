@@ -9,14 +9,19 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from local.app import LocalMode, Options
+from local.app import LocalMode, Options, is_loopback
 from local.console import Console
 
 
 def parse(argv: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     parser.add_argument("--assembly", type=Path, default=Path("cdk.out/dev"), help="the synthesized cloud assembly")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="where the API and the web page are served")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="serve the API and the web page on a non-loopback --host (the AWS emulator stays on loopback)",
+    )
     parser.add_argument("--port", type=int, default=8000, help="the REST API (0: any free port)")
     parser.add_argument("--web-port", type=int, default=8080, help="the web page (0: any free port)")
     parser.add_argument("--moto-port", type=int, default=0, help="the AWS emulator (0: any free port)")
@@ -27,6 +32,8 @@ def parse(argv: list[str]) -> Options:
         "--no-analyzer", action="store_true", help="leave Rekognition to moto's fixed answers (faster start)"
     )
     args = parser.parse_args(argv)
+    if not is_loopback(args.host) and not args.allow_remote:
+        parser.error(f"--host {args.host} is not a loopback address: add --allow-remote to serve the API there")
     return Options(
         assembly_dir=args.assembly,
         host=args.host,
@@ -37,6 +44,7 @@ def parse(argv: list[str]) -> Options:
         outputs_file=args.outputs_file,
         work_dir=args.work_dir,
         analyzer=not args.no_analyzer,
+        allow_remote=args.allow_remote,
     )
 
 

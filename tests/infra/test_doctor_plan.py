@@ -11,7 +11,7 @@ def test_the_plan_names_the_stacks_bootstrap_operations_and_concurrency_of_the_a
     config = synthesized.pipeline.config
     plan = Plan.load(synthesized.outdir, config)
     assert plan.stack_names == tuple(
-        f"ImagePipeline-{config.name}-{part}" for part in ("Data", "Recognition", "Integration", "Api")
+        f"ImagePipeline-{config.name}-{part}" for part in ("Data", "Recognition", "Integration", "Api", "Operations")
     )
     assert (plan.account, plan.region) == ("123456789012", "us-east-1")
     assert plan.required_bootstrap_version >= 6
