@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from image_pipeline.shared.telemetry import count_by, logger
+from image_pipeline.shared.telemetry import count, count_by, logger
 from image_pipeline.webhooks.domain.model import (
     ENVIRONMENT_WEBHOOK_ID,
     AttemptOutcome,
@@ -219,6 +219,7 @@ class Dispatcher:
             return EndpointAnswer(None, 0, error=unresolved.message), AttemptOutcome.RETRY
         except TargetRefused as refused:
             return EndpointAnswer(None, 0, error=refused.message), AttemptOutcome.REFUSED
+        count("WebhookLatency", answer.latency_ms, unit="Milliseconds")  # attempts that reached the network only
         return answer, classify(answer.status)
 
     def _retry_or_give_up(self, job: DeliveryJob, attempt: AttemptRecord, answer: EndpointAnswer, now: float) -> None:
