@@ -5,7 +5,7 @@ interpreter (``python -c "import X"``, CPU time of the whole process minus an em
 nothing is cached in ``sys.modules``; the table shows the median per module and its ratio to boto3.
 ``--before REV`` measures the Lambda code of git revision REV too (extracted with ``git archive`` into a
 temporary directory), side by side. ``--first-call`` also times what a first invocation imports lazily
-(the modules the handler defers until it runs). Figures depend on the machine; nothing asserts them.
+(the flow's handler module, which the entry module defers). Figures depend on the machine; nothing asserts them.
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ HANDLERS = {
     "api": "image_pipeline.handlers.api",
     "dispatcher": "image_pipeline.handlers.dispatcher",
 }
-# What a first invocation imports on top of the handler module (see shared/lazy.py users): the route
-# models and Powertools' event handler for the API, the batch utilities for the SQS functions.
+# What a first invocation imports on top of the handler module (handlers/<function>.py defers it).
 FIRST_CALL = {
-    "worker": "image_pipeline.recognition.handler:warm",
-    "api": "image_pipeline.api.handler:warm",
-    "dispatcher": "image_pipeline.webhooks.handler:warm",
+    "worker": "image_pipeline.recognition.handler",
+    "api": "image_pipeline.api.handler",
+    "dispatcher": "image_pipeline.webhooks.handler",
 }
 ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -62,11 +61,6 @@ def extract(revision: str, into: Path) -> Path:
     return into / "lambdas"
 
 
-def first_call_code(target: str) -> str:
-    module, function = target.split(":")
-    return f"import {module} as m; f = getattr(m, {function!r}, None); f and f()"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=7)
@@ -86,7 +80,7 @@ def main() -> None:
         print(header)
         print("-" * len(header))
         print(f"{'import boto3':<40}" + "".join(f"{boto3 * 1000:>15.0f} ms" for _ in trees))
-        for name, module in HANDLERS.items():
+        for module in HANDLERS.values():
             cells = []
             for tree in trees.values():
                 seconds = median(f"import {module}", tree, args.samples, empty)
@@ -94,8 +88,8 @@ def main() -> None:
             print(f"{module:<40}" + "".join(f"{cell:>18}" for cell in cells))
         if args.first_call:
             print("\nhandler module + what its first invocation imports (the current tree):")
-            for name, target in FIRST_CALL.items():
-                seconds = median(first_call_code(target), trees["now"], args.samples, empty)
+            for name, module in FIRST_CALL.items():
+                seconds = median(f"import {HANDLERS[name]}, {module}", trees["now"], args.samples, empty)
                 print(f"{name + ' first call':<40}{seconds * 1000:>7.0f} ms {seconds / boto3:>5.2f}x")
 
 
