@@ -230,6 +230,7 @@ def test_secrets_in_answers_are_not_put_into_traces(api: Api, monkeypatch: pytes
             sent.append(json.dumps(document, default=str))
 
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+    monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED", raising=False)
     monkeypatch.setattr(api_module.tracer, "_sender", Recording())
     # When alice creates a webhook and rotates its secret
     created = api.create()

@@ -13,6 +13,12 @@ from image_pipeline.shared.tracing import HEADER, TraceHeader, Tracer, UdpSender
 SAMPLED = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 
+@pytest.fixture(autouse=True)
+def tracing_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in AWS: the tests' environment turns tracing off (no daemon), these tests turn it on."""
+    monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED", raising=False)
+
+
 class Recording:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
@@ -70,9 +76,12 @@ def test_a_failure_records_the_exceptions_type_but_not_its_message(monkeypatch: 
     assert "INMESSAGE" not in json.dumps(failed)
 
 
-@pytest.mark.parametrize("header", [None, "Root=1-a;Parent=b;Sampled=0"])
+@pytest.mark.parametrize("header", [None, "Root=1-a;Parent=b;Sampled=0", "disabled"])
 def test_an_invocation_that_is_not_sampled_sends_nothing(monkeypatch: pytest.MonkeyPatch, header: str | None) -> None:
-    if header is None:
+    if header == "disabled":  # the local mode: no daemon
+        monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
+        monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    elif header is None:
         monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
     else:
         monkeypatch.setenv("_X_AMZN_TRACE_ID", header)

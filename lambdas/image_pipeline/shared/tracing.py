@@ -11,7 +11,8 @@ With active tracing on, Lambda records the function's X-Ray segment and passes i
 
 Subsegments go to the X-Ray daemon Lambda runs (``AWS_XRAY_DAEMON_ADDRESS``) over UDP, in the daemon's
 documented format: ``{"format": "json", "version": 1}`` then the segment document, one per datagram.
-Not sampled, no trace header or no daemon address: nothing is sent. botocore itself forwards the trace
+Not sampled, no trace header, no daemon address or ``POWERTOOLS_TRACE_DISABLED=true`` (the local mode):
+nothing is sent. botocore itself forwards the trace
 header to SQS and SNS, so the pipeline's hops stay in one trace.
 """
 
@@ -32,6 +33,7 @@ from typing import Any, Protocol, TypeVar, cast
 HEADER = b'{"format": "json", "version": 1}\n'
 TRACE_HEADER_ENV = "_X_AMZN_TRACE_ID"
 DAEMON_ENV = "AWS_XRAY_DAEMON_ADDRESS"
+DISABLED_ENV = "POWERTOOLS_TRACE_DISABLED"
 _MAX_DATAGRAM = 64 * 1024
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -110,7 +112,8 @@ class Tracer:
         @functools.wraps(handler)
         def traced(event: Any, context: Any) -> Any:
             trace = TraceHeader.parse(os.environ.get(TRACE_HEADER_ENV))
-            sender = self.sender() if trace is not None and trace.sampled else None
+            disabled = os.environ.get(DISABLED_ENV, "").lower() in {"1", "true"}
+            sender = self.sender() if trace is not None and trace.sampled and not disabled else None
             cold_start, self._cold_start = self._cold_start, False
             if trace is None or sender is None:
                 return handler(event, context)
