@@ -21,3 +21,9 @@ def test_dev_is_the_default_and_unknown_names_fail() -> None:
     assert config_for(None).name == "dev"
     with pytest.raises(ValueError, match="unknown environment"):
         config_for("qa")
+
+
+def test_every_environment_has_a_daily_image_quota_of_at_least_one() -> None:
+    assert all(config.daily_image_quota >= 1 for config in ENVIRONMENTS.values())
+    with pytest.raises(ValueError, match="daily_image_quota"):
+        dataclasses.replace(ENVIRONMENTS["dev"], daily_image_quota=0)
