@@ -172,6 +172,8 @@ class EnvironmentConfig:
     # How long a presigned upload (POST) and a presigned display link (GET) stay valid.
     upload_url_seconds: int = 300
     display_url_seconds: int = 300
+    # Cost guard: images one user may create per UTC day (POST /images answers 429 with when it resets).
+    daily_image_quota: int = 100
     # Origins besides the web page's own (CloudFront) that may call the API from a browser,
     # e.g. the local mode's page; set with ``-c extraCorsOrigins=https://a,https://b``.
     extra_cors_origins: tuple[str, ...] = ()
@@ -192,6 +194,8 @@ class EnvironmentConfig:
             raise ValueError(f"{self.name}: api_rate_limit >= 1 and api_burst_limit >= api_rate_limit")
         if not 1 <= self.batch_size <= 10 or not 1 <= self.image_concurrency <= self.batch_size:
             raise ValueError(f"{self.name}: batch_size 1..10 and image_concurrency 1..batch_size")
+        if self.daily_image_quota < 1:
+            raise ValueError(f"{self.name}: daily_image_quota must be at least 1")
         if self.monthly_budget_usd <= 0:
             raise ValueError(f"{self.name}: monthly_budget_usd must be positive")
         wait = self.rekognition_token_wait_seconds
@@ -238,6 +242,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         rekognition_quotas=RekognitionQuotas(),
         rekognition_max_attempts=6,
         monthly_budget_usd=100,
+        daily_image_quota=200,
         max_receive_count=5,
         log_retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.RETAIN,
@@ -257,6 +262,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         image_concurrency=10,
         rekognition_quotas=RekognitionQuotas(labels=50, text=50, faces=50, moderation=50, celebrities=50),
         monthly_budget_usd=1000,
+        daily_image_quota=500,
         rekognition_max_attempts=8,
         max_receive_count=5,
         log_retention=logs.RetentionDays.THREE_MONTHS,

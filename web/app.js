@@ -1,6 +1,6 @@
 // The page: sign-in, uploads with progress, live status, my images, search, detail and delete.
 import { Auth } from "./lib/auth.js";
-import { Api, uploadToS3 } from "./lib/api.js";
+import { Api, uploadRefusal, uploadToS3 } from "./lib/api.js";
 import { card, detailInfo, displayName, el, errorText, figure, formatBytes } from "./lib/render.js";
 
 const MAX_BYTES = 15 * 1024 * 1024;
@@ -299,7 +299,7 @@ async function runUpload({ file, features, item }) {
     }
     watch(ticket.imageId, item);
   } catch (error) {
-    item.fail(error.message);
+    item.fail(uploadRefusal(error));
   }
 }
 

@@ -18,6 +18,7 @@ TABLE_ACTIONS = [
     "dynamodb:BatchGetItem",
     "dynamodb:Query",
     "dynamodb:PutItem",
+    "dynamodb:UpdateItem",  # the per-user daily quota counter
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
 ]
@@ -54,6 +55,7 @@ class ApiHandler(Construct):
                 upload_url_seconds=config.upload_url_seconds,
                 display_url_seconds=config.display_url_seconds,
                 default_features=config.default_features,
+                daily_image_quota=config.daily_image_quota,
             ),
         )
         self.function = self.lambda_.function

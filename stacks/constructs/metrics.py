@@ -20,14 +20,15 @@ OPERATIONS = dict(zip(FEATURES, (action.split(":", 1)[1] for action in REKOGNITI
 # Outcomes of one webhook attempt (image_pipeline.webhooks.model.Outcome).
 WEBHOOK_OUTCOMES = ("delivered", "retry", "failed", "gone", "refused")
 
-# Graphed but not emitted by the functions yet (the dashboard shows no data for them until they are):
+# Emitted by the functions besides the counts the graphs name inline:
 # - the worker: milliseconds from the upload's S3 event time to the stored result, per image
 END_TO_END_LATENCY = "EndToEndLatency"
-# The worker counts the throttling answers it meets (each retry through the rate limiter included), by ``feature``.
-REKOGNITION_THROTTLES = "RekognitionThrottles"
-# - the dispatcher: milliseconds of one delivery attempt
+# - the dispatcher: milliseconds of one delivery attempt that reached the network
 WEBHOOK_LATENCY = "WebhookLatency"
-NOT_YET_EMITTED = (END_TO_END_LATENCY, WEBHOOK_LATENCY)
+# - the worker: the throttling answers it met (each retry through the rate limiter included), by ``feature``
+REKOGNITION_THROTTLES = "RekognitionThrottles"
+# Graphed but not emitted by the functions yet (the dashboard would show no data for them): none left.
+NOT_YET_EMITTED: tuple[str, ...] = ()
 
 
 def _emitted(

@@ -100,6 +100,27 @@ def test_throughput_and_rekognition_widgets_read_what_the_worker_emits(synthesiz
     assert {row[1] for row in account} == {"ThrottledCount"}
 
 
+def test_every_metric_the_dashboard_graphs_from_the_functions_is_emitted_by_them(synthesized: Synthesized) -> None:
+    graphed = {
+        plain[1]
+        for rows in _widgets(synthesized).values()
+        for row in rows
+        if (plain := [item for item in row if isinstance(item, str)]) and plain[0] == metrics.NAMESPACE
+    }
+    # the names in quotes on the lines that call telemetry's count/count_by
+    calls = [
+        line
+        for path in (ROOT / "lambdas" / "image_pipeline").rglob("*.py")
+        for line in path.read_text().splitlines()
+        if re.search(r"\bcount(_by)?\(", line)
+    ]
+    emitted = {name for line in calls for name in re.findall(r'"([A-Z]\w+)"', line)}
+    assert {metrics.END_TO_END_LATENCY, metrics.WEBHOOK_LATENCY} <= graphed
+    assert graphed - set(metrics.NOT_YET_EMITTED) <= emitted
+    # NOT_YET_EMITTED shrinks as soon as a function emits one of them
+    assert not set(metrics.NOT_YET_EMITTED) & emitted
+
+
 def test_queue_dlq_and_api_widgets_graph_this_environments_resources(synthesized: Synthesized) -> None:
     widgets = _widgets(synthesized)
     assert _names(widgets["Age of the oldest message, s"]) == ["ApproximateAgeOfOldestMessage"] * 2

@@ -64,3 +64,9 @@ def test_webhook_settings_that_would_let_one_owner_stall_the_others_are_refused(
 def test_one_owner_can_never_hold_every_dispatcher_instance() -> None:
     for config in ENVIRONMENTS.values():
         assert 1 <= config.webhooks.owner_share < config.webhooks.max_concurrency
+
+
+def test_every_environment_has_a_daily_image_quota_of_at_least_one() -> None:
+    assert all(config.daily_image_quota >= 1 for config in ENVIRONMENTS.values())
+    with pytest.raises(ValueError, match="daily_image_quota"):
+        dataclasses.replace(ENVIRONMENTS["dev"], daily_image_quota=0)

@@ -12,6 +12,8 @@ from image_pipeline.api.contract import MAX_BODY_BYTES
 from image_pipeline.api.handler import SECURITY_SCHEME, build_resolver, openapi_document
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+# POST /images may also be refused by the caller's daily image quota: an Error with when it resets.
+QUOTA_REFUSAL = {"$ref": "#/components/schemas/QuotaRefusal"}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,9 @@ def test_every_operation_documents_its_success_and_every_refusal_as_an_error(doc
             expected |= {"400", "413", "415"}
         assert expected <= set(answers), name
         for status, answer in answers.items():
-            if int(status) >= 400:
+            if (name, status) == ("POST /images", "429"):
+                assert json_schema(answer) == QUOTA_REFUSAL
+            elif int(status) >= 400:
                 assert json_schema(answer) == ERROR, (name, status)
         if successes[0] == 204:
             assert answers["204"]["content"] == {}, name
@@ -72,6 +76,15 @@ def test_the_error_schema_is_a_message_and_optional_detail(document: dict[str, A
     assert error["required"] == ["message"]
     assert set(error["properties"]) == {"message", "detail"}
     assert not {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"])
+
+
+def test_creating_an_image_documents_the_daily_quota_refusal(document: dict[str, Any]) -> None:
+    refusal = document["paths"]["/images"]["post"]["responses"]["429"]
+    assert "daily image quota" in refusal["description"]
+    assert refusal["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    quota = document["components"]["schemas"]["QuotaRefusal"]
+    assert quota["properties"]["resetsAt"]["format"] == "date-time"
+    assert set(quota["properties"]) == {"message", "detail", "resetsAt"}
 
 
 def test_bodies_are_json_objects_that_forbid_unknown_fields(document: dict[str, Any]) -> None:

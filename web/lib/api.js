@@ -1,11 +1,19 @@
 // The REST API (docs in README "REST API"): every call carries the Cognito IdToken.
 
 export class ApiError extends Error {
-  constructor(message, status) {
+  constructor(message, status, body = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.body = body; // the answer's JSON, e.g. resetsAt of a 429 (daily image quota)
   }
+}
+
+// Why an upload was refused; a 429 with resetsAt is the daily image quota: when uploads open again, local time.
+export function uploadRefusal(error) {
+  const resetsAt = error.status === 429 && error.body?.resetsAt ? new Date(error.body.resetsAt) : null;
+  if (!resetsAt || Number.isNaN(resetsAt.getTime())) return error.message;
+  return `Daily image limit reached: you can upload again from ${resetsAt.toLocaleString()}.`;
 }
 
 // {"message": ...} from the API, or Powertools' 422 {"detail": [{"loc": [...], "msg"?, "type"}]}.
@@ -83,7 +91,7 @@ export class Api {
     }
     if (response.status === 204) return null;
     const data = await response.json().catch(() => null);
-    if (!response.ok) throw new ApiError(messageOf(data, response.status), response.status);
+    if (!response.ok) throw new ApiError(messageOf(data, response.status), response.status, data);
     return data;
   }
 }

@@ -15,6 +15,7 @@ from image_pipeline.results.adapters.results_table import IndexNames, ResultsSto
 from image_pipeline.results.adapters.s3_images import S3ImageObjects
 from image_pipeline.results.domain.library import ImageLibrary
 from image_pipeline.uploads.adapters.s3_uploads import S3UploadSigner
+from image_pipeline.uploads.domain.quota import DailyQuota
 from image_pipeline.uploads.domain.uploads import UploadPolicy, Uploads
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
@@ -69,6 +70,7 @@ def components() -> ApiComponents:
             upload_seconds=settings.upload_url_seconds,
             default_features=parse_features(settings.default_features, frozenset()),
         ),
+        quota=DailyQuota(results, settings.daily_image_quota),
     )
     library = ImageLibrary(
         catalog=results,

@@ -4,7 +4,8 @@ The routes declare their answers with ``responses(...)``; api/errors.py maps eve
 In short: 400 the request cannot be read (body not UTF-8 or not JSON, a page token the API did not issue,
 an impossible value), 401 no valid ID token, 404 no such resource of yours (ids of the wrong form
 included), 409 the resource's state forbids it, 413 body too large, 415 body not ``application/json``,
-422 JSON that breaks the schema (``detail`` says where), 429 the stage's throttling.
+422 JSON that breaks the schema (``detail`` says where), 429 the stage's throttling, or on POST /images the
+caller's daily image quota (``Retry-After`` and ``resetsAt`` say when it resets).
 """
 
 from __future__ import annotations
@@ -51,6 +52,27 @@ ERRORS: dict[int, str] = {
     429: "Too many requests: the stage's throttling (API Gateway) refused it, or a limit of this operation "
     "(test sends per webhook); the Retry-After header says how many seconds to wait",
 }
+
+
+class QuotaRefusal(Error):
+    """429 of POST /images: the caller's daily image quota is used up until ``resetsAt``."""
+
+    resetsAt: str | None = Field(  # noqa: N815 - the API's JSON is camelCase
+        default=None,
+        json_schema_extra={"format": "date-time"},
+        description="When the daily quota resets (next midnight UTC); none when the stage's throttling refused it",
+    )
+
+
+# POST /images: the stage's throttling or the caller's daily image quota.
+QUOTA_429: OpenAPIResponse = {
+    "description": "Too many requests: the stage's throttling, or the caller's daily image quota is used up "
+    "(resetsAt and Retry-After say when it resets: midnight UTC)",
+    "headers": {
+        "Retry-After": {"description": "Seconds until the quota resets", "schema": {"type": "integer", "minimum": 1}}
+    },
+    "content": {JSON: {"model": QuotaRefusal}},
+}
 # Any operation: no valid token (API Gateway's authorizer), throttling (the stage), and a 422 that Powertools'
 # validation documents for each operation (here with the Error body every refusal has).
 ALWAYS = (401, 422, 429)
@@ -64,10 +86,12 @@ def responses(
     *,
     errors: tuple[int, ...] = (),
     links: dict[str, Any] | None = None,
+    special: dict[int, OpenAPIResponse] | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """The success answer (``model`` as its JSON body, or no body) and every error answer, each an Error.
 
-    ``links`` name the operations a client goes on to with this answer (OpenAPI links, see ``link``).
+    ``links`` name the operations a client goes on to with this answer (OpenAPI links, see ``link``);
+    ``special`` replaces the generic answer of a status (e.g. ``QUOTA_429``).
     """
     success: dict[str, Any] = {"description": description, "content": {JSON: {"model": model}} if model else {}}
     if links:
@@ -75,7 +99,7 @@ def responses(
     answers: dict[int, Any] = {status: success}
     for code in sorted({*ALWAYS, *errors}):
         answers[code] = {"description": ERRORS[code], "content": {JSON: {"model": Error}}}
-    return answers
+    return answers | (special or {})
 
 
 def link(operation_id: str, **parameters: str) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from image_pipeline.shared.errors import Conflict, InvalidRequest, NotFound, RateLimited, RequestError
+from typing import Any
+
+from image_pipeline.shared.errors import Conflict, InvalidRequest, NotFound, QuotaExceeded, RateLimited, RequestError
 
 
 class Unauthenticated(RequestError):
@@ -29,7 +31,7 @@ STATUS_CODES: dict[type[RequestError], int] = {
     Conflict: 409,
     BodyTooLarge: 413,
     UnsupportedMediaType: 415,
-    RateLimited: 429,
+    RateLimited: 429,  # QuotaExceeded too
 }
 
 
@@ -38,8 +40,13 @@ def status_of(error: RequestError) -> int:
     return next((STATUS_CODES[kind] for kind in type(error).__mro__ if kind in STATUS_CODES), 400)
 
 
-def headers_of(error: RequestError) -> dict[str, str] | None:
-    """Headers the refusal carries: when to try again after a rate limit."""
+def answer_of(error: RequestError) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Status, headers and JSON body of a refusal: ``{"message"}``; a rate limit says when to try again
+    (``Retry-After``), a used-up quota also when it resets (``resetsAt``)."""
+    body: dict[str, Any] = {"message": error.message}
+    headers: dict[str, str] = {}
     if isinstance(error, RateLimited):
-        return {"Retry-After": str(error.retry_after_seconds)}
-    return None
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    if isinstance(error, QuotaExceeded):
+        body["resetsAt"] = error.resets_at
+    return status_of(error), headers, body

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from image_pipeline.api import image_routes, webhook_routes
 from image_pipeline.api.composition import components
 from image_pipeline.api.contract import MAX_BODY_BYTES, ReadableBodyValidation
-from image_pipeline.api.errors import headers_of, status_of
+from image_pipeline.api.errors import answer_of
 from image_pipeline.shared.errors import RequestError
 from image_pipeline.shared.telemetry import logger, tracer
 
@@ -66,13 +66,9 @@ def build_resolver(origins: Sequence[str]) -> APIGatewayRestResolver:
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document(app))
 
     @app.exception_handler(RequestError)  # type: ignore[untyped-decorator]
-    def request_error(error: RequestError) -> Response[dict[str, str]]:
-        return Response(
-            status_code=status_of(error),
-            content_type=content_types.APPLICATION_JSON,
-            body={"message": error.message},
-            headers=headers_of(error),
-        )
+    def request_error(error: RequestError) -> Response[dict[str, Any]]:
+        status, headers, body = answer_of(error)
+        return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
@@ -132,6 +128,6 @@ def resolver() -> APIGatewayRestResolver:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)  # answers carry webhook secrets and upload links
+@tracer.capture_lambda_handler  # records no answer: answers carry webhook secrets and upload links
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return resolver().resolve(event, context)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from image_pipeline.api.composition import components
-from image_pipeline.api.contract import WITH_BODY, link, responses
+from image_pipeline.api.contract import QUOTA_429, WITH_BODY, link, responses
 from image_pipeline.api.identity import current_owner
 from image_pipeline.recognition.domain.features import Feature
 from image_pipeline.results.domain.library import ImageLibrary, ImageQuery
@@ -117,6 +117,7 @@ def library() -> ImageLibrary:
         UploadTicketResponse,
         errors=WITH_BODY,
         links={**image_links("$response.body#/imageId"), "ListImages": link("listImages")},
+        special={429: QUOTA_429},
     ),
 )
 def create_image(request: UploadRequest) -> Response[UploadTicketResponse]:

@@ -1,5 +1,17 @@
-"""Entry point of the worker function: the handler lives in image_pipeline/recognition/handler.py."""
+"""Entry point of the worker function: the handler lives in image_pipeline/recognition/handler.py.
 
-from image_pipeline.recognition.handler import handler
+A cold start imports boto3 and the telemetry only; the handler's module (pydantic settings and models,
+Powertools' utilities) is imported by the first invocation (bench/import_time.py, docs/observability.md).
+"""
 
-__all__ = ["handler"]
+from typing import Any
+
+import boto3  # noqa: F401 - at cold start: every invocation needs it
+
+from image_pipeline.shared import telemetry  # noqa: F401 - at cold start: logger, metrics, tracer
+
+
+def handler(event: Any, context: Any) -> Any:
+    from image_pipeline.recognition.handler import handler as recognition
+
+    return recognition(event, context)

@@ -64,3 +64,11 @@ class RateLimited(RequestError):
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class QuotaExceeded(RateLimited):
+    """The caller used up a quota; ``resets_at`` (ISO 8601, UTC) is when it allows again."""
+
+    def __init__(self, message: str, *, resets_at: str, retry_after_seconds: int) -> None:
+        super().__init__(message, retry_after_seconds)
+        self.resets_at = resets_at

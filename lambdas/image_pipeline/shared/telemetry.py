@@ -1,9 +1,11 @@
-"""Powertools Logger, Metrics and Tracer shared by handlers and domain code."""
+"""Powertools Logger and Metrics, and our Tracer (shared/tracing.py), shared by handlers and domain code."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics, MetricUnit, single_metric
+
+from image_pipeline.shared.tracing import Tracer
 
 logger = Logger()
 metrics = Metrics()

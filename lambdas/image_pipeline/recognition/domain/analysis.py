@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -115,6 +116,9 @@ class ImageAnalysis:
         self._announce(record)
         count("ImagesProcessed" if record.status is Status.COMPLETED else "ImagesFailed")
         count("ProcessingLatency", (time.perf_counter() - started) * 1000, unit="Milliseconds")
+        if ref.event_time is not None:  # from the upload's S3 event to its stored result
+            waited = (datetime.now(UTC) - ref.event_time).total_seconds() * 1000
+            count("EndToEndLatency", max(0.0, waited), unit="Milliseconds")
         logger.info("Image processed", extra={"outcome": outcome.value, "status": record.status.value})
         return outcome
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -17,6 +18,8 @@ class ObjectRef:
     etag: str | None
     version_id: str | None
     size: int | None
+    # When S3 says the object was created (the record's eventTime): the start of the end-to-end latency.
+    event_time: datetime | None = field(default=None, compare=False)
 
     @property
     def identity(self) -> str:
@@ -38,7 +41,19 @@ def _object_ref(record: dict[str, Any]) -> ObjectRef:
         etag=etag.strip('"') if etag else None,
         version_id=obj.get("versionId") or None,
         size=obj.get("size"),
+        event_time=_event_time(record.get("eventTime")),
     )
+
+
+def _event_time(value: object) -> datetime | None:
+    """``2026-11-30T01:02:03.456Z``; None when absent or unreadable (the metric is skipped, not the image)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
 
 
 def parse_notification(body: str) -> list[ObjectRef]:

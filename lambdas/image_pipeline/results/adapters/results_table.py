@@ -6,6 +6,7 @@ Keys (one table, generic names):
            gsi2 (ByOwnerLabel): OWNER#<owner>#LABEL#<name> / <confidence>#<createdAt>#<id>
 - lock:    pk=IMAGE#<id>  sk=LOCK           (expires, TTL)
 - content: pk=CONTENT#<owner>#<etag>#<size>#<features>  sk=CONTENT  -> the owner's image whose analysis can be reused
+- quota:   pk=QUOTA#<owner>#<yyyy-mm-dd>  sk=QUOTA  count = images created that UTC day (expiresAt, TTL: 2 days)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -33,6 +35,7 @@ MAX_INDEXED_LABELS = 45
 IMAGE_SK = "IMAGE"
 LOCK_SK = "LOCK"
 CONTENT_SK = "CONTENT"
+QUOTA_SK = "QUOTA"
 # The table's TTL attribute on a PENDING image (ImageRecord.forget_after): an upload that never comes is
 # forgotten; a finished result drops it and is kept.
 PENDING_EXPIRY = "expiresAt"
@@ -56,6 +59,10 @@ def label_pk(owner: str, label: str) -> str:
 def confidence_sort_key(confidence: float) -> str:
     """Zero-padded so that string order is numeric order: ``097.125``."""
     return f"{confidence:07.3f}"
+
+
+def quota_pk(owner: str, day: date) -> str:
+    return f"QUOTA#{owner}#{day.isoformat()}"
 
 
 def content_pk(content: ContentFingerprint) -> str:
@@ -324,6 +331,27 @@ class ResultsStore:
         if self._indexes is None:
             raise RuntimeError("this ResultsStore was made without index names")
         return self._indexes
+
+    def take(self, owner: str, day: date, *, limit: int, forget_at: datetime) -> bool:
+        """One UpdateItem: adds one to the owner's counter of ``day`` unless it already reached ``limit``."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._key(quota_pk(owner, day), QUOTA_SK),
+                UpdateExpression="ADD #count :one SET #expires = if_not_exists(#expires, :expires)",
+                ConditionExpression="attribute_not_exists(#count) OR #count < :limit",
+                ExpressionAttributeNames={"#count": "count", "#expires": PENDING_EXPIRY},
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(limit)},
+                    ":expires": {"N": str(int(forget_at.timestamp()))},
+                },
+            )
+        except ClientError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
 
     def create_pending(self, record: ImageRecord) -> None:
         self._db.put_item(

@@ -15,6 +15,7 @@ from image_pipeline.recognition.domain.features import FeatureSet, feature_key
 from image_pipeline.recognition.domain.image_header import MAX_IMAGE_BYTES
 from image_pipeline.results.domain.records import ImageRecord, Status, iso_seconds, now_iso
 from image_pipeline.shared.errors import InvalidRequest
+from image_pipeline.uploads.domain.quota import DailyQuota
 
 CONTENT_TYPES = {"image/jpeg": "jpg", "image/png": "png"}
 # A PENDING image whose upload never arrives is forgotten this long after its upload link expires.
@@ -56,10 +57,13 @@ def clean_filename(filename: str) -> str:
 
 
 class Uploads:
-    def __init__(self, *, pending: PendingImages, signer: UploadSigner, policy: UploadPolicy) -> None:
+    def __init__(
+        self, *, pending: PendingImages, signer: UploadSigner, policy: UploadPolicy, quota: DailyQuota | None = None
+    ) -> None:
         self._pending = pending
         self._signer = signer
         self._policy = policy
+        self._quota = quota
 
     def create_upload(
         self, owner: str, *, filename: str, content_type: str, features: FeatureSet | None
@@ -67,6 +71,8 @@ class Uploads:
         extension = CONTENT_TYPES.get(content_type)
         if extension is None:
             raise InvalidRequest(f"contentType must be one of {', '.join(CONTENT_TYPES)}")
+        if self._quota is not None:
+            self._quota.charge(owner)
         chosen = features or self._policy.default_features
         image_id = str(uuid.uuid4())
         key = f"{self._policy.prefix}{owner}/{image_id}.{extension}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from image_pipeline.shared.telemetry import count_by, logger
+from image_pipeline.shared.telemetry import count, count_by, logger
 from image_pipeline.webhooks.domain.fairness import Deferral, FlowControl, Unbounded
 from image_pipeline.webhooks.domain.model import (
     ENVIRONMENT_WEBHOOK_ID,
@@ -237,6 +237,7 @@ class Dispatcher:
             timestamp = int(now)  # fresh per attempt; the id and the body stay the same
             headers = webhook_headers(subscription.secrets_in_use(now), job.message_id, timestamp, job.body)
             answer = self._transport.post(subscription.url, job.body.encode(), headers)
+            count("WebhookLatency", answer.latency_ms, unit="Milliseconds")  # attempts that reached the network
             return answer, classify(answer.status)
         except TargetUnresolved:
             return EndpointAnswer.failed(Failure.DNS, self._ms_since(started)), AttemptOutcome.RETRY
