@@ -18,6 +18,7 @@ from stacks.constructs.messaging import pipeline_key
 from stacks.constructs.monitoring import AlarmTexts, QueueConsumerMonitoring
 from stacks.constructs.webhook_dispatch import WebhookDispatch, table_resources
 from stacks.constructs.webhook_endpoint import WebhookEndpointSecret
+from stacks.constructs.webhook_secrets_key import WebhookSecretsKey
 
 # What the API's webhook routes do with the table: subscriptions by id and by owner, delivery history.
 API_TABLE_ACTIONS = [
@@ -51,6 +52,7 @@ class IntegrationStack(Stack):
             if config.webhooks.endpoint_url
             else None
         )
+        self.secrets_key = WebhookSecretsKey(self, "Secrets", config=config)
         self.dispatch = WebhookDispatch(
             self,
             "Webhooks",
@@ -59,7 +61,9 @@ class IntegrationStack(Stack):
             owner_index=owner_index,
             events_topic=events_topic,
             endpoint_secret=self.endpoint_secret,
+            secrets_key_arn=self.secrets_key.key.key_arn,
         )
+        self.secrets_key.grant_open(self.dispatch.role)
         QueueConsumerMonitoring(
             self,
             "Monitoring",
@@ -90,6 +94,7 @@ class IntegrationStack(Stack):
             table_name=self.table.table_name,
             owner_index=self.owner_index,
             dispatch_queue_url=self.dispatch.queue.queue_url,
+            secrets_key_arn=self.secrets_key.key.key_arn,
             max_attempts=self.config.webhooks.max_attempts,
             delivery_retention_days=self.config.webhooks.delivery_retention_days,
         )
@@ -102,3 +107,4 @@ class IntegrationStack(Stack):
             iam.PolicyStatement(actions=API_TABLE_ACTIONS, resources=table_resources(self.table, self.owner_index))
         )
         self.dispatch.queue.grant_send_messages(role)
+        self.secrets_key.grant_seal(role)

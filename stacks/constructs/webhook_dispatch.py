@@ -40,6 +40,7 @@ class WebhookDispatch(Construct):
         owner_index: str,
         events_topic: sns.ITopic,
         endpoint_secret: secretsmanager.ISecret | None,
+        secrets_key_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         webhooks = config.webhooks
@@ -54,6 +55,7 @@ class WebhookDispatch(Construct):
             table_name=table.table_name,
             owner_index=owner_index,
             dispatch_queue_url=self.queue.queue_url,
+            secrets_key_arn=secrets_key_arn,
             dead_letter_queue_url=self.dead_letter_queue.queue_url,
             max_attempts=webhooks.max_attempts,
             disable_after_days=webhooks.disable_after_days,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from standardwebhooks.webhooks import Webhook
 
@@ -73,6 +75,19 @@ class Dispatch:
     moto: DispatchQueues
     table: WebhookStore
     service: WebhookService
+    stacks: LocalStacks
+
+    @property
+    def dynamodb(self) -> Any:
+        return self.stacks.dynamodb
+
+    @property
+    def kms(self) -> Any:
+        return self.stacks.clients["kms"]
+
+    @property
+    def table_name(self) -> str:
+        return self.stacks.environment(DISPATCHER_HANDLER)["WEBHOOKS_TABLE_NAME"]
 
     def subscribe(self, url: str, owner: str = "alice", events: tuple[str, ...] = ("image.analyzed", "image.failed")):
         created = self.service.create(owner, url, list(events))
@@ -120,7 +135,7 @@ def dispatch(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterato
         queues = DispatchQueues.of(stacks)
         table = WebhookStore(stacks.dynamodb, environment["WEBHOOKS_TABLE_NAME"])
         service = stacks.webhook_service(DISPATCHER_HANDLER)
-        yield Dispatch(queues, table, service)
+        yield Dispatch(queues, table, service, stacks)
         dispatcher_composition.components.cache_clear()
 
 
@@ -329,30 +344,108 @@ def test_a_subscription_gets_only_the_event_types_it_asked_for(dispatch: Dispatc
     assert dispatch.deliveries(subscription.webhook_id) == []
 
 
-def test_after_a_rotation_both_secrets_verify_for_a_day(
-    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
-) -> None:
-    # Given a webhook whose secret was just rotated
-    dispatch, subscription, receiver = endpoint
-    old_secret = subscription.secrets[0].value
-    rotated = dispatch.service.rotate_secret("alice", subscription.webhook_id)
-    captured: list[tuple[bytes, dict[str, str]]] = []
-    original = receiver.receive
+def test_after_a_rotation_both_secrets_verify_for_a_day(dispatch: Dispatch) -> None:
+    with WebhookReceiver() as receiver:
+        # Given a webhook whose secret was just rotated
+        subscription, old_secret = dispatch.subscribe(receiver.url)
+        receiver.trust(old_secret)
+        rotated = dispatch.service.rotate_secret("alice", subscription.webhook_id)
+        captured: list[tuple[bytes, dict[str, str]]] = []
+        original = receiver.receive
 
-    def capture(body: bytes, headers: dict[str, str]) -> Any:
-        captured.append((body, headers))
-        return original(body, headers)
+        def capture(body: bytes, headers: dict[str, str]) -> Any:
+            captured.append((body, headers))
+            return original(body, headers)
 
-    receiver.receive = capture  # type: ignore[method-assign]
-    # When an event is delivered
-    dispatch.publish(image_event())
-    dispatch.drain()
+        receiver.receive = capture  # type: ignore[method-assign]
+        # When an event is delivered
+        dispatch.publish(image_event())
+        dispatch.drain()
     # Then it carries two signatures, and either secret verifies it
     [(body, headers)] = captured
     assert len(headers["webhook-signature"].split(" ")) == 2
     assert Webhook(rotated.secret).verify(body, headers)["type"] == "image.analyzed"
     assert Webhook(old_secret).verify(body, headers)["type"] == "image.analyzed"
     assert len(receiver.events) == 1
+
+
+def test_a_rotation_that_expires_the_previous_secret_signs_with_the_new_one_only(dispatch: Dispatch) -> None:
+    with WebhookReceiver() as receiver:
+        # Given a webhook whose leaked secret was rotated out at once
+        subscription, _ = dispatch.subscribe(receiver.url)
+        rotated = dispatch.service.rotate_secret("alice", subscription.webhook_id, expire_previous=True)
+        receiver.trust(rotated.secret)
+        # When an event is delivered, Then one signature, by the new secret, is all it carries
+        dispatch.publish(image_event())
+        dispatch.drain()
+    [event] = receiver.events
+    assert event.type == "image.analyzed"
+    assert len(dispatch.subscription(subscription.webhook_id).secrets) == 1
+
+
+def _blobs(value: Any) -> list[bytes]:
+    """Every string and binary in a DynamoDB attribute value, as bytes (base64 strings decoded too)."""
+    if isinstance(value, dict):
+        return [blob for inner in value.values() for blob in _blobs(inner)]
+    if isinstance(value, list):
+        return [blob for inner in value for blob in _blobs(inner)]
+    if isinstance(value, bytes):
+        return [value]
+    if isinstance(value, str):
+        try:
+            return [value.encode(), base64.b64decode(value, validate=True)]
+        except ValueError:
+            return [value.encode()]
+    return []
+
+
+def test_the_table_and_its_index_hold_nothing_a_thief_could_sign_with(dispatch: Dispatch) -> None:
+    with WebhookReceiver() as receiver:
+        # Given webhooks created, rotated and delivered to (every path that writes a secret)
+        created = [dispatch.subscribe(receiver.url, owner=owner) for owner in ("alice", "bob")]
+        secrets = [secret for _, secret in created]
+        secrets.append(dispatch.service.rotate_secret("alice", created[0][0].webhook_id).secret)
+        dispatch.publish(image_event())
+        dispatch.drain()
+    # When the whole table is scanned (what a backup, an export or a reader of the table gets)
+    items = [
+        item
+        for page in dispatch.dynamodb.get_paginator("scan").paginate(TableName=dispatch.table_name)
+        for item in page["Items"]
+    ]
+    blobs = [blob for item in items for blob in _blobs(item)]
+    # Then no whsec_ value, no secret's base64 text and no raw key bytes are anywhere in it
+    keys = [base64.b64decode(secret.removeprefix("whsec_")) for secret in secrets]
+    assert not [blob for blob in blobs if b"whsec_" in blob]
+    assert not [blob for blob in blobs for secret in secrets if secret.removeprefix("whsec_").encode() in blob]
+    assert not [blob for blob in blobs for key in keys if key in blob]
+    # but the KMS ciphertexts are (a positive control: they open with the key and the right context only)
+    sealed = {
+        item["webhookId"]["S"]: [s["M"]["sealed"]["S"] for s in item["secrets"]["L"]]
+        for item in items
+        if "secrets" in item
+    }
+    assert sorted(len(values) for values in sealed.values()) == [1, 2]
+    alice = created[0][0]
+    opened = dispatch.kms.decrypt(
+        CiphertextBlob=base64.b64decode(sealed[alice.webhook_id][0]),
+        EncryptionContext={"webhookId": alice.webhook_id, "owner": "alice"},
+    )["Plaintext"]
+    assert opened.decode() == secrets[2]
+    with pytest.raises(ClientError, match="InvalidCiphertext"):
+        dispatch.kms.decrypt(
+            CiphertextBlob=base64.b64decode(sealed[alice.webhook_id][0]),
+            EncryptionContext={"webhookId": created[1][0].webhook_id, "owner": "bob"},
+        )
+    # And the owner index, queried as the listing does, carries no secrets at all
+    listed = dispatch.dynamodb.query(
+        TableName=dispatch.table_name,
+        IndexName="ByOwner",
+        KeyConditionExpression="gsi1pk = :owner",
+        ExpressionAttributeValues={":owner": {"S": "OWNER#alice"}},
+    )["Items"]
+    assert [item["webhookId"]["S"] for item in listed] == [alice.webhook_id]
+    assert "secrets" not in listed[0]
 
 
 def test_a_name_that_now_resolves_to_a_private_address_is_refused_at_delivery(

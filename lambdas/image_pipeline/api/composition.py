@@ -16,6 +16,7 @@ from image_pipeline.results.adapters.s3_images import S3ImageObjects
 from image_pipeline.results.domain.library import ImageLibrary
 from image_pipeline.uploads.adapters.s3_uploads import S3UploadSigner
 from image_pipeline.uploads.domain.uploads import UploadPolicy, Uploads
+from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, DispatchSettings
@@ -35,6 +36,7 @@ def webhook_service(settings: WebhookApiSettings) -> WebhookService:
             settings=DispatchSettings(delivery_retention_seconds=settings.delivery_retention_days * 86400),
         ),
         policy=TargetPolicy.of(settings.allow_http, settings.allowed_networks),
+        secrets=KmsSecrets(boto3.client("kms"), settings.secrets_key_arn),
     )
 
 

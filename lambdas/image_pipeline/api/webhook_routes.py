@@ -57,8 +57,9 @@ class WebhookList(BaseModel):
 class RotatedSecret(BaseModel):
     webhookId: str  # noqa: N815
     secret: str = Field(description="The new whsec_... secret; shown only in this answer")
-    previousSecretExpiresAt: str = Field(  # noqa: N815
-        description="Until then the previous secret signs too (a second v1 signature)"
+    previousSecretExpiresAt: str | None = Field(  # noqa: N815
+        description="Until then the previous secret signs too (a second v1 signature); null when it was "
+        "expired at once (expirePrevious=true)"
     )
 
 
@@ -125,11 +126,20 @@ def delete_webhook(webhookId: WebhookId) -> Response[None]:  # noqa: N803 - the 
 
 @router.post(
     "/webhooks/<webhookId>/rotate-secret",
-    summary="New signing secret; the previous one keeps signing for 24 hours",
+    summary="New signing secret; the previous one keeps signing for 24 hours unless expirePrevious=true",
     tags=["webhooks"],
 )
-def rotate_secret(webhookId: WebhookId) -> RotatedSecret:  # noqa: N803
-    rotated = service().rotate_secret(current_owner(router), webhookId)
+def rotate_secret(
+    webhookId: WebhookId,  # noqa: N803
+    expire_previous: Annotated[
+        bool,
+        Query(
+            alias="expirePrevious",
+            description="Stop signing with the previous secret at once (it leaked); default: it signs for 24 hours",
+        ),
+    ] = False,
+) -> RotatedSecret:
+    rotated = service().rotate_secret(current_owner(router), webhookId, expire_previous=expire_previous)
     return RotatedSecret(
         webhookId=webhookId, secret=rotated.secret, previousSecretExpiresAt=rotated.previous_secret_expires_at
     )

@@ -4,6 +4,9 @@
 |---|---|---|---|
 | subscription | ``WEBHOOK#<id>`` | ``WEBHOOK`` | ``ByOwner``: gsi1pk ``OWNER#<owner>``, gsi1sk ``<createdAt>#<id>`` |
 | delivery | ``WEBHOOK#<id>`` | ``DELIVERY#<event time>#<webhook-id header>`` | TTL ``expiresAt`` |
+
+A subscription's ``secrets`` hold sealed (KMS-encrypted) secrets only, and the owner index projects
+``OWNER_INDEX_ATTRIBUTES``, never the secrets: a listing by owner has none.
 """
 
 from __future__ import annotations
@@ -31,6 +34,18 @@ if TYPE_CHECKING:
 SUBSCRIPTION_SK = "WEBHOOK"
 DELIVERY_PREFIX = "DELIVERY#"
 OWNER_INDEX = "ByOwner"
+# What the owner index carries besides its keys (stacks/constructs/webhooks_table.py projects exactly these).
+OWNER_INDEX_ATTRIBUTES = (
+    "webhookId",
+    "owner",
+    "url",
+    "events",
+    "status",
+    "createdAt",
+    "failingSince",
+    "disabledReason",
+    "disabledAt",
+)
 
 
 def webhook_pk(webhook_id: str) -> str:
@@ -54,11 +69,14 @@ def subscription_item(subscription: Subscription) -> dict[str, Any]:
         "secrets": _secrets_document(subscription.secrets),
         "status": subscription.status.value,
         "createdAt": subscription.created_at,
+        "secretsVersion": subscription.secrets_version,
     }
 
 
 def _secrets_document(secrets: tuple[SigningSecret, ...]) -> list[dict[str, Any]]:
-    return [{"value": s.value, "expiresAt": s.expires_at} for s in secrets]
+    if not all(s.sealed for s in secrets):
+        raise ValueError("only sealed secrets are stored")
+    return [{"sealed": s.value, "expiresAt": s.expires_at} for s in secrets]
 
 
 def subscription_from_item(item: dict[str, Any]) -> Subscription:
@@ -67,12 +85,13 @@ def subscription_from_item(item: dict[str, Any]) -> Subscription:
         owner=item["owner"],
         url=item["url"],
         events=tuple(item["events"]),
-        secrets=tuple(SigningSecret(s["value"], s.get("expiresAt")) for s in item.get("secrets", [])),
+        secrets=tuple(SigningSecret(s["sealed"], s.get("expiresAt")) for s in item.get("secrets", [])),
         created_at=item["createdAt"],
         status=SubscriptionStatus(item.get("status", SubscriptionStatus.ACTIVE.value)),
         failing_since=item.get("failingSince"),
         disabled_reason=item.get("disabledReason"),
         disabled_at=item.get("disabledAt"),
+        secrets_version=int(item.get("secretsVersion", 0)),
     )
 
 
@@ -154,14 +173,19 @@ class WebhookStore:
     def delete_subscription(self, webhook_id: str) -> None:
         self._db.delete_item(TableName=self._table, Key=self._key(webhook_id))
 
-    def replace_secrets(self, webhook_id: str, secrets: tuple[SigningSecret, ...]) -> None:
-        self._update(
+    def replace_secrets(self, webhook_id: str, secrets: tuple[SigningSecret, ...], read_version: int) -> bool:
+        """Writes the secrets unless another rotation wrote since ``read_version`` was read; False then."""
+        unchanged = "secretsVersion = :read"
+        if read_version == 0:
+            unchanged = f"({unchanged} OR attribute_not_exists(secretsVersion))"
+        response = self._update(
             webhook_id,
             SUBSCRIPTION_SK,
-            "SET secrets = :secrets",
-            {":secrets": _secrets_document(secrets)},
-            ConditionExpression="attribute_exists(pk)",
+            "SET secrets = :secrets, secretsVersion = :next",
+            {":secrets": _secrets_document(secrets), ":read": read_version, ":next": read_version + 1},
+            ConditionExpression=f"attribute_exists(pk) AND {unchanged}",
         )
+        return response is not None
 
     def set_enabled(self, webhook_id: str) -> None:
         self._update(

@@ -29,6 +29,7 @@ from image_pipeline.webhooks.domain.model import (
 from image_pipeline.webhooks.domain.payload import image_payload, is_image_event, serialise
 from image_pipeline.webhooks.domain.ports import EndpointAnswer, JobQueue, Transport, WebhookRepository
 from image_pipeline.webhooks.domain.schedule import RetrySchedule, parse_retry_after
+from image_pipeline.webhooks.domain.secrets import SecretOpener, signing_secrets
 from image_pipeline.webhooks.domain.signing import message_id, webhook_headers
 from image_pipeline.webhooks.domain.targets import TargetRefused, TargetUnresolved
 
@@ -123,6 +124,7 @@ class Dispatcher:
         queue: JobQueue,
         transport: Transport,
         settings: DispatchSettings,
+        secrets: SecretOpener,
         fixed: FixedEndpoints | None = None,
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
@@ -131,6 +133,7 @@ class Dispatcher:
         self._queue = queue
         self._transport = transport
         self._settings = settings
+        self._secrets = secrets
         self._fixed = fixed or NoFixedEndpoint()
         self._deliveries = DeliveryQueue(repository=repository, queue=queue, settings=settings, clock=clock)
         self._clock = clock
@@ -212,7 +215,8 @@ class Dispatcher:
         self, subscription: Subscription, job: DeliveryJob, now: float
     ) -> tuple[EndpointAnswer, AttemptOutcome]:
         timestamp = int(now)  # fresh per attempt; the id and the body stay the same
-        headers = webhook_headers(subscription.secrets_in_use(now), job.message_id, timestamp, job.body)
+        keys = signing_secrets(subscription, now, self._secrets.open)
+        headers = webhook_headers(keys, job.message_id, timestamp, job.body)
         try:
             answer = self._transport.post(subscription.url, job.body.encode(), headers)
         except TargetUnresolved as unresolved:

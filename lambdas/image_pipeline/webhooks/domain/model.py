@@ -50,8 +50,11 @@ def classify(status: int | None) -> AttemptOutcome:
 
 @dataclass(frozen=True)
 class SigningSecret:
+    """A webhook's secret as stored: sealed (domain/secrets.py), or plain for the environment's endpoint."""
+
     value: str = field(repr=False)
     expires_at: float | None = None  # epoch seconds; None for the current secret
+    sealed: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,14 @@ class Subscription:
     disabled_at: str | None = None
     # The environment's fixed endpoint: not stored in the table, never disabled by the dispatcher.
     fixed: bool = False
+    # Bumped by every rotation: a rotation writes only over the version it read.
+    secrets_version: int = 0
 
-    def secrets_in_use(self, now: float) -> list[str]:
-        """The current secret first, then rotated-out ones still inside their 24 h overlap."""
+    def live_secrets(self, now: float) -> list[SigningSecret]:
+        """The current secret first, then a rotated-out one still inside its overlap."""
         live = [s for s in self.secrets if s.expires_at is None or s.expires_at > now]
         live.sort(key=lambda s: s.expires_at is not None)
-        return [s.value for s in live]
+        return live
 
     def wants(self, event_type: str) -> bool:
         return event_type == TEST_EVENT_TYPE or event_type in self.events

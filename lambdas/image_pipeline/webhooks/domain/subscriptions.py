@@ -19,12 +19,15 @@ from image_pipeline.webhooks.domain.payload import (
     webhook_test_payload,
 )
 from image_pipeline.webhooks.domain.ports import WebhookRepository
+from image_pipeline.webhooks.domain.secrets import SecretContext, SecretSealer, rotated
 from image_pipeline.webhooks.domain.signing import generate_secret
 from image_pipeline.webhooks.domain.targets import Resolver, TargetPolicy, check_url, system_resolver
 
 MAX_WEBHOOKS_PER_OWNER = 10
 # After a rotation the previous secret signs too, for this long, so receivers can switch without a gap.
 ROTATION_OVERLAP_SECONDS = 24 * 3600
+# A rotation that lost a race with another re-reads and tries again this often before giving up (409).
+ROTATION_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class CreatedWebhook:
 @dataclass(frozen=True)
 class RotatedSecret:
     secret: str
-    previous_secret_expires_at: str
+    previous_secret_expires_at: str | None  # None when the previous secret was expired at once
 
 
 @dataclass(frozen=True)
@@ -52,12 +55,14 @@ class WebhookService:
         repository: WebhookRepository,
         deliveries: DeliveryQueue,
         policy: TargetPolicy,
+        secrets: SecretSealer,
         resolver: Resolver = system_resolver,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._repository = repository
         self._deliveries = deliveries
         self._policy = policy
+        self._secrets = secrets
         self._resolver = resolver
         self._clock = clock
 
@@ -69,12 +74,13 @@ class WebhookService:
         if self._repository.count_subscriptions(owner) >= MAX_WEBHOOKS_PER_OWNER:
             raise Conflict(f"at most {MAX_WEBHOOKS_PER_OWNER} webhooks per user")
         secret = generate_secret()
+        webhook_id = "wh_" + secrets.token_hex(12)
         subscription = Subscription(
-            webhook_id="wh_" + secrets.token_hex(12),
+            webhook_id=webhook_id,
             owner=owner,
             url=url,
             events=tuple(sorted(set(events))),
-            secrets=(SigningSecret(secret),),
+            secrets=(SigningSecret(self._secrets.seal(secret, SecretContext(webhook_id, owner))),),
             created_at=iso(self._clock()),
         )
         self._repository.create_subscription(subscription)
@@ -94,18 +100,21 @@ class WebhookService:
         self.get(owner, webhook_id)
         self._repository.delete_subscription(webhook_id)
 
-    def rotate_secret(self, owner: str, webhook_id: str) -> RotatedSecret:
-        subscription = self.get(owner, webhook_id)
-        now = self._clock()
-        overlap_end = now + ROTATION_OVERLAP_SECONDS
-        kept = tuple(
-            SigningSecret(s.value, overlap_end if s.expires_at is None else s.expires_at)
-            for s in subscription.secrets
-            if s.expires_at is None or s.expires_at > now
-        )
+    def rotate_secret(self, owner: str, webhook_id: str, *, expire_previous: bool = False) -> RotatedSecret:
+        """A new current secret; the previous one signs too for 24 hours, or stops at once when
+        ``expire_previous`` (a leaked secret). A conditional write: a concurrent rotation is never lost, the
+        later one re-reads and keeps the earlier one's secret as its previous one."""
         secret = generate_secret()
-        self._repository.replace_secrets(webhook_id, (SigningSecret(secret), *kept))
-        return RotatedSecret(secret=secret, previous_secret_expires_at=iso(overlap_end))
+        sealed = self._secrets.seal(secret, SecretContext(webhook_id, owner))
+        for _ in range(ROTATION_ATTEMPTS):
+            subscription = self.get(owner, webhook_id)
+            overlap_end = self._clock() + ROTATION_OVERLAP_SECONDS
+            kept = rotated(subscription.secrets, sealed, overlap_end, expire_previous=expire_previous)
+            if self._repository.replace_secrets(webhook_id, kept, subscription.secrets_version):
+                return RotatedSecret(
+                    secret=secret, previous_secret_expires_at=None if expire_previous else iso(overlap_end)
+                )
+        raise Conflict(f"webhook {webhook_id}: its secret is being rotated by another request; try again")
 
     def enable(self, owner: str, webhook_id: str) -> Subscription:
         subscription = self.get(owner, webhook_id)
