@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from image_pipeline.webhooks.domain.model import ENDPOINTS_DISABLED_METRIC
 from image_pipeline.webhooks.settings import WebhookApiSettings
 from stacks import outputs
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import pipeline_key
 from stacks.constructs.monitoring import AlarmTexts, QueueConsumerMonitoring
-from stacks.constructs.webhook_dispatch import WebhookDispatch, table_resources
+from stacks.constructs.pipeline_function import METRICS_NAMESPACE
+from stacks.constructs.webhook_dispatch import DISPATCHER_SERVICE, WebhookDispatch, table_resources
 from stacks.constructs.webhook_endpoint import WebhookEndpointSecret
 from stacks.constructs.webhook_secrets_key import WebhookSecretsKey
 
@@ -64,7 +67,7 @@ class IntegrationStack(Stack):
             secrets_key_arn=self.secrets_key.key.key_arn,
         )
         self.secrets_key.grant_open(self.dispatch.role)
-        QueueConsumerMonitoring(
+        monitoring = QueueConsumerMonitoring(
             self,
             "Monitoring",
             config=config,
@@ -81,6 +84,18 @@ class IntegrationStack(Stack):
                 backlog="Webhook jobs wait more than 30 minutes for the dispatcher",
                 errors="The webhook dispatcher failed whole invocations",
                 errors_id="DispatcherErrors",
+            ),
+        )
+        monitoring.alarm_when_above_zero(
+            "EndpointsDisabled",
+            "A user's webhook endpoint was disabled (410 Gone, or failing for days); the owner got a "
+            "webhook.disabled event at their other endpoints",
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=ENDPOINTS_DISABLED_METRIC,
+                dimensions_map={"service": DISPATCHER_SERVICE},
+                statistic="Sum",
+                period=Duration.minutes(5),
             ),
         )
         CfnOutput(self, outputs.WEBHOOK_DISPATCH_QUEUE_URL, value=self.dispatch.queue.queue_url)

@@ -67,6 +67,10 @@ class QueueConsumerMonitoring(Construct):
         for alarm in alarms:
             alarm.add_alarm_action(actions.SnsAction(self.topic))
 
+    def alarm_when_above_zero(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> None:
+        """One more alarm on this consumer's topic: any count of ``metric`` in five minutes."""
+        self._above(construct_id, description, metric).add_alarm_action(actions.SnsAction(self.topic))
+
     def _above(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
         """Alarm as soon as the metric is above zero in one period; no data means nothing happened."""
         return cloudwatch.Alarm(

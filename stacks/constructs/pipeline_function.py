@@ -16,6 +16,7 @@ from stacks.config import POWERTOOLS_VERSION, EnvironmentConfig
 LAMBDA_SOURCE_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 # The newest runtime that cdk-nag's AwsSolutions-L1 accepts with the pinned aws-cdk-lib.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+METRICS_NAMESPACE = "ImagePipeline"
 ARCHITECTURE = lambda_.Architecture.ARM_64
 ASSET_EXCLUDES = ["requirements.txt", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".ruff_cache"]
 
@@ -81,7 +82,7 @@ class PipelineFunction(Construct):
             layers=[powertools_layer(self)],
             environment={
                 "POWERTOOLS_SERVICE_NAME": service,
-                "POWERTOOLS_METRICS_NAMESPACE": "ImagePipeline",
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **environment,
             },

@@ -25,6 +25,9 @@ from stacks.constructs.pipeline_function import PipelineFunction
 DISPATCHER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
 
 
+DISPATCHER_SERVICE = "webhook-dispatcher"  # its logs' and metrics' service name
+
+
 def table_resources(table: dynamodb.ITableV2, index: str) -> list[str]:
     return [table.table_arn, f"{table.table_arn}/index/{index}"]
 
@@ -73,7 +76,7 @@ class WebhookDispatch(Construct):
             "Dispatcher",
             config=config,
             handler="image_pipeline.handlers.dispatcher.handler",
-            service="webhook-dispatcher",
+            service=DISPATCHER_SERVICE,
             description="Delivers signed webhooks of image events, with retries",
             memory_size=webhooks.dispatcher_memory_mb,
             timeout=webhooks.dispatcher_timeout,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,9 @@ from image_pipeline.api import composition as api_composition
 from image_pipeline.api import handler as api_module
 from image_pipeline.webhooks import composition as dispatcher_composition
 from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
+from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
+from image_pipeline.webhooks.domain.secrets import signing_secrets
 from image_pipeline.webhooks.domain.subscriptions import MAX_WEBHOOKS_PER_OWNER
 from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.api_calls import Answer, call, proxy_event
@@ -185,6 +189,52 @@ def test_rotating_the_secret_keeps_the_previous_one_signing_for_a_day(api: Api) 
     api("POST", f"/webhooks/{created['webhookId']}/test")
     api.dispatch()
     assert [e.type for e in api.receiver.events] == ["webhook.test"]
+
+
+def test_rotating_with_expire_previous_stops_the_old_secret_at_once(api: Api) -> None:
+    # Given a webhook whose secret leaked, and a receiver that trusts only that old secret
+    created = api.create()
+    api.receiver.trust(created["secret"])
+    # When the owner rotates with expirePrevious=true
+    answer = api("POST", f"/webhooks/{created['webhookId']}/rotate-secret?expirePrevious=true")
+    assert answer.status == 200
+    assert answer.body["previousSecretExpiresAt"] is None
+    # Then a test event is no longer signed with the old secret: the receiver refuses it
+    api("POST", f"/webhooks/{created['webhookId']}/test")
+    api.dispatch()
+    assert api.receiver.events == []
+
+
+def test_two_concurrent_rotations_keep_both_secrets_in_the_table(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given rotation A, which reads the subscription, and rotation B that writes before A does (the real
+    # conditional write of the table in moto decides)
+    created = api.create()
+    webhook_id = created["webhookId"]
+    original = WebhookStore.replace_secrets
+    second: list[Answer] = []
+    refused: list[bool] = []
+    raced: list[bool] = []
+
+    def racing(self: WebhookStore, webhook_id_: str, secrets: Any, read_version: int) -> bool:
+        if not raced:
+            raced.append(True)
+            second.append(api("POST", f"/webhooks/{webhook_id}/rotate-secret"))
+        written = original(self, webhook_id_, secrets, read_version)
+        refused.append(not written)
+        return written
+
+    monkeypatch.setattr(WebhookStore, "replace_secrets", racing)
+    # When A writes
+    first = api("POST", f"/webhooks/{webhook_id}/rotate-secret")
+    # Then B wrote first, A's first write was refused, A re-read and wrote: both secrets sign
+    assert (first.status, second[0].status) == (200, 200)
+    assert refused == [False, True, False]
+    monkeypatch.undo()
+    stored = api_composition.components().webhooks.get(ALICE, webhook_id)
+    opener = KmsSecrets(
+        api.stacks.clients["kms"], api.stacks.environment(DISPATCHER_HANDLER)["WEBHOOK_SECRETS_KEY_ARN"]
+    )
+    assert signing_secrets(stored, time.time(), opener.open) == [first.body["secret"], second[0].body["secret"]]
 
 
 def test_deliveries_are_listed_newest_first_in_pages(api: Api) -> None:

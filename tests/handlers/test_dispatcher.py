@@ -216,6 +216,38 @@ def test_410_disables_the_endpoint_and_says_so(endpoint: tuple[Dispatch, Subscri
     assert receiver.events == []
 
 
+def test_a_disabled_endpoint_is_announced_to_the_owners_other_endpoints_and_counted(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given alice's endpoint that answers 410 Gone, her second endpoint, and bob's endpoint
+    dispatch, gone, receiver = endpoint
+    with WebhookReceiver() as other, WebhookReceiver() as bobs:
+        second, second_secret = dispatch.subscribe(other.url)
+        other.trust(second_secret)
+        _, bob_secret = dispatch.subscribe(bobs.url, owner="bob")
+        bobs.trust(bob_secret)
+        receiver.fail_next(1, 410)
+        # When an event of hers is delivered
+        dispatch.publish(image_event())
+        dispatch.drain()
+    # Then her other endpoint got the image event and a signed webhook.disabled naming the disabled one
+    by_type = {event.type: event.payload for event in other.events}
+    assert set(by_type) == {"image.analyzed", "webhook.disabled"}
+    data = by_type["webhook.disabled"]["data"]
+    assert (data["webhookId"], data["url"]) == (gone.webhook_id, gone.url)
+    assert "410" in data["reason"]
+    assert data["disabledAt"] == dispatch.subscription(gone.webhook_id).disabled_at
+    # nobody else heard of it, and the disabled endpoint is not told about itself
+    assert bobs.events == []
+    assert [e.type for e in receiver.events] == []
+    assert second.webhook_id != gone.webhook_id
+    # And the metric the alarm watches was emitted once
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "WebhookEndpointsDisabled" in line]
+    metrics = [m for m in emitted if "_aws" in m]
+    assert [m["WebhookEndpointsDisabled"] for m in metrics] == [[1.0]]
+    assert metrics[0]["service"] == "webhook-dispatcher"
+
+
 def test_another_4xx_fails_that_delivery_without_retry(
     endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
 ) -> None:

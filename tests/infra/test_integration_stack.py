@@ -158,7 +158,12 @@ def test_webhooks_table_is_kms_encrypted_with_ttl_and_an_owner_index(synthesized
 def test_alarms_watch_dead_letters_backlog_and_errors(integration: dict[str, Any]) -> None:
     alarms = resources_of(integration, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
-    assert metrics == ["ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible", "Errors"]
+    assert metrics == [
+        "ApproximateAgeOfOldestMessage",
+        "ApproximateNumberOfMessagesVisible",
+        "Errors",
+        "WebhookEndpointsDisabled",
+    ]
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
     for topic in resources_of(integration, "AWS::SNS::Topic").values():
         assert "KmsMasterKeyId" in topic["Properties"]
@@ -200,7 +205,8 @@ def test_a_fixed_endpoint_gets_a_kms_encrypted_generated_secret(with_endpoint: S
     reads = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
     assert [s["Resource"] for s in reads] == [{"Ref": only(template, "AWS::SecretsManager::Secret")[0]}]
     # Decrypting the secret: granted by the key's policy, to this role, through Secrets Manager only
-    _, key = only(template, "AWS::KMS::Key")
+    [key_id, _] = secret["Properties"]["KmsKeyId"]["Fn::GetAtt"]
+    key = template["Resources"][key_id]
     decrypt = [
         s
         for s in key["Properties"]["KeyPolicy"]["Statement"]
@@ -308,3 +314,23 @@ def test_the_owner_index_never_carries_the_secrets(synthesized: Synthesized) -> 
     assert index["Projection"]["ProjectionType"] == "INCLUDE"
     assert "secrets" not in index["Projection"]["NonKeyAttributes"]
     assert {"webhookId", "url", "events", "status", "createdAt"} <= set(index["Projection"]["NonKeyAttributes"])
+
+
+def test_an_alarm_watches_disabled_endpoints(integration: dict[str, Any]) -> None:
+    [alarm] = [
+        a["Properties"]
+        for a in resources_of(integration, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "WebhookEndpointsDisabled"
+    ]
+    # the metric the dispatcher emits (namespace and service dimension of its Powertools settings)
+    _, function = _function(integration, DISPATCHER)
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert alarm["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+    )
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"]

@@ -14,6 +14,7 @@ from image_pipeline.shared.errors import Conflict
 from image_pipeline.webhooks.adapters.sqs_jobs import MAX_DELAY_SECONDS, SqsJobQueue
 from image_pipeline.webhooks.domain.dispatch import ABANDONED_AFTER_SECONDS, Dispatcher, DispatchSettings
 from image_pipeline.webhooks.domain.model import (
+    RESPONSE_EXCERPT_BYTES,
     AttemptRecord,
     DeliveryJob,
     DeliveryStatus,
@@ -357,3 +358,27 @@ def test_large_jobs_are_sent_in_batches_that_sqs_accepts() -> None:
     )
     assert all(sum(len(e["MessageBody"].encode()) for e in batch) <= 256 * 1024 for batch in batches)
     assert all(len({e["Id"] for e in batch}) == len(batch) <= 10 for batch in batches)
+
+
+class Answering:
+    def __init__(self, answer: EndpointAnswer) -> None:
+        self.answer = answer
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> EndpointAnswer:
+        return self.answer
+
+
+def test_the_delivery_log_keeps_the_first_kib_of_the_answer() -> None:
+    # Given an endpoint answering 500 with 3,000 bytes of two-byte characters and a replaced invalid byte
+    dispatcher, _, repository, _ = _dispatcher(500)
+    text = "\ufffd" + "é" * 1500
+    dispatcher._transport = Answering(EndpointAnswer(500, 12, body_excerpt=text))
+    # When the attempt is made
+    dispatcher.deliver(_job(1, NOW))
+    # Then the attempt keeps 1 KiB at most, whole characters only, next to its status and latency
+    [(attempt, _, _)] = repository.attempts
+    document = attempt.document()
+    assert (document["statusCode"], document["latencyMs"]) == (500, 12)
+    kept = document["response"].encode()
+    assert RESPONSE_EXCERPT_BYTES - 2 < len(kept) <= RESPONSE_EXCERPT_BYTES
+    assert document["response"] == text[: len(document["response"])]

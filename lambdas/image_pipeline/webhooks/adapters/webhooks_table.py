@@ -215,15 +215,21 @@ class WebhookStore:
             webhook_id, SUBSCRIPTION_SK, "REMOVE failingSince", {}, ConditionExpression="attribute_exists(failingSince)"
         )
 
-    def disable(self, webhook_id: str, reason: str, at: str) -> None:
-        self._update(
+    def disable(self, webhook_id: str, reason: str, at: str) -> bool:
+        response = self._update(
             webhook_id,
             SUBSCRIPTION_SK,
             "SET #status = :disabled, disabledReason = :reason, disabledAt = :at",
-            {":disabled": SubscriptionStatus.DISABLED.value, ":reason": reason, ":at": at},
+            {
+                ":disabled": SubscriptionStatus.DISABLED.value,
+                ":reason": reason,
+                ":at": at,
+                ":active": SubscriptionStatus.ACTIVE.value,
+            },
             ExpressionAttributeNames={"#status": "status"},
-            ConditionExpression="attribute_exists(pk)",
+            ConditionExpression="attribute_exists(pk) AND (#status = :active OR attribute_not_exists(#status))",
         )
+        return response is not None
 
     # ----- deliveries
 

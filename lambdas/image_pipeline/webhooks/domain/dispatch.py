@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from image_pipeline.shared.telemetry import count_by, logger
+from image_pipeline.shared.telemetry import count_by, count_now, logger
 from image_pipeline.webhooks.domain.model import (
+    ENDPOINTS_DISABLED_METRIC,
     ENVIRONMENT_WEBHOOK_ID,
     AttemptOutcome,
     AttemptRecord,
@@ -25,8 +26,15 @@ from image_pipeline.webhooks.domain.model import (
     Subscription,
     classify,
     is_job,
+    response_excerpt,
 )
-from image_pipeline.webhooks.domain.payload import image_payload, is_image_event, serialise
+from image_pipeline.webhooks.domain.payload import (
+    image_payload,
+    is_image_event,
+    platform_payload,
+    serialise,
+    webhook_disabled_event,
+)
 from image_pipeline.webhooks.domain.ports import EndpointAnswer, JobQueue, Transport, WebhookRepository
 from image_pipeline.webhooks.domain.schedule import RetrySchedule, parse_retry_after
 from image_pipeline.webhooks.domain.secrets import SecretOpener, signing_secrets
@@ -184,7 +192,7 @@ class Dispatcher:
             latency_ms=answer.latency_ms,
             status_code=answer.status,
             error=answer.error,
-            response_excerpt=answer.body_excerpt[:512],
+            response_excerpt=response_excerpt(answer.body_excerpt),
         )
         count_by("WebhookAttempts", "outcome", outcome.value)
         logger.info(
@@ -241,13 +249,28 @@ class Dispatcher:
         self, subscription: Subscription, outcome: AttemptOutcome, answer: EndpointAnswer, now: float
     ) -> None:
         if outcome is AttemptOutcome.GONE:
-            self._repository.disable(subscription.webhook_id, "the endpoint answered 410 Gone", iso(now))
+            self._disable(subscription, "the endpoint answered 410 Gone", now)
             return
         since = self._repository.note_failure(subscription.webhook_id, now)
         if since is not None and now - since >= self._settings.disable_after_seconds:
             days = (now - since) / 86400
             reason = f"every attempt failed since {iso(since)} ({days:.1f} days); last: {answer.status or answer.error}"
-            self._repository.disable(subscription.webhook_id, reason, iso(now))
+            self._disable(subscription, reason, now)
+
+    def _disable(self, subscription: Subscription, reason: str, now: float) -> None:
+        """Disables the endpoint and, when this call did it, tells the owner: a metric the alarms watch and a
+        ``webhook.disabled`` event to the owner's other active endpoints."""
+        if not self._repository.disable(subscription.webhook_id, reason, iso(now)):
+            return  # already disabled (a concurrent attempt got there first)
+        count_now(ENDPOINTS_DISABLED_METRIC)
+        logger.warning("Webhook endpoint disabled", extra={"webhook_id": subscription.webhook_id, "reason": reason})
+        others = [
+            s
+            for s in self._repository.list_subscriptions(subscription.owner)
+            if s.active and s.webhook_id != subscription.webhook_id
+        ]
+        event = webhook_disabled_event(subscription.webhook_id, subscription.url, reason, iso(now))
+        self._deliveries.queue(others, event, serialise(platform_payload(event)))
 
     def _record(
         self, job: DeliveryJob, attempt: AttemptRecord, status: DeliveryStatus, next_attempt_at: str | None = None

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from image_pipeline.webhooks.domain.payload import TEST_EVENT_TYPE
+from image_pipeline.webhooks.domain.payload import PLATFORM_EVENT_TYPES
 
 # The environment's fixed endpoint (from its config) is delivered to under this webhook id.
 ENVIRONMENT_WEBHOOK_ID = "environment"
 JOB_KIND = "webhook.delivery"
+# Counted once per endpoint disabled (410 or failing for days); the integration stack alarms on it.
+ENDPOINTS_DISABLED_METRIC = "WebhookEndpointsDisabled"
 
 
 class SubscriptionStatus(StrEnum):
@@ -34,6 +36,15 @@ class AttemptOutcome(StrEnum):
     FAILED = "failed"  # any other 4xx: this delivery is given up, the endpoint stays
     GONE = "gone"  # 410: the endpoint is disabled
     REFUSED = "refused"  # the URL now resolves to an address webhooks may not reach
+
+
+# The delivery log keeps this much of each answer's body (UTF-8 bytes, a cut character dropped).
+RESPONSE_EXCERPT_BYTES = 1024
+
+
+def response_excerpt(text: str) -> str:
+    """The first ``RESPONSE_EXCERPT_BYTES`` of an answer as text (the transport already replaced invalid bytes)."""
+    return text.encode()[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="ignore")
 
 
 def classify(status: int | None) -> AttemptOutcome:
@@ -81,7 +92,7 @@ class Subscription:
         return live
 
     def wants(self, event_type: str) -> bool:
-        return event_type == TEST_EVENT_TYPE or event_type in self.events
+        return event_type in PLATFORM_EVENT_TYPES or event_type in self.events
 
     @property
     def active(self) -> bool:

@@ -56,7 +56,9 @@ class WebhookRepository(Protocol):
 
     def note_success(self, webhook_id: str) -> None: ...
 
-    def disable(self, webhook_id: str, reason: str, at: str) -> None: ...
+    def disable(self, webhook_id: str, reason: str, at: str) -> bool:
+        """Disables an active endpoint; False when it was disabled already (or is gone)."""
+        ...
 
     def create_delivery(self, job: DeliveryJob, created_at: str, expires_at: int) -> bool:
         """Writes the PENDING delivery record unless it exists; False when it did."""

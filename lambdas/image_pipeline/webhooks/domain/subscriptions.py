@@ -14,9 +14,9 @@ from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, iso
 from image_pipeline.webhooks.domain.model import DeliveryJob, SigningSecret, Subscription, SubscriptionStatus
 from image_pipeline.webhooks.domain.payload import (
     IMAGE_EVENT_TYPES,
+    platform_payload,
     serialise,
     webhook_test_event,
-    webhook_test_payload,
 )
 from image_pipeline.webhooks.domain.ports import WebhookRepository
 from image_pipeline.webhooks.domain.secrets import SecretContext, SecretSealer, rotated
@@ -128,7 +128,7 @@ class WebhookService:
         if not subscription.active:
             raise Conflict(f"webhook {webhook_id} is disabled ({subscription.disabled_reason}); enable it first")
         event = webhook_test_event(webhook_id)
-        [job] = self._deliveries.queue([subscription], event, serialise(webhook_test_payload(event)))
+        [job] = self._deliveries.queue([subscription], event, serialise(platform_payload(event)))
         return job
 
     def deliveries(self, owner: str, webhook_id: str, limit: int, next_token: str | None) -> DeliveryHistory:
