@@ -40,7 +40,7 @@ test: install lint
 
 # The API's OpenAPI document, generated from the routes' code; a test fails when the checked-in copy differs.
 openapi: $(VENV)/.installed
-	cd lambdas && ../$(PY) -c "from image_pipeline.handlers.api import build_resolver, openapi_document; \
+	cd lambdas && ../$(PY) -c "from image_pipeline.api.handler import build_resolver, openapi_document; \
 	  import json, sys; json.dump(json.loads(openapi_document(build_resolver([]))), sys.stdout, indent=2)" > ../docs/openapi.json
 	echo >> docs/openapi.json
 

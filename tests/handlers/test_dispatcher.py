@@ -8,11 +8,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 from moto import mock_aws
 from standardwebhooks.webhooks import Webhook
 
@@ -31,6 +34,16 @@ from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized
 
 DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
+OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
+
+
+def assert_published(payload: dict[str, Any]) -> None:
+    """The body an endpoint received is valid against its event's schema in the OpenAPI document's webhooks."""
+    operation = OPENAPI["webhooks"][payload["type"]]["post"]
+    reference = operation["requestBody"]["content"]["application/json"]["schema"]
+    Draft202012Validator({**reference, "components": OPENAPI["components"]}).validate(payload)
+
+
 # Retries without waiting (every wait of the schedule becomes 0 s, Retry-After still counts).
 FAST_RETRIES = {"WEBHOOK_FIRST_RETRY_SECONDS": "0"}
 DAY = 86400
@@ -241,11 +254,39 @@ def test_a_disabled_endpoint_is_announced_to_the_owners_other_endpoints_and_coun
     assert bobs.events == []
     assert [e.type for e in receiver.events] == []
     assert second.webhook_id != gone.webhook_id
+    # and both bodies are what the OpenAPI document publishes
+    for payload in by_type.values():
+        assert_published(payload)
     # And the metric the alarm watches was emitted once
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "WebhookEndpointsDisabled" in line]
     metrics = [m for m in emitted if "_aws" in m]
     assert [m["WebhookEndpointsDisabled"] for m in metrics] == [[1.0]]
     assert metrics[0]["service"] == "webhook-dispatcher"
+
+
+def test_what_endpoints_receive_is_what_the_openapi_document_publishes(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
+) -> None:
+    # Given alice's endpoint, When an analysed image, a failed one and a test event are delivered
+    dispatch, subscription, receiver = endpoint
+    dispatch.publish(image_event(image_id="img-ok"))
+    dispatch.publish(image_event(image_id="img-bad", status=Status.FAILED))
+    dispatch.service.send_test("alice", subscription.webhook_id)
+    dispatch.drain()
+    # Then every body received validates against its event type's schema
+    received = {event.type: event.payload for event in receiver.events}
+    assert set(received) == {"image.analyzed", "image.failed", "webhook.test"}
+    for payload in received.values():
+        assert_published(payload)
+    # and the schemas are strict enough to fail: an unknown field, a wrong status, a missing id
+    analyzed = received["image.analyzed"]
+    for broken in (
+        {**analyzed, "owner": "alice"},
+        {**analyzed, "data": {**analyzed["data"], "status": "FAILED"}},
+        {**analyzed, "data": {k: v for k, v in analyzed["data"].items() if k != "imageId"}},
+    ):
+        with pytest.raises(ValidationError):
+            assert_published(broken)
 
 
 def test_another_4xx_fails_that_delivery_without_retry(

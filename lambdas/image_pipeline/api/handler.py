@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -15,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from image_pipeline.api import image_routes, webhook_routes
 from image_pipeline.api.composition import components
 from image_pipeline.api.errors import status_of
+from image_pipeline.api.webhook_events import with_webhooks
 from image_pipeline.shared.errors import RequestError
 from image_pipeline.shared.telemetry import logger, tracer
 
@@ -81,8 +83,9 @@ def _problem(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def openapi_document(app: APIGatewayRestResolver) -> str:
-    """The OpenAPI document as checked in at docs/openapi.json (a test keeps the two equal)."""
-    return app.get_openapi_json_schema()
+    """The OpenAPI document as checked in at docs/openapi.json (a test keeps the two equal), with the events
+    endpoints receive in its ``webhooks`` section."""
+    return json.dumps(with_webhooks(json.loads(app.get_openapi_json_schema())), indent=2)
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -17,6 +18,7 @@ from image_pipeline.webhooks.domain.subscriptions import WebhookService
 
 router = Router()  # type: ignore[no-untyped-call]
 WebhookId = Annotated[str, Path(pattern=r"^wh_[0-9a-f]{24}$", description="The id returned by POST /webhooks")]
+MessageId = Annotated[str, Path(pattern=r"^msg_[0-9a-f]{32}$", description="A delivery's webhook-id header")]
 EventType = Literal["image.analyzed", "image.failed"]
 
 
@@ -67,6 +69,17 @@ class QueuedTest(BaseModel):
     webhookId: str  # noqa: N815
     messageId: str = Field(description="The webhook-id header the test delivery carries")  # noqa: N815
     eventType: Literal["webhook.test"]  # noqa: N815
+
+
+class RecoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: datetime = Field(description="Send again every delivery that failed, of events since then (last 30 days)")
+
+
+class Requeued(BaseModel):
+    webhookId: str  # noqa: N815
+    queued: int = Field(description="How many deliveries were queued again")
 
 
 class AttemptView(BaseModel):
@@ -169,3 +182,24 @@ def list_deliveries(
 ) -> DeliveryList:
     history = service().deliveries(current_owner(router), webhookId, limit, next_token)
     return DeliveryList(items=[DeliveryView(**item) for item in history.items], nextToken=history.next_token)
+
+
+@router.post(
+    "/webhooks/<webhookId>/deliveries/<messageId>/resend",
+    summary="Send one delivery again (same webhook-id and body, a fresh retry window)",
+    tags=["webhooks"],
+)
+def resend_delivery(webhookId: WebhookId, messageId: MessageId) -> Response[Requeued]:  # noqa: N803
+    service().resend(current_owner(router), webhookId, messageId)
+    return Response(status_code=202, content_type="application/json", body=Requeued(webhookId=webhookId, queued=1))
+
+
+@router.post(
+    "/webhooks/<webhookId>/recover",
+    summary="Send again every delivery that failed since a time",
+    tags=["webhooks"],
+)
+def recover_deliveries(webhookId: WebhookId, request: RecoverRequest) -> Response[Requeued]:  # noqa: N803
+    since = request.since if request.since.tzinfo else request.since.replace(tzinfo=UTC)
+    queued = service().recover(current_owner(router), webhookId, since.timestamp())
+    return Response(status_code=202, content_type="application/json", body=Requeued(webhookId=webhookId, queued=queued))

@@ -106,6 +106,25 @@ def delivery_view(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# What the delivery listing reads of a delivery record (not its body).
+_LISTED = ("pk", "sk", "messageId", "eventType", "status", "createdAt", "nextAttemptAt", "attempts")
+
+
+def _stored_job(item: dict[str, Any]) -> DeliveryJob | None:
+    """The job that made this delivery, to send again (None for a record written before bodies were kept)."""
+    if "body" not in item:
+        return None
+    created = datetime.fromisoformat(item["createdAt"]).timestamp()
+    return DeliveryJob(
+        webhook_id=item["pk"].removeprefix("WEBHOOK#"),
+        message_id=item["messageId"],
+        delivery_key=item["sk"],
+        event_type=item["eventType"],
+        body=item["body"],
+        first_attempt_at=created,
+    )
+
+
 def _delivery_start_key(start: dict[str, Any], webhook_id: str) -> dict[str, Any]:
     return start_key(
         start,
@@ -243,6 +262,8 @@ class WebhookStore:
             "createdAt": created_at,
             "attemptCount": 0,
             "expiresAt": expires_at,
+            # What resend and recover send again (never shown by the delivery listing).
+            "body": job.body,
         }
         try:
             self._db.put_item(TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
@@ -280,6 +301,54 @@ class WebhookStore:
             ExpressionAttributeNames={"#status": "status"},
         )
 
+    def _deliveries(self, webhook_id: str, after: str, filter_expression: str, values: dict[str, Any]) -> list[Any]:
+        items = []
+        paginator = self._db.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk > :after",
+            FilterExpression=f"begins_with(sk, :prefix) AND {filter_expression}",
+            ExpressionAttributeValues=to_item(
+                {":pk": webhook_pk(webhook_id), ":after": after, ":prefix": DELIVERY_PREFIX, **values}
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+        ):
+            items += [from_item(item) for item in page["Items"]]
+        return items
+
+    def find_delivery(self, webhook_id: str, message_id: str) -> DeliveryJob | None:
+        found = self._deliveries(
+            webhook_id,
+            DELIVERY_PREFIX,
+            "messageId = :message AND #status <> :none",
+            {
+                ":message": message_id,
+                ":none": "",
+            },
+        )
+        return _stored_job(found[0]) if found else None
+
+    def failed_deliveries_since(self, webhook_id: str, since: str) -> list[DeliveryJob]:
+        found = self._deliveries(
+            webhook_id,
+            f"{DELIVERY_PREFIX}{since}",
+            "#status = :failed",
+            {
+                ":failed": DeliveryStatus.FAILED.value,
+            },
+        )
+        return [job for job in map(_stored_job, found) if job is not None]
+
+    def reopen_delivery(self, job: DeliveryJob) -> None:
+        self._update(
+            job.webhook_id,
+            job.delivery_key,
+            "SET #status = :pending REMOVE nextAttemptAt",
+            {":pending": DeliveryStatus.PENDING.value},
+            ExpressionAttributeNames={"#status": "status"},
+            ConditionExpression="attribute_exists(pk)",
+        )
+
     def list_deliveries(self, webhook_id: str, limit: int, start: dict[str, Any] | None) -> DeliveryPage:
         arguments: dict[str, Any] = {
             "TableName": self._table,
@@ -290,6 +359,8 @@ class WebhookStore:
         }
         if start:
             arguments["ExclusiveStartKey"] = _delivery_start_key(start, webhook_id)
+        arguments["ProjectionExpression"] = ", ".join(f"#{name}" for name in _LISTED)
+        arguments["ExpressionAttributeNames"] = {f"#{name}": name for name in _LISTED}
         response = self._db.query(**arguments)
         last = response.get("LastEvaluatedKey")
         return DeliveryPage(

@@ -99,6 +99,13 @@ class DeliveryQueue:
         self._queue.enqueue(jobs, self._clock())
         return jobs
 
+    def send_again(self, jobs: list[DeliveryJob]) -> None:
+        """Resend or recover: the same webhook-id and body, from attempt 1 with a fresh retry window."""
+        now = self._clock()
+        for job in jobs:
+            self._repository.reopen_delivery(job)
+        self._queue.enqueue([job.restarted(now) for job in jobs], now)
+
     def _job(self, subscription: Subscription, event: dict[str, Any], body: str) -> DeliveryJob:
         msg_id = message_id(str(event["id"]), subscription.webhook_id)
         now = self._clock()

@@ -78,6 +78,18 @@ class WebhookRepository(Protocol):
 
     def list_deliveries(self, webhook_id: str, limit: int, start: dict[str, Any] | None) -> DeliveryPage: ...
 
+    def find_delivery(self, webhook_id: str, message_id: str) -> DeliveryJob | None:
+        """The job of the delivery with this ``webhook-id`` (None: unknown, expired, or kept without its body)."""
+        ...
+
+    def failed_deliveries_since(self, webhook_id: str, since: str) -> list[DeliveryJob]:
+        """The jobs of the deliveries that FAILED, of events at or after ``since`` (ISO 8601, UTC)."""
+        ...
+
+    def reopen_delivery(self, job: DeliveryJob) -> None:
+        """Marks a delivery PENDING again: it is about to be sent anew."""
+        ...
+
 
 class JobQueue(Protocol):
     def enqueue(self, jobs: list[DeliveryJob], now: float) -> None:

@@ -28,6 +28,9 @@ MAX_WEBHOOKS_PER_OWNER = 10
 ROTATION_OVERLAP_SECONDS = 24 * 3600
 # A rotation that lost a race with another re-reads and tries again this often before giving up (409).
 ROTATION_ATTEMPTS = 3
+# Recover reaches back as far as delivery records are kept, and re-queues at most this many at once.
+RECOVER_WINDOW_SECONDS = 30 * 24 * 3600
+MAX_RECOVERED = 1000
 
 
 @dataclass(frozen=True)
@@ -124,12 +127,35 @@ class WebhookService:
         return self.get(owner, webhook_id)
 
     def send_test(self, owner: str, webhook_id: str) -> DeliveryJob:
-        subscription = self.get(owner, webhook_id)
-        if not subscription.active:
-            raise Conflict(f"webhook {webhook_id} is disabled ({subscription.disabled_reason}); enable it first")
+        subscription = self._active(owner, webhook_id)
         event = webhook_test_event(webhook_id)
         [job] = self._deliveries.queue([subscription], event, serialise(platform_payload(event)))
         return job
+
+    def resend(self, owner: str, webhook_id: str, message_id: str) -> DeliveryJob:
+        """Sends one delivery again (same webhook-id and body), whatever became of it."""
+        self._active(owner, webhook_id)
+        job = self._repository.find_delivery(webhook_id, message_id)
+        if job is None:
+            raise NotFound(f"delivery {message_id} of webhook {webhook_id} not found")
+        self._deliveries.send_again([job])
+        return job
+
+    def recover(self, owner: str, webhook_id: str, since: float) -> int:
+        """Sends again every delivery that failed, of events since ``since`` (at most 30 days back)."""
+        self._active(owner, webhook_id)
+        now = self._clock()
+        if since > now or now - since > RECOVER_WINDOW_SECONDS:
+            raise InvalidRequest("since must lie within the last 30 days")
+        jobs = self._repository.failed_deliveries_since(webhook_id, iso(since))[:MAX_RECOVERED]
+        self._deliveries.send_again(jobs)
+        return len(jobs)
+
+    def _active(self, owner: str, webhook_id: str) -> Subscription:
+        subscription = self.get(owner, webhook_id)
+        if not subscription.active:
+            raise Conflict(f"webhook {webhook_id} is disabled ({subscription.disabled_reason}); enable it first")
+        return subscription
 
     def deliveries(self, owner: str, webhook_id: str, limit: int, next_token: str | None) -> DeliveryHistory:
         self.get(owner, webhook_id)
