@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -41,10 +41,8 @@ class WebhookSecretsKey(Construct):
             description=f"Seals the signing secrets of users' webhooks ({config.name})",
             enable_key_rotation=True,
             pending_window=Duration.days(30),
-            # The sealed secrets outlive any redeploy: losing the key would leave every webhook unsignable.
-            removal_policy=config.removal_policy
-            if config.removal_policy == RemovalPolicy.DESTROY
-            else RemovalPolicy.RETAIN,
+            # Outside dev the key outlives the stack, like the table whose secrets it seals.
+            removal_policy=config.removal_policy,
         )
 
     def grant_seal(self, role: iam.IRole) -> None:

@@ -472,7 +472,9 @@ def _blobs(value: Any) -> list[bytes]:
     return []
 
 
-def test_the_table_and_its_index_hold_nothing_a_thief_could_sign_with(dispatch: Dispatch) -> None:
+def test_the_table_and_its_index_hold_nothing_a_thief_could_sign_with(
+    dispatch: Dispatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with WebhookReceiver() as receiver:
         # Given webhooks created, rotated and delivered to (every path that writes a secret)
         created = [dispatch.subscribe(receiver.url, owner=owner) for owner in ("alice", "bob")]
@@ -519,6 +521,11 @@ def test_the_table_and_its_index_hold_nothing_a_thief_could_sign_with(dispatch: 
     )["Items"]
     assert [item["webhookId"]["S"] for item in listed] == [alice.webhook_id]
     assert "secrets" not in listed[0]
+    # Nor did the dispatcher's logs (and metrics) show a secret while it signed
+    logged = capsys.readouterr()
+    assert "Webhook attempt" in logged.out  # a positive control: the logs were captured
+    assert not [secret for secret in secrets if secret in logged.out + logged.err]
+    assert "whsec_" not in logged.out + logged.err
 
 
 def test_a_name_that_now_resolves_to_a_private_address_is_refused_at_delivery(
