@@ -23,7 +23,8 @@ from stacks.constructs.webhook_dispatch import DISPATCHER_SERVICE, WebhookDispat
 from stacks.constructs.webhook_endpoint import WebhookEndpointSecret
 from stacks.constructs.webhook_secrets_key import WebhookSecretsKey
 
-# What the API's webhook routes do with the table: subscriptions by id and by owner, delivery history.
+# What the API's webhook routes do with the table: subscriptions by id and by owner, delivery history,
+# test-send counts and closing a breaker (UpdateItem).
 API_TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -67,7 +68,7 @@ class IntegrationStack(Stack):
             secrets_key_arn=self.secrets_key.key.key_arn,
         )
         self.secrets_key.grant_open(self.dispatch.role)
-        monitoring = QueueConsumerMonitoring(
+        self.monitoring = QueueConsumerMonitoring(
             self,
             "Monitoring",
             config=config,
@@ -80,13 +81,13 @@ class IntegrationStack(Stack):
             texts=AlarmTexts(
                 topic="Webhook alarms",
                 dead_letters="Webhook deliveries failed for more than a day (or could not be dispatched): see the "
-                "DLQ, then `make redrive`",
-                backlog="Webhook jobs wait more than 30 minutes for the dispatcher",
-                errors="The webhook dispatcher failed whole invocations",
+                "DLQ, then `make redrive` (docs/runbook.md#webhook-dlq)",
+                backlog="Webhook jobs wait more than 30 minutes for the dispatcher (docs/runbook.md#webhook-backlog)",
+                errors="The webhook dispatcher failed whole invocations (docs/runbook.md#dispatcher-errors)",
                 errors_id="DispatcherErrors",
             ),
         )
-        monitoring.alarm_when_above_zero(
+        self.monitoring.alarm_when_above_zero(
             "EndpointsDisabled",
             "A user's webhook endpoint was disabled (410 Gone, or failing for days); the owner got a "
             "webhook.disabled event at their other endpoints",
@@ -112,6 +113,8 @@ class IntegrationStack(Stack):
             secrets_key_arn=self.secrets_key.key.key_arn,
             max_attempts=self.config.webhooks.max_attempts,
             delivery_retention_days=self.config.webhooks.delivery_retention_days,
+            allowed_ports=self.config.webhooks.allowed_ports,
+            test_sends_per_minute=self.config.webhooks.test_sends_per_minute,
         )
         for name, value in variables.items():
             function.add_environment(name, value)

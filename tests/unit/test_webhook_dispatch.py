@@ -251,7 +251,9 @@ class Rotating:
 
 
 def _rotating_service(repository: Rotating, clock: Clock, seal: FakeSeal) -> WebhookService:
-    return WebhookService(repository=repository, deliveries=None, policy=TargetPolicy(), secrets=seal, clock=clock)  # type: ignore[arg-type]
+    return WebhookService(
+        repository=repository, flows=None, deliveries=None, policy=TargetPolicy(), secrets=seal, clock=clock
+    )  # type: ignore[arg-type]
 
 
 def _signing(subscription: Subscription, at: float, seal: FakeSeal) -> list[str]:
