@@ -90,7 +90,7 @@ class IntegrationStack(Stack):
         self.monitoring.alarm_when_above_zero(
             "EndpointsDisabled",
             "A user's webhook endpoint was disabled (410 Gone, or failing for days); the owner got a "
-            "webhook.disabled event at their other endpoints",
+            "webhook.disabled event at their other endpoints: see docs/runbook.md#webhook-endpoint-disabled",
             cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,
                 metric_name=ENDPOINTS_DISABLED_METRIC,
