@@ -139,7 +139,7 @@ def delivery_attempts_only(count: int, threads: int) -> float:
             owner="bench",
             url=receiver.url,
             events=("image.analyzed",),
-            secrets=(SigningSecret(secret),),
+            secrets=(SigningSecret(secret, sealed=False),),  # plain: the bench measures delivery, not KMS
             created_at="2026-11-22T00:00:00.000Z",
         )
         repository = _InMemory(subscription)
@@ -150,6 +150,7 @@ def delivery_attempts_only(count: int, threads: int) -> float:
                 TargetPolicy.of(allow_http=True, allowed_networks=LOCAL_SETTINGS["WEBHOOK_ALLOWED_NETWORKS"])
             ),
             settings=DispatchSettings(),
+            secrets=None,  # type: ignore[arg-type]
         )
         now = time.time()
         body = serialise(image_payload(event(0)))

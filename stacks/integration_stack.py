@@ -5,19 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from image_pipeline.webhooks.domain.model import ENDPOINTS_DISABLED_METRIC
 from image_pipeline.webhooks.settings import WebhookApiSettings
 from stacks import outputs
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import pipeline_key
 from stacks.constructs.monitoring import AlarmTexts, QueueConsumerMonitoring
-from stacks.constructs.webhook_dispatch import WebhookDispatch, table_resources
+from stacks.constructs.pipeline_function import METRICS_NAMESPACE
+from stacks.constructs.webhook_dispatch import DISPATCHER_SERVICE, WebhookDispatch, table_resources
 from stacks.constructs.webhook_endpoint import WebhookEndpointSecret
+from stacks.constructs.webhook_secrets_key import WebhookSecretsKey
 
 # What the API's webhook routes do with the table: subscriptions by id and by owner, delivery history,
 # test-send counts and closing a breaker (UpdateItem).
@@ -52,6 +56,7 @@ class IntegrationStack(Stack):
             if config.webhooks.endpoint_url
             else None
         )
+        self.secrets_key = WebhookSecretsKey(self, "Secrets", config=config)
         self.dispatch = WebhookDispatch(
             self,
             "Webhooks",
@@ -60,7 +65,9 @@ class IntegrationStack(Stack):
             owner_index=owner_index,
             events_topic=events_topic,
             endpoint_secret=self.endpoint_secret,
+            secrets_key_arn=self.secrets_key.key.key_arn,
         )
+        self.secrets_key.grant_open(self.dispatch.role)
         self.monitoring = QueueConsumerMonitoring(
             self,
             "Monitoring",
@@ -80,6 +87,18 @@ class IntegrationStack(Stack):
                 errors_id="DispatcherErrors",
             ),
         )
+        self.monitoring.alarm_when_above_zero(
+            "EndpointsDisabled",
+            "A user's webhook endpoint was disabled (410 Gone, or failing for days); the owner got a "
+            "webhook.disabled event at their other endpoints: see docs/runbook.md#webhook-endpoint-disabled",
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=ENDPOINTS_DISABLED_METRIC,
+                dimensions_map={"service": DISPATCHER_SERVICE},
+                statistic="Sum",
+                period=Duration.minutes(5),
+            ),
+        )
         CfnOutput(self, outputs.WEBHOOK_DISPATCH_QUEUE_URL, value=self.dispatch.queue.queue_url)
         CfnOutput(self, outputs.WEBHOOK_DEAD_LETTER_QUEUE_URL, value=self.dispatch.dead_letter_queue.queue_url)
         if self.endpoint_secret is not None:
@@ -91,6 +110,7 @@ class IntegrationStack(Stack):
             table_name=self.table.table_name,
             owner_index=self.owner_index,
             dispatch_queue_url=self.dispatch.queue.queue_url,
+            secrets_key_arn=self.secrets_key.key.key_arn,
             max_attempts=self.config.webhooks.max_attempts,
             delivery_retention_days=self.config.webhooks.delivery_retention_days,
             allowed_ports=self.config.webhooks.allowed_ports,
@@ -105,3 +125,4 @@ class IntegrationStack(Stack):
             iam.PolicyStatement(actions=API_TABLE_ACTIONS, resources=table_resources(self.table, self.owner_index))
         )
         self.dispatch.queue.grant_send_messages(role)
+        self.secrets_key.grant_seal(role)

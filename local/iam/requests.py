@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -130,6 +130,18 @@ def _dynamodb(operation: str, body: Mapping[str, Any], region: str, account: str
     return [Request(f"dynamodb:{operation}", "*")]
 
 
+def _kms(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[Request]:
+    """A KMS call on its key (by ARN, id or alias), with the encryption context as condition keys."""
+    key = str(params.get("KeyId", "*"))
+    if key != "*" and not key.startswith("arn:"):
+        key = _arn("kms", region, account, key if key.startswith("alias/") else f"key/{key}")
+    given = params.get("EncryptionContext") or {}
+    context: dict[str, str | Sequence[str]] = {f"kms:EncryptionContext:{name}": str(v) for name, v in given.items()}
+    if given:
+        context["kms:EncryptionContextKeys"] = list(given)
+    return [Request(f"kms:{operation}", key, context)]
+
+
 def _resource_of(service: str, operation: str, params: Mapping[str, Any], region: str, account: str) -> str:
     if service == "sqs":
         if "QueueUrl" in params:
@@ -155,6 +167,8 @@ def _json_call(service: str, target: str, body: bytes, region: str, account: str
     params: dict[str, Any] = json.loads(body or b"{}")
     if service == "dynamodb":
         return operation, _dynamodb(operation, params, region, account)
+    if service == "kms":
+        return operation, _kms(operation, params, region, account)
     action = _SQS_BATCH_ACTIONS.get(operation, operation) if service == "sqs" else operation
     return operation, [Request(f"{service}:{action}", _resource_of(service, operation, params, region, account))]
 

@@ -16,7 +16,7 @@ from local.cfn.assembly import Assembly, AssemblyError, Resource
 from local.cfn.resolver import PhysicalIds, Resolver
 
 ACCOUNT = "123456789012"
-SERVICES = ("s3", "sqs", "sns", "dynamodb", "cognito-idp", "iam", "sts")
+SERVICES = ("s3", "sqs", "sns", "dynamodb", "cognito-idp", "iam", "sts", "kms")
 
 
 class UnsupportedResource(AssemblyError):

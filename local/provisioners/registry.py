@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.provisioners import apigateway, cloudfront, cognito, dynamodb, iam, lambda_functions, s3, sns, sqs
+from local.provisioners import apigateway, cloudfront, cognito, dynamodb, iam, kms, lambda_functions, s3, sns, sqs
 from local.provisioners.base import ResourceProvisioner
 
 PROVISIONERS: dict[str, ResourceProvisioner] = {
@@ -15,4 +15,5 @@ PROVISIONERS: dict[str, ResourceProvisioner] = {
     **cognito.PROVISIONERS,
     **apigateway.PROVISIONERS,
     **cloudfront.PROVISIONERS,
+    **kms.PROVISIONERS,
 }

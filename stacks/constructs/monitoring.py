@@ -72,6 +72,12 @@ class QueueConsumerMonitoring(Construct):
             alarm.add_alarm_action(actions.SnsAction(self.topic))
         self.alarms = tuple(alarms)
 
+    def alarm_when_above_zero(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> None:
+        """One more alarm on this consumer's topic (and in ``alarms``): any count of ``metric`` in five minutes."""
+        alarm = self._above(construct_id, description, metric)
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        self.alarms = (*self.alarms, alarm)
+
     def _above(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
         """Alarm as soon as the metric is above zero in one period; no data means nothing happened."""
         return cloudwatch.Alarm(

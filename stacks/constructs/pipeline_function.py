@@ -13,6 +13,7 @@ from stacks.lambda_bundle import TargetPlatform, function_code
 
 # The newest runtime that cdk-nag's AwsSolutions-L1 accepts with the pinned aws-cdk-lib.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+METRICS_NAMESPACE = "ImagePipeline"
 ARCHITECTURE = lambda_.Architecture.ARM_64
 # The wheels bundled with the code (Powertools, pydantic-core, ...) are built for exactly this runtime.
 PLATFORM = TargetPlatform(python_version=RUNTIME.name.removeprefix("python"), platform="manylinux2014_aarch64")
@@ -65,7 +66,7 @@ class PipelineFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             environment={
                 "POWERTOOLS_SERVICE_NAME": service,
-                "POWERTOOLS_METRICS_NAMESPACE": "ImagePipeline",
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **environment,
             },

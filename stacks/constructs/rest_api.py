@@ -37,6 +37,8 @@ ROUTES = (
     ApiRoute("POST", "/webhooks/{webhookId}/enable"),
     ApiRoute("POST", "/webhooks/{webhookId}/test"),
     ApiRoute("GET", "/webhooks/{webhookId}/deliveries"),
+    ApiRoute("POST", "/webhooks/{webhookId}/deliveries/{messageId}/resend"),
+    ApiRoute("POST", "/webhooks/{webhookId}/recover"),
     # The API's description and its Swagger UI: public, like any published API reference.
     ApiRoute("GET", "/openapi.json", public=True),
     ApiRoute("GET", "/docs", public=True),

@@ -26,6 +26,9 @@ from stacks.constructs.pipeline_function import PipelineFunction
 DISPATCHER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
 
 
+DISPATCHER_SERVICE = "webhook-dispatcher"  # its logs' and metrics' service name
+
+
 def table_resources(table: dynamodb.ITableV2, index: str) -> list[str]:
     return [table.table_arn, f"{table.table_arn}/index/{index}"]
 
@@ -41,6 +44,7 @@ class WebhookDispatch(Construct):
         owner_index: str,
         events_topic: sns.ITopic,
         endpoint_secret: secretsmanager.ISecret | None,
+        secrets_key_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         webhooks = config.webhooks
@@ -55,6 +59,7 @@ class WebhookDispatch(Construct):
             table_name=table.table_name,
             owner_index=owner_index,
             dispatch_queue_url=self.queue.queue_url,
+            secrets_key_arn=secrets_key_arn,
             dead_letter_queue_url=self.dead_letter_queue.queue_url,
             max_attempts=webhooks.max_attempts,
             disable_after_days=webhooks.disable_after_days,
@@ -79,7 +84,7 @@ class WebhookDispatch(Construct):
             "Dispatcher",
             config=config,
             handler="image_pipeline.handlers.dispatcher.handler",
-            service="webhook-dispatcher",
+            service=DISPATCHER_SERVICE,
             description="Delivers signed webhooks of image events, with retries",
             memory_size=webhooks.dispatcher_memory_mb,
             timeout=webhooks.dispatcher_timeout,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,9 @@ from image_pipeline.api import composition as api_composition
 from image_pipeline.api import handler as api_module
 from image_pipeline.webhooks import composition as dispatcher_composition
 from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
+from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
+from image_pipeline.webhooks.domain.secrets import signing_secrets
 from image_pipeline.webhooks.domain.subscriptions import MAX_WEBHOOKS_PER_OWNER
 from local.tools.webhook_receiver import WebhookReceiver
 from tests.support.api_calls import Answer, call, proxy_event
@@ -122,15 +126,18 @@ def test_another_users_webhook_is_not_found_like_an_unknown_one(api: Api) -> Non
     # Given alice's webhook, When bob uses its id on any route, Then he gets the same 404 as for an unknown id
     webhook_id = api.create(owner=ALICE)["webhookId"]
     unknown = "wh_" + "0" * 24
-    for method, suffix in (
-        ("DELETE", ""),
-        ("POST", "/rotate-secret"),
-        ("POST", "/test"),
-        ("POST", "/enable"),
-        ("GET", "/deliveries"),
+    since = {"since": datetime.now(UTC).isoformat()}
+    for method, suffix, body in (
+        ("DELETE", "", None),
+        ("POST", "/rotate-secret", None),
+        ("POST", "/test", None),
+        ("POST", "/enable", None),
+        ("GET", "/deliveries", None),
+        ("POST", f"/deliveries/msg_{'0' * 32}/resend", None),
+        ("POST", "/recover", since),
     ):
-        theirs = api(method, f"/webhooks/{webhook_id}{suffix}", owner=BOB)
-        missing = api(method, f"/webhooks/{unknown}{suffix}", owner=ALICE)
+        theirs = api(method, f"/webhooks/{webhook_id}{suffix}", owner=BOB, body=body)
+        missing = api(method, f"/webhooks/{unknown}{suffix}", owner=ALICE, body=body)
         assert (theirs.status, missing.status) == (404, 404), (method, suffix)
         assert theirs.message.replace(webhook_id, "X") == missing.message.replace(unknown, "X")
     assert api("GET", "/webhooks", owner=BOB).body["items"] == []
@@ -187,6 +194,52 @@ def test_rotating_the_secret_keeps_the_previous_one_signing_for_a_day(api: Api) 
     assert [e.type for e in api.receiver.events] == ["webhook.test"]
 
 
+def test_rotating_with_expire_previous_stops_the_old_secret_at_once(api: Api) -> None:
+    # Given a webhook whose secret leaked, and a receiver that trusts only that old secret
+    created = api.create()
+    api.receiver.trust(created["secret"])
+    # When the owner rotates with expirePrevious=true
+    answer = api("POST", f"/webhooks/{created['webhookId']}/rotate-secret?expirePrevious=true")
+    assert answer.status == 200
+    assert answer.body["previousSecretExpiresAt"] is None
+    # Then a test event is no longer signed with the old secret: the receiver refuses it
+    api("POST", f"/webhooks/{created['webhookId']}/test")
+    api.dispatch()
+    assert api.receiver.events == []
+
+
+def test_two_concurrent_rotations_keep_both_secrets_in_the_table(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given rotation A, which reads the subscription, and rotation B that writes before A does (the real
+    # conditional write of the table in moto decides)
+    created = api.create()
+    webhook_id = created["webhookId"]
+    original = WebhookStore.replace_secrets
+    second: list[Answer] = []
+    refused: list[bool] = []
+    raced: list[bool] = []
+
+    def racing(self: WebhookStore, webhook_id_: str, secrets: Any, read_version: int) -> bool:
+        if not raced:
+            raced.append(True)
+            second.append(api("POST", f"/webhooks/{webhook_id}/rotate-secret"))
+        written = original(self, webhook_id_, secrets, read_version)
+        refused.append(not written)
+        return written
+
+    monkeypatch.setattr(WebhookStore, "replace_secrets", racing)
+    # When A writes
+    first = api("POST", f"/webhooks/{webhook_id}/rotate-secret")
+    # Then B wrote first, A's first write was refused, A re-read and wrote: both secrets sign
+    assert (first.status, second[0].status) == (200, 200)
+    assert refused == [False, True, False]
+    monkeypatch.undo()
+    stored = api_composition.components().webhooks.get(ALICE, webhook_id)
+    opener = KmsSecrets(
+        api.stacks.clients["kms"], api.stacks.environment(DISPATCHER_HANDLER)["WEBHOOK_SECRETS_KEY_ARN"]
+    )
+    assert signing_secrets(stored, time.time(), opener.open) == [first.body["secret"], second[0].body["secret"]]
+
+
 def test_deliveries_are_listed_newest_first_in_pages(api: Api) -> None:
     # Given three delivered test events, When the history is read two at a time, Then the pages hold all three
     created = api.create()
@@ -203,6 +256,53 @@ def test_deliveries_are_listed_newest_first_in_pages(api: Api) -> None:
     # A token of another webhook's listing is refused
     other = api.create()["webhookId"]
     assert api("GET", f"/webhooks/{other}/deliveries?nextToken={first['nextToken']}").status == 400
+
+
+def test_one_delivery_can_be_resent_with_its_webhook_id_and_body(api: Api) -> None:
+    # Given a delivered test event
+    created = api.create()
+    webhook_id = created["webhookId"]
+    api.receiver.trust(created["secret"])
+    message_id = api("POST", f"/webhooks/{webhook_id}/test").body["messageId"]
+    api.dispatch()
+    # When alice resends it
+    answer = api("POST", f"/webhooks/{webhook_id}/deliveries/{message_id}/resend")
+    assert (answer.status, answer.body["queued"]) == (202, 1)
+    api.dispatch()
+    # Then the receiver got the same webhook-id again (and dropped it as a duplicate), and the log shows both
+    assert (api.receiver.stats.accepted, api.receiver.stats.duplicates) == (1, 1)
+    [delivery] = api("GET", f"/webhooks/{webhook_id}/deliveries").body["items"]
+    assert delivery["status"] == "DELIVERED"
+    assert [a["outcome"] for a in delivery["attempts"]] == ["delivered", "delivered"]
+    assert "body" not in delivery
+    # An unknown delivery is a 404
+    assert api("POST", f"/webhooks/{webhook_id}/deliveries/msg_{'1' * 32}/resend").status == 404
+
+
+def test_recover_sends_again_what_failed_since_a_time(api: Api) -> None:
+    # Given two test deliveries refused with a 400 (FAILED, no retry) and one delivered
+    created = api.create()
+    webhook_id = created["webhookId"]
+    api.receiver.trust(created["secret"])
+    api.receiver.fail_next(2, 400)
+    ids = [api("POST", f"/webhooks/{webhook_id}/test").body["messageId"] for _ in range(3)]
+    api.dispatch()
+    statuses = {d["messageId"]: d["status"] for d in api("GET", f"/webhooks/{webhook_id}/deliveries").body["items"]}
+    assert sorted(statuses.values()) == ["DELIVERED", "FAILED", "FAILED"]
+    # When alice recovers everything that failed in the last hour
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    answer = api("POST", f"/webhooks/{webhook_id}/recover", body={"since": since})
+    assert (answer.status, answer.body["queued"]) == (202, 2)
+    api.dispatch()
+    # Then the two failed ones are delivered now, and the delivered one was not sent again
+    statuses = {d["messageId"]: d["status"] for d in api("GET", f"/webhooks/{webhook_id}/deliveries").body["items"]}
+    assert set(statuses) == set(ids)
+    assert set(statuses.values()) == {"DELIVERED"}
+    assert (api.receiver.stats.accepted, api.receiver.stats.duplicates) == (3, 0)
+    # A time in the future, or beyond the 30 days records are kept, is refused
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert api("POST", f"/webhooks/{webhook_id}/recover", body={"since": future}).status == 400
+    assert api("POST", f"/webhooks/{webhook_id}/recover", body={"since": "2020-01-01T00:00:00Z"}).status == 400
 
 
 def test_a_disabled_webhook_says_why_and_can_be_enabled_again(api: Api) -> None:

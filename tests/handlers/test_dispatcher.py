@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 from moto import mock_aws
 from standardwebhooks.webhooks import Webhook
 
@@ -30,6 +35,16 @@ from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized
 
 DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
+OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
+
+
+def assert_published(payload: dict[str, Any]) -> None:
+    """The body an endpoint received is valid against its event's schema in the OpenAPI document's webhooks."""
+    operation = OPENAPI["webhooks"][payload["type"]]["post"]
+    reference = operation["requestBody"]["content"]["application/json"]["schema"]
+    Draft202012Validator({**reference, "components": OPENAPI["components"]}).validate(payload)
+
+
 # Retries without waiting (every wait of the schedule becomes 0 s, Retry-After still counts), and room for
 # one owner's jobs of a batch side by side: these tests are about deliveries, not about sharing the slots
 # (test_webhook_fairness.py), and a job put back to wait for its owner's slot would outlast drain().
@@ -79,6 +94,19 @@ class Dispatch:
     moto: DispatchQueues
     table: WebhookStore
     service: WebhookService
+    stacks: LocalStacks
+
+    @property
+    def dynamodb(self) -> Any:
+        return self.stacks.dynamodb
+
+    @property
+    def kms(self) -> Any:
+        return self.stacks.clients["kms"]
+
+    @property
+    def table_name(self) -> str:
+        return self.stacks.environment(DISPATCHER_HANDLER)["WEBHOOKS_TABLE_NAME"]
 
     def subscribe(self, url: str, owner: str = "alice", events: tuple[str, ...] = ("image.analyzed", "image.failed")):
         created = self.service.create(owner, url, list(events))
@@ -126,7 +154,7 @@ def dispatch(dev_synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> Iterato
         queues = DispatchQueues.of(stacks)
         table = WebhookStore(stacks.dynamodb, environment["WEBHOOKS_TABLE_NAME"])
         service = stacks.webhook_service(DISPATCHER_HANDLER)
-        yield Dispatch(queues, table, service)
+        yield Dispatch(queues, table, service, stacks)
         dispatcher_composition.components.cache_clear()
 
 
@@ -227,6 +255,66 @@ def test_410_disables_the_endpoint_and_says_so(endpoint: tuple[Dispatch, Subscri
     dispatch.drain()
     assert len(dispatch.deliveries(subscription.webhook_id)) == 1
     assert receiver.events == []
+
+
+def test_a_disabled_endpoint_is_announced_to_the_owners_other_endpoints_and_counted(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given alice's endpoint that answers 410 Gone, her second endpoint, and bob's endpoint
+    dispatch, gone, receiver = endpoint
+    with WebhookReceiver() as other, WebhookReceiver() as bobs:
+        second, second_secret = dispatch.subscribe(other.url)
+        other.trust(second_secret)
+        _, bob_secret = dispatch.subscribe(bobs.url, owner="bob")
+        bobs.trust(bob_secret)
+        receiver.fail_next(1, 410)
+        # When an event of hers is delivered
+        dispatch.publish(image_event())
+        dispatch.drain()
+    # Then her other endpoint got the image event and a signed webhook.disabled naming the disabled one
+    by_type = {event.type: event.payload for event in other.events}
+    assert set(by_type) == {"image.analyzed", "webhook.disabled"}
+    data = by_type["webhook.disabled"]["data"]
+    assert (data["webhookId"], data["url"]) == (gone.webhook_id, gone.url)
+    assert "410" in data["reason"]
+    assert data["disabledAt"] == dispatch.subscription(gone.webhook_id).disabled_at
+    # nobody else heard of it, and the disabled endpoint is not told about itself
+    assert bobs.events == []
+    assert [e.type for e in receiver.events] == []
+    assert second.webhook_id != gone.webhook_id
+    # and both bodies are what the OpenAPI document publishes
+    for payload in by_type.values():
+        assert_published(payload)
+    # And the metric the alarm watches was emitted once
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "WebhookEndpointsDisabled" in line]
+    metrics = [m for m in emitted if "_aws" in m]
+    assert [m["WebhookEndpointsDisabled"] for m in metrics] == [[1.0]]
+    assert metrics[0]["service"] == "webhook-dispatcher"
+
+
+def test_what_endpoints_receive_is_what_the_openapi_document_publishes(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
+) -> None:
+    # Given alice's endpoint, When an analysed image, a failed one and a test event are delivered
+    dispatch, subscription, receiver = endpoint
+    dispatch.publish(image_event(image_id="img-ok"))
+    dispatch.publish(image_event(image_id="img-bad", status=Status.FAILED))
+    dispatch.service.send_test("alice", subscription.webhook_id)
+    dispatch.drain()
+    # Then every body received validates against its event type's schema
+    received = {event.type: event.payload for event in receiver.events}
+    assert set(received) == {"image.analyzed", "image.failed", "webhook.test"}
+    for payload in received.values():
+        assert_published(payload)
+    # and the schemas are strict enough to fail: an unknown field, a wrong status, a missing id
+    analyzed = received["image.analyzed"]
+    for broken in (
+        {**analyzed, "owner": "alice"},
+        {**analyzed, "data": {**analyzed["data"], "status": "FAILED"}},
+        {**analyzed, "data": {k: v for k, v in analyzed["data"].items() if k != "imageId"}},
+    ):
+        with pytest.raises(ValidationError):
+            assert_published(broken)
 
 
 def test_another_4xx_fails_that_delivery_without_retry(
@@ -359,30 +447,115 @@ def test_a_subscription_gets_only_the_event_types_it_asked_for(dispatch: Dispatc
     assert dispatch.deliveries(subscription.webhook_id) == []
 
 
-def test_after_a_rotation_both_secrets_verify_for_a_day(
-    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
-) -> None:
-    # Given a webhook whose secret was just rotated
-    dispatch, subscription, receiver = endpoint
-    old_secret = subscription.secrets[0].value
-    rotated = dispatch.service.rotate_secret("alice", subscription.webhook_id)
-    captured: list[tuple[bytes, dict[str, str]]] = []
-    original = receiver.receive
+def test_after_a_rotation_both_secrets_verify_for_a_day(dispatch: Dispatch) -> None:
+    with WebhookReceiver() as receiver:
+        # Given a webhook whose secret was just rotated
+        subscription, old_secret = dispatch.subscribe(receiver.url)
+        receiver.trust(old_secret)
+        rotated = dispatch.service.rotate_secret("alice", subscription.webhook_id)
+        captured: list[tuple[bytes, dict[str, str]]] = []
+        original = receiver.receive
 
-    def capture(body: bytes, headers: dict[str, str]) -> Any:
-        captured.append((body, headers))
-        return original(body, headers)
+        def capture(body: bytes, headers: dict[str, str]) -> Any:
+            captured.append((body, headers))
+            return original(body, headers)
 
-    receiver.receive = capture  # type: ignore[method-assign]
-    # When an event is delivered
-    dispatch.publish(image_event())
-    dispatch.drain()
+        receiver.receive = capture  # type: ignore[method-assign]
+        # When an event is delivered
+        dispatch.publish(image_event())
+        dispatch.drain()
     # Then it carries two signatures, and either secret verifies it
     [(body, headers)] = captured
     assert len(headers["webhook-signature"].split(" ")) == 2
     assert Webhook(rotated.secret).verify(body, headers)["type"] == "image.analyzed"
     assert Webhook(old_secret).verify(body, headers)["type"] == "image.analyzed"
     assert len(receiver.events) == 1
+
+
+def test_a_rotation_that_expires_the_previous_secret_signs_with_the_new_one_only(dispatch: Dispatch) -> None:
+    with WebhookReceiver() as receiver:
+        # Given a webhook whose leaked secret was rotated out at once
+        subscription, _ = dispatch.subscribe(receiver.url)
+        rotated = dispatch.service.rotate_secret("alice", subscription.webhook_id, expire_previous=True)
+        receiver.trust(rotated.secret)
+        # When an event is delivered, Then one signature, by the new secret, is all it carries
+        dispatch.publish(image_event())
+        dispatch.drain()
+    [event] = receiver.events
+    assert event.type == "image.analyzed"
+    assert len(dispatch.subscription(subscription.webhook_id).secrets) == 1
+
+
+def _blobs(value: Any) -> list[bytes]:
+    """Every string and binary in a DynamoDB attribute value, as bytes (base64 strings decoded too)."""
+    if isinstance(value, dict):
+        return [blob for inner in value.values() for blob in _blobs(inner)]
+    if isinstance(value, list):
+        return [blob for inner in value for blob in _blobs(inner)]
+    if isinstance(value, bytes):
+        return [value]
+    if isinstance(value, str):
+        try:
+            return [value.encode(), base64.b64decode(value, validate=True)]
+        except ValueError:
+            return [value.encode()]
+    return []
+
+
+def test_the_table_and_its_index_hold_nothing_a_thief_could_sign_with(
+    dispatch: Dispatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with WebhookReceiver() as receiver:
+        # Given webhooks created, rotated and delivered to (every path that writes a secret)
+        created = [dispatch.subscribe(receiver.url, owner=owner) for owner in ("alice", "bob")]
+        secrets = [secret for _, secret in created]
+        secrets.append(dispatch.service.rotate_secret("alice", created[0][0].webhook_id).secret)
+        dispatch.publish(image_event())
+        dispatch.drain()
+    # When the whole table is scanned (what a backup, an export or a reader of the table gets)
+    items = [
+        item
+        for page in dispatch.dynamodb.get_paginator("scan").paginate(TableName=dispatch.table_name)
+        for item in page["Items"]
+    ]
+    blobs = [blob for item in items for blob in _blobs(item)]
+    # Then no whsec_ value, no secret's base64 text and no raw key bytes are anywhere in it
+    keys = [base64.b64decode(secret.removeprefix("whsec_")) for secret in secrets]
+    assert not [blob for blob in blobs if b"whsec_" in blob]
+    assert not [blob for blob in blobs for secret in secrets if secret.removeprefix("whsec_").encode() in blob]
+    assert not [blob for blob in blobs for key in keys if key in blob]
+    # but the KMS ciphertexts are (a positive control: they open with the key and the right context only)
+    sealed = {
+        item["webhookId"]["S"]: [s["M"]["sealed"]["S"] for s in item["secrets"]["L"]]
+        for item in items
+        if "secrets" in item
+    }
+    assert sorted(len(values) for values in sealed.values()) == [1, 2]
+    alice = created[0][0]
+    opened = dispatch.kms.decrypt(
+        CiphertextBlob=base64.b64decode(sealed[alice.webhook_id][0]),
+        EncryptionContext={"webhookId": alice.webhook_id, "owner": "alice"},
+    )["Plaintext"]
+    assert opened.decode() == secrets[2]
+    with pytest.raises(ClientError, match="InvalidCiphertext"):
+        dispatch.kms.decrypt(
+            CiphertextBlob=base64.b64decode(sealed[alice.webhook_id][0]),
+            EncryptionContext={"webhookId": created[1][0].webhook_id, "owner": "bob"},
+        )
+    # And the owner index, queried as the listing does, carries no secrets at all
+    listed = dispatch.dynamodb.query(
+        TableName=dispatch.table_name,
+        IndexName="ByOwner",
+        KeyConditionExpression="gsi1pk = :owner",
+        ExpressionAttributeValues={":owner": {"S": "OWNER#alice"}},
+    )["Items"]
+    assert [item["webhookId"]["S"] for item in listed] == [alice.webhook_id]
+    assert "secrets" not in listed[0]
+    # Nor did the dispatcher's logs (and metrics) show a secret while it signed
+    logged = capsys.readouterr()
+    assert '"WebhookAttempts"' in logged.out  # a positive control: what the dispatcher printed was captured
+    assert not [secret for secret in secrets if secret in logged.out + logged.err]
+    assert "whsec_" not in logged.out + logged.err
 
 
 def test_a_name_that_now_resolves_to_a_private_address_is_refused_at_delivery(

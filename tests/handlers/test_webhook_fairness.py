@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from image_pipeline.webhooks import composition as dispatcher_composition
 from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.dispatch import Dispatcher, DispatchSettings
 from image_pipeline.webhooks.domain.fairness import Deferral, FairnessSettings, FlowControl, Lease
@@ -211,6 +212,9 @@ def clocked(dev_synth: Synthesized) -> Iterator[Clocked]:
             queue=queue,
             transport=transport,
             settings=DispatchSettings(),
+            secrets=KmsSecrets(
+                stacks.clients["kms"], stacks.environment(DISPATCHER_HANDLER)["WEBHOOK_SECRETS_KEY_ARN"]
+            ),
             flows=flows,
             clock=lambda: now[0],
             uniform=lambda low, high: 1.0,

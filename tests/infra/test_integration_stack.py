@@ -166,7 +166,12 @@ def test_webhooks_table_is_kms_encrypted_with_ttl_and_an_owner_index(synthesized
 def test_alarms_watch_dead_letters_backlog_and_errors(integration: dict[str, Any]) -> None:
     alarms = resources_of(integration, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
-    assert metrics == ["ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible", "Errors"]
+    assert metrics == [
+        "ApproximateAgeOfOldestMessage",
+        "ApproximateNumberOfMessagesVisible",
+        "Errors",
+        "WebhookEndpointsDisabled",
+    ]
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
     for topic in resources_of(integration, "AWS::SNS::Topic").values():
         assert "KmsMasterKeyId" in topic["Properties"]
@@ -208,7 +213,8 @@ def test_a_fixed_endpoint_gets_a_kms_encrypted_generated_secret(with_endpoint: S
     reads = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
     assert [s["Resource"] for s in reads] == [{"Ref": only(template, "AWS::SecretsManager::Secret")[0]}]
     # Decrypting the secret: granted by the key's policy, to this role, through Secrets Manager only
-    _, key = only(template, "AWS::KMS::Key")
+    [key_id, _] = secret["Properties"]["KmsKeyId"]["Fn::GetAtt"]
+    key = template["Resources"][key_id]
     decrypt = [
         s
         for s in key["Properties"]["KeyPolicy"]["Statement"]
@@ -232,3 +238,107 @@ def test_a_fixed_endpoint_must_be_https() -> None:
     with pytest.raises(ValueError, match="https"):
         dataclasses.replace(config_for("dev").webhooks, endpoint_url="http://hooks.example.org/")
     assert Match  # the assertions module is imported for has_resource_properties above
+
+
+def _secrets_key(integration: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return only(integration, "AWS::KMS::Key", lambda r: "signing secrets" in r["Properties"].get("Description", ""))
+
+
+def _kms_statements(synthesized: Synthesized, key_id: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(stack part, role logical id) -> the identity-policy statements of that role naming the secrets key."""
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for part, template in synthesized.templates.items():
+        for policy in resources_of(template, "AWS::IAM::Policy").values():
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                names_key = key_id in json.dumps(statement.get("Resource")) or "SecretsKey" in json.dumps(
+                    statement.get("Resource")
+                )
+                if names_key or any(
+                    a.startswith("kms:") and "Secrets" in json.dumps(statement) for a in _actions(statement)
+                ):
+                    for role in policy["Properties"].get("Roles", []):
+                        found.setdefault((part, json.dumps(role)), []).append(statement)
+    return found
+
+
+def test_signing_secrets_have_their_own_rotating_customer_managed_key(synthesized: Synthesized) -> None:
+    _, key = _secrets_key(synthesized.template("Integration"))
+    assert key["Properties"]["EnableKeyRotation"] is True
+    expected = "Delete" if synthesized.pipeline.config.name == "dev" else "Retain"
+    assert key["DeletionPolicy"] == expected
+
+
+def test_only_the_api_encrypts_and_only_the_dispatcher_decrypts_with_the_secrets_key(synthesized: Synthesized) -> None:
+    integration, api = synthesized.template("Integration"), synthesized.template("Api")
+    key_id, key = _secrets_key(integration)
+    dispatcher_role = _role_id(_function(integration, DISPATCHER)[1])
+    api_role = _role_id(_function(api, API)[1])
+    # Every identity-policy statement on the key, in every stack, by role
+    grants = _kms_statements(synthesized, key_id)
+    actions = {role: sorted(a for s in statements for a in _actions(s)) for role, statements in grants.items()}
+    assert actions == {
+        ("Integration", json.dumps({"Ref": dispatcher_role})): ["kms:Decrypt"],
+        ("Api", json.dumps({"Ref": api_role})): ["kms:Encrypt"],
+    }
+    # each only on that key, and only with the adapter's encryption context (a webhook id and its owner)
+    for statements in grants.values():
+        for statement in statements:
+            assert statement["Effect"] == "Allow"
+            assert "*" not in json.dumps(statement["Resource"])
+            conditions = statement["Condition"]
+            assert conditions["ForAllValues:StringEquals"] == {"kms:EncryptionContextKeys": ["webhookId", "owner"]}
+            assert conditions["Null"] == {
+                "kms:EncryptionContext:webhookId": "false",
+                "kms:EncryptionContext:owner": "false",
+            }
+            assert conditions["StringLike"] == {"kms:EncryptionContext:webhookId": "wh_*"}
+    # The key policy: the account delegates to IAM, and denies Decrypt to any principal but the dispatcher's role
+    policy = key["Properties"]["KeyPolicy"]["Statement"]
+    [deny] = [s for s in policy if s["Effect"] == "Deny"]
+    assert _actions(deny) == ["kms:Decrypt"]
+    assert deny["Principal"] == {"AWS": "*"}
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [dispatcher_role, "Arn"]}}}
+    allows = [s for s in policy if s["Effect"] == "Allow"]
+    assert [_actions(s) for s in allows] == [["kms:*"]]
+    assert "root" in json.dumps(allows[0]["Principal"])
+
+
+def test_both_functions_are_told_the_secrets_key(synthesized: Synthesized) -> None:
+    integration, api = synthesized.template("Integration"), synthesized.template("Api")
+    key_id, _ = _secrets_key(integration)
+    dispatcher_key = _function(integration, DISPATCHER)[1]["Properties"]["Environment"]["Variables"]
+    assert dispatcher_key["WEBHOOK_SECRETS_KEY_ARN"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    api_key = _function(api, API)[1]["Properties"]["Environment"]["Variables"]["WEBHOOK_SECRETS_KEY_ARN"]
+    assert "ImportValue" in json.dumps(api_key)
+
+
+def test_the_owner_index_never_carries_the_secrets(synthesized: Synthesized) -> None:
+    _, table = only(
+        synthesized.template("Data"),
+        "AWS::DynamoDB::GlobalTable",
+        lambda r: [i["IndexName"] for i in r["Properties"]["GlobalSecondaryIndexes"]] == ["ByOwner"],
+    )
+    [index] = table["Properties"]["GlobalSecondaryIndexes"]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert "secrets" not in index["Projection"]["NonKeyAttributes"]
+    assert {"webhookId", "url", "events", "status", "createdAt"} <= set(index["Projection"]["NonKeyAttributes"])
+
+
+def test_an_alarm_watches_disabled_endpoints(integration: dict[str, Any]) -> None:
+    [alarm] = [
+        a["Properties"]
+        for a in resources_of(integration, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "WebhookEndpointsDisabled"
+    ]
+    # the metric the dispatcher emits (namespace and service dimension of its Powertools settings)
+    _, function = _function(integration, DISPATCHER)
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert alarm["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+    )
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"]

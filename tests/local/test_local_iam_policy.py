@@ -171,3 +171,31 @@ def test_a_virtual_hosted_request_names_the_bucket_of_its_host() -> None:
     call = describe(found, b"", "123456789012")
     assert call is not None
     assert [(r.action, r.resource) for r in call.requests] == [("s3:GetObject", f"{BUCKET}/uploads/a.png")]
+
+
+def test_a_kms_call_names_its_key_and_carries_the_encryption_context() -> None:
+    # Given the API's grant: encrypt with this key only, with exactly the webhook's context
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-0000-4000-8000-000000000000"
+    grant = allow(
+        "kms:Encrypt",
+        key,
+        Condition={
+            "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["webhookId", "owner"]},
+            "Null": {"kms:EncryptionContext:webhookId": "false", "kms:EncryptionContext:owner": "false"},
+            "StringLike": {"kms:EncryptionContext:webhookId": "wh_*"},
+        },
+    )
+
+    def encrypt(context: dict[str, str]) -> Decision:
+        body = {"KeyId": key.rsplit("/", 1)[1], "Plaintext": "eA==", "EncryptionContext": context}
+        call = describe(environ("kms", target="TrentService.Encrypt"), json.dumps(body).encode(), "123456789012")
+        assert call is not None
+        [request] = call.requests
+        assert (request.action, request.resource) == ("kms:Encrypt", key)
+        return evaluate([grant], request)
+
+    # Then the webhook's context is allowed; a missing key, another key or another id form is not
+    assert encrypt({"webhookId": "wh_1", "owner": "alice"}) is Decision.ALLOW
+    assert encrypt({"webhookId": "wh_1"}) is not Decision.ALLOW
+    assert encrypt({"webhookId": "wh_1", "owner": "alice", "extra": "x"}) is not Decision.ALLOW
+    assert encrypt({"webhookId": "other", "owner": "alice"}) is not Decision.ALLOW

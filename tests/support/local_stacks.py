@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, DispatchSettings
@@ -84,13 +85,15 @@ class LocalStacks:
     ) -> WebhookService:
         """What the API's webhook routes use, on the tables and queue the dispatcher names, with the local
         mode's target policy (plain HTTP to loopback)."""
-        table = WebhookStore(self.dynamodb, self.environment(dispatcher_handler)["WEBHOOKS_TABLE_NAME"])
+        environment = self.environment(dispatcher_handler)
+        table = WebhookStore(self.dynamodb, environment["WEBHOOKS_TABLE_NAME"])
         queue = SqsJobQueue(self.sqs, self.mapping(dispatcher_handler).queue_url)
         return WebhookService(
             repository=table,
             flows=table,
             deliveries=DeliveryQueue(repository=table, queue=queue, settings=DispatchSettings()),
             policy=TargetPolicy.of(allow_http=True, allowed_networks=LOCAL_SETTINGS["WEBHOOK_ALLOWED_NETWORKS"]),
+            secrets=KmsSecrets(self.clients["kms"], environment["WEBHOOK_SECRETS_KEY_ARN"]),
             test_sends_per_minute=test_sends_per_minute,
         )
 

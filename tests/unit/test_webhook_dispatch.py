@@ -7,11 +7,14 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from standardwebhooks.webhooks import Webhook
 
+from image_pipeline.shared.errors import Conflict
 from image_pipeline.webhooks.adapters.sqs_jobs import MAX_DELAY_SECONDS, SqsJobQueue
 from image_pipeline.webhooks.domain.dispatch import ABANDONED_AFTER_SECONDS, Dispatcher, DispatchSettings
 from image_pipeline.webhooks.domain.model import (
+    RESPONSE_EXCERPT_BYTES,
     AttemptRecord,
     DeliveryJob,
     DeliveryStatus,
@@ -20,9 +23,11 @@ from image_pipeline.webhooks.domain.model import (
 )
 from image_pipeline.webhooks.domain.ports import DeliveryState, EndpointAnswer
 from image_pipeline.webhooks.domain.schedule import RetrySchedule
+from image_pipeline.webhooks.domain.secrets import MAX_LIVE_SECRETS, SecretContext, signing_secrets
 from image_pipeline.webhooks.domain.signing import generate_secret, message_id, webhook_headers
-from image_pipeline.webhooks.domain.subscriptions import WebhookService
+from image_pipeline.webhooks.domain.subscriptions import ROTATION_ATTEMPTS, WebhookService
 from image_pipeline.webhooks.domain.targets import TargetPolicy
+from tests.support.fake_secrets import FakeSeal
 
 NOW = 1_800_000_000.0
 
@@ -94,7 +99,7 @@ SUBSCRIPTION = Subscription(
     owner="alice",
     url="https://hooks.example.com/in",
     events=("image.analyzed",),
-    secrets=(SigningSecret("whsec_" + "A" * 43 + "="),),
+    secrets=(SigningSecret(FakeSeal().seal("whsec_" + "A" * 43 + "=", SecretContext("wh_1", "alice"))),),
     created_at="2026-11-22T00:00:00.000Z",
 )
 EVENT = {"id": "e1", "type": "image.analyzed", "time": "2026-11-22T01:00:00.000Z", "data": {"owner": "alice"}}
@@ -107,6 +112,7 @@ def _dispatcher(status: int | None, *, max_attempts: int = 12) -> tuple[Dispatch
         queue=SqsJobQueue(sqs, "dispatch", "dead-letters"),
         transport=Transport(status),
         settings=DispatchSettings(schedule=RetrySchedule(max_attempts=max_attempts)),
+        secrets=FakeSeal(),
         clock=clock,
         uniform=lambda low, high: 1.0,
     )
@@ -190,6 +196,7 @@ def _recording_dispatcher(subscription: Subscription, transport: Recording, cloc
         queue=SqsJobQueue(sqs, "dispatch", "dead-letters"),
         transport=transport,
         settings=DispatchSettings(),
+        secrets=FakeSeal(),
         clock=clock,
         uniform=lambda low, high: 1.0,
     )
@@ -199,7 +206,9 @@ def _recording_dispatcher(subscription: Subscription, transport: Recording, cloc
 def test_retries_keep_the_webhook_id_and_body_and_sign_a_fresh_timestamp() -> None:
     # Given an endpoint that answers 503 once, then 200, and a clock at the real time (the library checks it)
     secret = generate_secret()
-    subscription = replace(SUBSCRIPTION, secrets=(SigningSecret(secret),))
+    subscription = replace(
+        SUBSCRIPTION, secrets=(SigningSecret(FakeSeal().seal(secret, SecretContext("wh_1", "alice"))),)
+    )
     transport, clock = Recording(503, 200), Clock()
     clock.now = float(int(time.time()))
     dispatcher, sqs = _recording_dispatcher(subscription, transport, clock)
@@ -219,32 +228,118 @@ def test_retries_keep_the_webhook_id_and_body_and_sign_a_fresh_timestamp() -> No
 
 
 class Rotating:
+    """The subscription, with the conditional write of the table (a version read before writing); ``meanwhile``
+    runs once, between a rotation's read and its write: a second rotation racing the first."""
+
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
+        self.meanwhile: list[Any] = []
+        self.refused_writes = 0
 
     def get_subscription(self, webhook_id: str) -> Subscription:
         return self.subscription
 
-    def replace_secrets(self, webhook_id: str, secrets: tuple[SigningSecret, ...]) -> None:
-        self.subscription = self.subscription.with_secrets(secrets)
+    def replace_secrets(self, webhook_id: str, secrets: tuple[SigningSecret, ...], read_version: int) -> bool:
+        pending, self.meanwhile = self.meanwhile, []
+        for step in pending:
+            step()
+        if read_version != self.subscription.secrets_version:
+            self.refused_writes += 1
+            return False
+        self.subscription = replace(self.subscription, secrets=secrets, secrets_version=read_version + 1)
+        return True
 
 
-def test_a_rotated_out_secret_signs_for_24_hours_and_then_stops() -> None:
+def _rotating_service(repository: Rotating, clock: Clock, seal: FakeSeal) -> WebhookService:
+    return WebhookService(
+        repository=repository, flows=None, deliveries=None, policy=TargetPolicy(), secrets=seal, clock=clock
+    )  # type: ignore[arg-type]
+
+
+def _signing(subscription: Subscription, at: float, seal: FakeSeal) -> list[str]:
+    return signing_secrets(subscription, at, seal.open)
+
+
+def test_a_webhook_has_at_most_two_live_secrets_and_the_previous_one_signs_for_24_hours() -> None:
     # Given a webhook whose secret is rotated now, and again an hour later
-    old = SUBSCRIPTION.secrets[0].value
+    seal = FakeSeal()
+    old = seal.open(SUBSCRIPTION.secrets[0].value, SecretContext("wh_1", "alice"))
     repository, clock = Rotating(SUBSCRIPTION), Clock()
-    service = WebhookService(repository=repository, flows=None, deliveries=None, policy=TargetPolicy(), clock=clock)  # type: ignore[arg-type]
+    service = _rotating_service(repository, clock, seal)
     first = service.rotate_secret("alice", "wh_1").secret
+    assert _signing(repository.subscription, NOW, seal) == [first, old]
     clock.now += 3600
     second = service.rotate_secret("alice", "wh_1").secret
     subscription = repository.subscription
-    # Then the newest signs first, and every secret rotated out in the last 24 hours signs too
-    assert subscription.secrets_in_use(NOW + 3600) == [second, first, old]
-    # until its own 24 hours are over: the first secret's overlap ends later than the original one's
-    assert subscription.secrets_in_use(NOW + 24 * 3600 + 1) == [second, first]
-    assert subscription.secrets_in_use(NOW + 25 * 3600 + 1) == [second]
-    headers = webhook_headers(subscription.secrets_in_use(NOW + 25 * 3600 + 1), "msg_1", int(NOW), "{}")
+    # Then only the newest and the one it replaced sign: the original is retired by the second rotation
+    assert len(subscription.secrets) == MAX_LIVE_SECRETS
+    assert _signing(subscription, NOW + 3600, seal) == [second, first]
+    # and the replaced one stops 24 hours after the rotation that replaced it
+    assert _signing(subscription, NOW + 25 * 3600 - 1, seal) == [second, first]
+    assert _signing(subscription, NOW + 25 * 3600 + 1, seal) == [second]
+    headers = webhook_headers(_signing(subscription, NOW + 25 * 3600 + 1, seal), "msg_1", int(NOW), "{}")
     assert headers["webhook-signature"].count("v1,") == 1
+
+
+def test_300_rotations_still_leave_two_secrets() -> None:
+    # Given a webhook rotated 300 times within a day (the issue's 301 live secrets and a 14 KB header)
+    seal, repository, clock = FakeSeal(), Rotating(SUBSCRIPTION), Clock()
+    service = _rotating_service(repository, clock, seal)
+    for _ in range(300):
+        service.rotate_secret("alice", "wh_1")
+        clock.now += 60
+    # Then two secrets are stored and sign
+    assert len(repository.subscription.secrets) == 2
+    assert len(_signing(repository.subscription, clock.now, seal)) == 2
+
+
+def test_a_rotation_can_expire_the_previous_secret_at_once() -> None:
+    # Given a leaked secret, When the owner rotates with expire_previous
+    seal, repository, clock = FakeSeal(), Rotating(SUBSCRIPTION), Clock()
+    rotated = _rotating_service(repository, clock, seal).rotate_secret("alice", "wh_1", expire_previous=True)
+    # Then only the new secret signs, from this moment, and no overlap is announced
+    assert rotated.previous_secret_expires_at is None
+    assert _signing(repository.subscription, NOW, seal) == [rotated.secret]
+
+
+def test_two_concurrent_rotations_lose_neither_secret() -> None:
+    # Given rotation A reads the subscription, and rotation B runs to its end before A writes
+    seal, repository, clock = FakeSeal(), Rotating(SUBSCRIPTION), Clock()
+    service = _rotating_service(repository, clock, seal)
+    results: dict[str, str] = {}
+    repository.meanwhile.append(lambda: results.setdefault("B", service.rotate_secret("alice", "wh_1").secret))
+    # When A writes
+    results["A"] = service.rotate_secret("alice", "wh_1").secret
+    # Then A's first write was refused (B had written), A re-read and wrote over B: both secrets sign
+    assert repository.refused_writes == 1
+    assert _signing(repository.subscription, NOW, seal) == [results["A"], results["B"]]
+
+
+def test_a_rotation_that_keeps_losing_races_is_a_conflict() -> None:
+    # Given a rotation that another one overtakes before every write it tries
+    seal, repository, clock = FakeSeal(), Rotating(SUBSCRIPTION), Clock()
+    service = _rotating_service(repository, clock, seal)
+
+    def overtake() -> None:
+        repository.subscription = replace(
+            repository.subscription, secrets_version=repository.subscription.secrets_version + 1
+        )
+        repository.meanwhile.append(overtake)
+
+    repository.meanwhile.append(overtake)
+    # When it has tried as often as it may, Then it gives up with a conflict and wrote nothing
+    with pytest.raises(Conflict):
+        service.rotate_secret("alice", "wh_1")
+    assert repository.refused_writes == ROTATION_ATTEMPTS
+    assert repository.subscription.secrets == SUBSCRIPTION.secrets
+
+
+def test_a_sealed_secret_opens_only_for_its_own_webhook() -> None:
+    # Given a secret sealed for wh_1, copied into another webhook's subscription
+    stolen = replace(SUBSCRIPTION, webhook_id="wh_2")
+    # When the dispatcher opens it to sign, Then the seal's context does not match
+    with pytest.raises(ValueError, match="context"):
+        _signing(stolen, NOW, FakeSeal())
 
 
 def test_large_jobs_are_sent_in_batches_that_sqs_accepts() -> None:
@@ -265,3 +360,27 @@ def test_large_jobs_are_sent_in_batches_that_sqs_accepts() -> None:
     )
     assert all(sum(len(e["MessageBody"].encode()) for e in batch) <= 256 * 1024 for batch in batches)
     assert all(len({e["Id"] for e in batch}) == len(batch) <= 10 for batch in batches)
+
+
+class Answering:
+    def __init__(self, answer: EndpointAnswer) -> None:
+        self.answer = answer
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> EndpointAnswer:
+        return self.answer
+
+
+def test_the_delivery_log_keeps_the_first_kib_of_the_answer() -> None:
+    # Given an endpoint answering 500 with 3,000 bytes of two-byte characters and a replaced invalid byte
+    dispatcher, _, repository, _ = _dispatcher(500)
+    text = "\ufffd" + "é" * 1500
+    dispatcher._transport = Answering(EndpointAnswer(500, 12, body_excerpt=text))
+    # When the attempt is made
+    dispatcher.deliver(_job(1, NOW))
+    # Then the attempt keeps 1 KiB at most, whole characters only, next to its status and latency
+    [(attempt, _, _)] = repository.attempts
+    document = attempt.document()
+    assert (document["statusCode"], document["latencyMs"]) == (500, 12)
+    kept = document["response"].encode()
+    assert RESPONSE_EXCERPT_BYTES - 2 < len(kept) <= RESPONSE_EXCERPT_BYTES
+    assert document["response"] == text[: len(document["response"])]

@@ -13,6 +13,7 @@ from image_pipeline.webhooks.adapters.transport import SafeTransport
 from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, DispatchSettings
 from image_pipeline.webhooks.domain.subscriptions import WebhookService
 from image_pipeline.webhooks.domain.targets import TargetPolicy, TargetRefused, check_url, parse_target
+from tests.support.fake_secrets import FakeSeal
 
 PUBLIC = "93.184.215.14"
 # Fake DNS: name -> answers. Names not listed do not resolve.
@@ -153,6 +154,7 @@ def test_refused_at_registration(url: str, no_network: list[Any]) -> None:
         deliveries=DeliveryQueue(repository=NoWrites(), queue=None, settings=DispatchSettings()),  # type: ignore[arg-type]
         policy=TargetPolicy(),
         resolver=FakeDns(),
+        secrets=FakeSeal(),
     )
     # When somebody registers the URL, then it is refused as a bad request and nothing is stored
     with pytest.raises(InvalidRequest, match=r"refused|resolve"):

@@ -17,6 +17,7 @@ from image_pipeline.results.domain.library import ImageLibrary
 from image_pipeline.uploads.adapters.s3_uploads import S3UploadSigner
 from image_pipeline.uploads.domain.quota import DailyQuota
 from image_pipeline.uploads.domain.uploads import UploadPolicy, Uploads
+from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, DispatchSettings
@@ -38,6 +39,7 @@ def webhook_service(settings: WebhookApiSettings) -> WebhookService:
         ),
         policy=TargetPolicy.of(settings.allow_http, settings.allowed_networks, settings.allowed_ports),
         test_sends_per_minute=settings.test_sends_per_minute,
+        secrets=KmsSecrets(boto3.client("kms"), settings.secrets_key_arn),
     )
 
 

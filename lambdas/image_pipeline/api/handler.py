@@ -18,6 +18,7 @@ from image_pipeline.api import image_routes, webhook_routes
 from image_pipeline.api.composition import components
 from image_pipeline.api.contract import MAX_BODY_BYTES, ReadableBodyValidation
 from image_pipeline.api.errors import answer_of
+from image_pipeline.api.webhook_events import with_webhooks
 from image_pipeline.shared.errors import RequestError
 from image_pipeline.shared.telemetry import logger, tracer
 
@@ -107,7 +108,8 @@ def _problem(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def openapi_document(app: APIGatewayRestResolver) -> str:
-    """The OpenAPI document as checked in at docs/openapi.json (a test keeps the two equal).
+    """The OpenAPI document as checked in at docs/openapi.json (a test keeps the two equal), with the events
+    endpoints receive in its ``webhooks`` section.
 
     Answers in order of status, and without the schemas of the 422 body Powertools has (ours is an Error).
     """
@@ -119,7 +121,7 @@ def openapi_document(app: APIGatewayRestResolver) -> str:
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         if f'"#/components/schemas/{unused}"' not in json.dumps(document["paths"]):
             schemas.pop(unused, None)
-    return json.dumps(document)
+    return json.dumps(with_webhooks(document))
 
 
 @lru_cache(maxsize=1)

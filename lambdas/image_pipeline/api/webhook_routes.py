@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -19,6 +20,7 @@ from image_pipeline.webhooks.domain.subscriptions import WebhookService
 
 router = Router()  # type: ignore[no-untyped-call]
 WebhookId = Annotated[str, Path(pattern=r"^wh_[0-9a-f]{24}$", description="The id returned by POST /webhooks")]
+MessageId = Annotated[str, Path(pattern=r"^msg_[0-9a-f]{32}$", description="A delivery's webhook-id header")]
 EventType = Literal["image.analyzed", "image.failed"]
 
 
@@ -62,8 +64,9 @@ class WebhookList(BaseModel):
 class RotatedSecret(BaseModel):
     webhookId: str  # noqa: N815
     secret: str = Field(description="The new whsec_... secret; shown only in this answer")
-    previousSecretExpiresAt: str = Field(  # noqa: N815
-        description="Until then the previous secret signs too (a second v1 signature)"
+    previousSecretExpiresAt: str | None = Field(  # noqa: N815
+        description="Until then the previous secret signs too (a second v1 signature); null when it was "
+        "expired at once (expirePrevious=true)"
     )
 
 
@@ -71,6 +74,17 @@ class QueuedTest(BaseModel):
     webhookId: str  # noqa: N815
     messageId: str = Field(description="The webhook-id header the test delivery carries")  # noqa: N815
     eventType: Literal["webhook.test"]  # noqa: N815
+
+
+class RecoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"since": "2026-11-29T00:00:00Z"}]})
+
+    since: datetime = Field(description="Send again every delivery that failed, of events since then (last 30 days)")
+
+
+class Requeued(BaseModel):
+    webhookId: str  # noqa: N815
+    queued: int = Field(description="How many deliveries were queued again")
 
 
 class AttemptView(BaseModel):
@@ -165,13 +179,22 @@ def delete_webhook(webhookId: WebhookId) -> Response[None]:  # noqa: N803 - the 
 
 @router.post(
     "/webhooks/<webhookId>/rotate-secret",
-    summary="New signing secret; the previous one keeps signing for 24 hours",
+    summary="New signing secret; the previous one keeps signing for 24 hours unless expirePrevious=true",
     tags=["webhooks"],
     operation_id="rotateWebhookSecret",
     responses=responses(200, "The new secret, shown only here", RotatedSecret, errors=(404,)),
 )
-def rotate_secret(webhookId: WebhookId) -> RotatedSecret:  # noqa: N803
-    rotated = service().rotate_secret(current_owner(router), webhookId)
+def rotate_secret(
+    webhookId: WebhookId,  # noqa: N803
+    expire_previous: Annotated[
+        bool,
+        Query(
+            alias="expirePrevious",
+            description="Stop signing with the previous secret at once (it leaked); default: it signs for 24 hours",
+        ),
+    ] = False,
+) -> RotatedSecret:
+    rotated = service().rotate_secret(current_owner(router), webhookId, expire_previous=expire_previous)
     return RotatedSecret(
         webhookId=webhookId, secret=rotated.secret, previousSecretExpiresAt=rotated.previous_secret_expires_at
     )
@@ -215,3 +238,28 @@ def list_deliveries(
 ) -> DeliveryList:
     history = service().deliveries(current_owner(router), webhookId, limit, next_token)
     return DeliveryList(items=[DeliveryView(**item) for item in history.items], nextToken=history.next_token)
+
+
+@router.post(
+    "/webhooks/<webhookId>/deliveries/<messageId>/resend",
+    summary="Send one delivery again (same webhook-id and body, a fresh retry window)",
+    tags=["webhooks"],
+    operation_id="resendWebhookDelivery",
+    responses=responses(202, "Queued for delivery", Requeued, errors=(404, 409, 422)),
+)
+def resend_delivery(webhookId: WebhookId, messageId: MessageId) -> Response[Requeued]:  # noqa: N803
+    service().resend(current_owner(router), webhookId, messageId)
+    return Response(status_code=202, content_type="application/json", body=Requeued(webhookId=webhookId, queued=1))
+
+
+@router.post(
+    "/webhooks/<webhookId>/recover",
+    summary="Send again every delivery that failed since a time",
+    tags=["webhooks"],
+    operation_id="recoverWebhookDeliveries",
+    responses=responses(202, "Queued for delivery", Requeued, errors=(*WITH_BODY, 404, 409)),
+)
+def recover_deliveries(webhookId: WebhookId, request: RecoverRequest) -> Response[Requeued]:  # noqa: N803
+    since = request.since if request.since.tzinfo else request.since.replace(tzinfo=UTC)
+    queued = service().recover(current_owner(router), webhookId, since.timestamp())
+    return Response(status_code=202, content_type="application/json", body=Requeued(webhookId=webhookId, queued=queued))

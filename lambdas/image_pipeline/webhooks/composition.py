@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import boto3
 
+from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
 from image_pipeline.webhooks.adapters.secrets import SecretValue
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.transport import SafeTransport
@@ -55,6 +56,7 @@ def components() -> DispatcherComponents:
             disable_after_seconds=settings.disable_after_days * 86400,
             delivery_retention_seconds=settings.delivery_retention_days * 86400,
         ),
+        secrets=KmsSecrets(boto3.client("kms"), settings.secrets_key_arn),
         fixed=fixed,
         flows=FlowControl(store=store, settings=fairness(settings)),
     )

@@ -14,6 +14,8 @@ class _WebhookSettings(EnvironmentSettings):
     table_name: str = Field(alias="WEBHOOKS_TABLE_NAME", min_length=1)
     owner_index: str = Field(alias="WEBHOOKS_OWNER_INDEX", default="ByOwner")
     dispatch_queue_url: str = Field(alias="DISPATCH_QUEUE_URL", min_length=1)
+    # The KMS key that seals signing secrets: the API encrypts with it, the dispatcher decrypts.
+    secrets_key_arn: str = Field(alias="WEBHOOK_SECRETS_KEY_ARN", min_length=1)
     # The local mode delivers to a receiver on loopback over plain HTTP; in AWS both stay off.
     allow_http: bool = Field(alias="WEBHOOK_ALLOW_HTTP", default=False)
     allowed_networks: str = Field(alias="WEBHOOK_ALLOWED_NETWORKS", default="")

@@ -4,6 +4,9 @@
 |---|---|---|---|
 | subscription | ``WEBHOOK#<id>`` | ``WEBHOOK`` | ``ByOwner``: gsi1pk ``OWNER#<owner>``, gsi1sk ``<createdAt>#<id>`` |
 | delivery | ``WEBHOOK#<id>`` | ``DELIVERY#<event time>#<webhook-id header>`` | TTL ``expiresAt`` |
+
+A subscription's ``secrets`` hold sealed (KMS-encrypted) secrets only, and the owner index projects
+``OWNER_INDEX_ATTRIBUTES``, never the secrets: a listing by owner has none.
 | endpoint slots and breaker | ``WEBHOOK#<id>`` | ``FLOW`` | TTL ``expiresAt`` (30 days after the last lease) |
 | owner slots | ``OWNER#<owner>`` | ``FLOW`` | TTL ``expiresAt`` |
 | test sends of one minute | ``WEBHOOK#<id>`` | ``TESTS#<window start>`` | TTL ``expiresAt`` |
@@ -38,6 +41,18 @@ SUBSCRIPTION_SK = "WEBHOOK"
 DELIVERY_PREFIX = "DELIVERY#"
 FLOW_SK = "FLOW"
 OWNER_INDEX = "ByOwner"
+# What the owner index carries besides its keys (stacks/constructs/webhooks_table.py projects exactly these).
+OWNER_INDEX_ATTRIBUTES = (
+    "webhookId",
+    "owner",
+    "url",
+    "events",
+    "status",
+    "createdAt",
+    "failingSince",
+    "disabledReason",
+    "disabledAt",
+)
 # Slot and breaker items of an endpoint or owner without deliveries for this long disappear (TTL).
 FLOW_TTL_SECONDS = 30 * 86400
 _SLOT = "slot"
@@ -64,11 +79,14 @@ def subscription_item(subscription: Subscription) -> dict[str, Any]:
         "secrets": _secrets_document(subscription.secrets),
         "status": subscription.status.value,
         "createdAt": subscription.created_at,
+        "secretsVersion": subscription.secrets_version,
     }
 
 
 def _secrets_document(secrets: tuple[SigningSecret, ...]) -> list[dict[str, Any]]:
-    return [{"value": s.value, "expiresAt": s.expires_at} for s in secrets]
+    if not all(s.sealed for s in secrets):
+        raise ValueError("only sealed secrets are stored")
+    return [{"sealed": s.value, "expiresAt": s.expires_at} for s in secrets]
 
 
 def subscription_from_item(item: dict[str, Any]) -> Subscription:
@@ -77,12 +95,13 @@ def subscription_from_item(item: dict[str, Any]) -> Subscription:
         owner=item["owner"],
         url=item["url"],
         events=tuple(item["events"]),
-        secrets=tuple(SigningSecret(s["value"], s.get("expiresAt")) for s in item.get("secrets", [])),
+        secrets=tuple(SigningSecret(s["sealed"], s.get("expiresAt")) for s in item.get("secrets", [])),
         created_at=item["createdAt"],
         status=SubscriptionStatus(item.get("status", SubscriptionStatus.ACTIVE.value)),
         failing_since=item.get("failingSince"),
         disabled_reason=item.get("disabledReason"),
         disabled_at=item.get("disabledAt"),
+        secrets_version=int(item.get("secretsVersion", 0)),
     )
 
 
@@ -95,6 +114,25 @@ def delivery_view(item: dict[str, Any]) -> dict[str, Any]:
         "nextAttemptAt": item.get("nextAttemptAt"),
         "attempts": item.get("attempts", []),
     }
+
+
+# What the delivery listing reads of a delivery record (not its body).
+_LISTED = ("pk", "sk", "messageId", "eventType", "status", "createdAt", "nextAttemptAt", "attempts")
+
+
+def _stored_job(item: dict[str, Any]) -> DeliveryJob | None:
+    """The job that made this delivery, to send again (None for a record written before bodies were kept)."""
+    if "body" not in item:
+        return None
+    created = datetime.fromisoformat(item["createdAt"]).timestamp()
+    return DeliveryJob(
+        webhook_id=item["pk"].removeprefix("WEBHOOK#"),
+        message_id=item["messageId"],
+        delivery_key=item["sk"],
+        event_type=item["eventType"],
+        body=item["body"],
+        first_attempt_at=created,
+    )
 
 
 def _delivery_start_key(start: dict[str, Any], webhook_id: str) -> dict[str, Any]:
@@ -167,14 +205,19 @@ class WebhookStore:
     def delete_subscription(self, webhook_id: str) -> None:
         self._db.delete_item(TableName=self._table, Key=self._key(webhook_id))
 
-    def replace_secrets(self, webhook_id: str, secrets: tuple[SigningSecret, ...]) -> None:
-        self._update(
+    def replace_secrets(self, webhook_id: str, secrets: tuple[SigningSecret, ...], read_version: int) -> bool:
+        """Writes the secrets unless another rotation wrote since ``read_version`` was read; False then."""
+        unchanged = "secretsVersion = :read"
+        if read_version == 0:
+            unchanged = f"({unchanged} OR attribute_not_exists(secretsVersion))"
+        response = self._update(
             webhook_id,
             SUBSCRIPTION_SK,
-            "SET secrets = :secrets",
-            {":secrets": _secrets_document(secrets)},
-            ConditionExpression="attribute_exists(pk)",
+            "SET secrets = :secrets, secretsVersion = :next",
+            {":secrets": _secrets_document(secrets), ":read": read_version, ":next": read_version + 1},
+            ConditionExpression=f"attribute_exists(pk) AND {unchanged}",
         )
+        return response is not None
 
     def set_enabled(self, webhook_id: str) -> None:
         self._update(
@@ -204,15 +247,21 @@ class WebhookStore:
             webhook_id, SUBSCRIPTION_SK, "REMOVE failingSince", {}, ConditionExpression="attribute_exists(failingSince)"
         )
 
-    def disable(self, webhook_id: str, reason: str, at: str) -> None:
-        self._update(
+    def disable(self, webhook_id: str, reason: str, at: str) -> bool:
+        response = self._update(
             webhook_id,
             SUBSCRIPTION_SK,
             "SET #status = :disabled, disabledReason = :reason, disabledAt = :at",
-            {":disabled": SubscriptionStatus.DISABLED.value, ":reason": reason, ":at": at},
+            {
+                ":disabled": SubscriptionStatus.DISABLED.value,
+                ":reason": reason,
+                ":at": at,
+                ":active": SubscriptionStatus.ACTIVE.value,
+            },
             ExpressionAttributeNames={"#status": "status"},
-            ConditionExpression="attribute_exists(pk)",
+            ConditionExpression="attribute_exists(pk) AND (#status = :active OR attribute_not_exists(#status))",
         )
+        return response is not None
 
     # ----- deliveries
 
@@ -226,6 +275,8 @@ class WebhookStore:
             "createdAt": created_at,
             "attemptCount": 0,
             "expiresAt": expires_at,
+            # What resend and recover send again (never shown by the delivery listing).
+            "body": job.body,
         }
         try:
             self._db.put_item(TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
@@ -263,6 +314,54 @@ class WebhookStore:
             ExpressionAttributeNames={"#status": "status"},
         )
 
+    def _deliveries(self, webhook_id: str, after: str, filter_expression: str, values: dict[str, Any]) -> list[Any]:
+        items = []
+        paginator = self._db.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk > :after",
+            FilterExpression=f"begins_with(sk, :prefix) AND {filter_expression}",
+            ExpressionAttributeValues=to_item(
+                {":pk": webhook_pk(webhook_id), ":after": after, ":prefix": DELIVERY_PREFIX, **values}
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+        ):
+            items += [from_item(item) for item in page["Items"]]
+        return items
+
+    def find_delivery(self, webhook_id: str, message_id: str) -> DeliveryJob | None:
+        found = self._deliveries(
+            webhook_id,
+            DELIVERY_PREFIX,
+            "messageId = :message AND #status <> :none",
+            {
+                ":message": message_id,
+                ":none": "",
+            },
+        )
+        return _stored_job(found[0]) if found else None
+
+    def failed_deliveries_since(self, webhook_id: str, since: str) -> list[DeliveryJob]:
+        found = self._deliveries(
+            webhook_id,
+            f"{DELIVERY_PREFIX}{since}",
+            "#status = :failed",
+            {
+                ":failed": DeliveryStatus.FAILED.value,
+            },
+        )
+        return [job for job in map(_stored_job, found) if job is not None]
+
+    def reopen_delivery(self, job: DeliveryJob) -> None:
+        self._update(
+            job.webhook_id,
+            job.delivery_key,
+            "SET #status = :pending REMOVE nextAttemptAt",
+            {":pending": DeliveryStatus.PENDING.value},
+            ExpressionAttributeNames={"#status": "status"},
+            ConditionExpression="attribute_exists(pk)",
+        )
+
     def list_deliveries(self, webhook_id: str, limit: int, start: dict[str, Any] | None) -> DeliveryPage:
         arguments: dict[str, Any] = {
             "TableName": self._table,
@@ -273,6 +372,8 @@ class WebhookStore:
         }
         if start:
             arguments["ExclusiveStartKey"] = _delivery_start_key(start, webhook_id)
+        arguments["ProjectionExpression"] = ", ".join(f"#{name}" for name in _LISTED)
+        arguments["ExpressionAttributeNames"] = {f"#{name}": name for name in _LISTED}
         response = self._db.query(**arguments)
         last = response.get("LastEvaluatedKey")
         return DeliveryPage(

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from image_pipeline.shared.telemetry import count, count_by, logger
+from image_pipeline.shared.telemetry import count, count_by, count_now, logger
 from image_pipeline.webhooks.domain.fairness import Deferral, FlowControl, Unbounded
 from image_pipeline.webhooks.domain.model import (
+    ENDPOINTS_DISABLED_METRIC,
     ENVIRONMENT_WEBHOOK_ID,
     AttemptOutcome,
     AttemptRecord,
@@ -27,10 +28,18 @@ from image_pipeline.webhooks.domain.model import (
     Subscription,
     classify,
     is_job,
+    response_excerpt,
 )
-from image_pipeline.webhooks.domain.payload import image_payload, is_image_event, serialise
+from image_pipeline.webhooks.domain.payload import (
+    image_payload,
+    is_image_event,
+    platform_payload,
+    serialise,
+    webhook_disabled_event,
+)
 from image_pipeline.webhooks.domain.ports import EndpointAnswer, JobQueue, Transport, WebhookRepository
 from image_pipeline.webhooks.domain.schedule import RetrySchedule, parse_retry_after
+from image_pipeline.webhooks.domain.secrets import SecretOpener, signing_secrets
 from image_pipeline.webhooks.domain.signing import message_id, webhook_headers
 from image_pipeline.webhooks.domain.targets import TargetRefused, TargetUnresolved
 
@@ -94,6 +103,13 @@ class DeliveryQueue:
         self._queue.enqueue(jobs, self._clock())
         return jobs
 
+    def send_again(self, jobs: list[DeliveryJob]) -> None:
+        """Resend or recover: the same webhook-id and body, from attempt 1 with a fresh retry window."""
+        now = self._clock()
+        for job in jobs:
+            self._repository.reopen_delivery(job)
+        self._queue.enqueue([job.restarted(now) for job in jobs], now)
+
     def _job(self, subscription: Subscription, event: dict[str, Any], body: str) -> DeliveryJob:
         msg_id = message_id(str(event["id"]), subscription.webhook_id)
         now = self._clock()
@@ -127,6 +143,7 @@ class Dispatcher:
         queue: JobQueue,
         transport: Transport,
         settings: DispatchSettings,
+        secrets: SecretOpener,
         fixed: FixedEndpoints | None = None,
         flows: FlowControl | Unbounded | None = None,
         clock: Callable[[], float] = time.time,
@@ -136,6 +153,7 @@ class Dispatcher:
         self._queue = queue
         self._transport = transport
         self._settings = settings
+        self._secrets = secrets
         self._fixed = fixed or NoFixedEndpoint()
         self._flows = flows or Unbounded()
         self._deliveries = DeliveryQueue(repository=repository, queue=queue, settings=settings, clock=clock)
@@ -199,7 +217,7 @@ class Dispatcher:
             latency_ms=answer.latency_ms,
             status_code=answer.status,
             error=answer.error,
-            response_excerpt=answer.body_excerpt[:512],
+            response_excerpt=response_excerpt(answer.body_excerpt),
             failure=answer.failure,
         )
         count_by("WebhookAttempts", "outcome", outcome.value)
@@ -235,7 +253,8 @@ class Dispatcher:
         started = self._clock()
         try:
             timestamp = int(now)  # fresh per attempt; the id and the body stay the same
-            headers = webhook_headers(subscription.secrets_in_use(now), job.message_id, timestamp, job.body)
+            keys = signing_secrets(subscription, now, self._secrets.open)
+            headers = webhook_headers(keys, job.message_id, timestamp, job.body)
             answer = self._transport.post(subscription.url, job.body.encode(), headers)
             count("WebhookLatency", answer.latency_ms, unit="Milliseconds")  # attempts that reached the network
             return answer, classify(answer.status)
@@ -268,13 +287,28 @@ class Dispatcher:
         self, subscription: Subscription, outcome: AttemptOutcome, answer: EndpointAnswer, now: float
     ) -> None:
         if outcome is AttemptOutcome.GONE:
-            self._repository.disable(subscription.webhook_id, "the endpoint answered 410 Gone", iso(now))
+            self._disable(subscription, "the endpoint answered 410 Gone", now)
             return
         since = self._repository.note_failure(subscription.webhook_id, now)
         if since is not None and now - since >= self._settings.disable_after_seconds:
             days = (now - since) / 86400
             reason = f"every attempt failed since {iso(since)} ({days:.1f} days); last: {answer.status or answer.error}"
-            self._repository.disable(subscription.webhook_id, reason, iso(now))
+            self._disable(subscription, reason, now)
+
+    def _disable(self, subscription: Subscription, reason: str, now: float) -> None:
+        """Disables the endpoint and, when this call did it, tells the owner: a metric the alarms watch and a
+        ``webhook.disabled`` event to the owner's other active endpoints."""
+        if not self._repository.disable(subscription.webhook_id, reason, iso(now)):
+            return  # already disabled (a concurrent attempt got there first)
+        count_now(ENDPOINTS_DISABLED_METRIC)
+        logger.warning("Webhook endpoint disabled", extra={"webhook_id": subscription.webhook_id, "reason": reason})
+        others = [
+            s
+            for s in self._repository.list_subscriptions(subscription.owner)
+            if s.active and s.webhook_id != subscription.webhook_id
+        ]
+        event = webhook_disabled_event(subscription.webhook_id, subscription.url, reason, iso(now))
+        self._deliveries.queue(others, event, serialise(platform_payload(event)))
 
     def _record(
         self, job: DeliveryJob, attempt: AttemptRecord, status: DeliveryStatus, next_attempt_at: str | None = None

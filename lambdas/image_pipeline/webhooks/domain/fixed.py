@@ -21,7 +21,7 @@ def parse_secret_value(value: str) -> tuple[SigningSecret, ...]:
     tokens = value.split()
     if not tokens:
         raise ValueError("the fixed endpoint's secret is empty")
-    return tuple(SigningSecret(t if t.startswith(SECRET_PREFIX) else SECRET_PREFIX + t) for t in tokens)
+    return tuple(SigningSecret(t if t.startswith(SECRET_PREFIX) else SECRET_PREFIX + t, sealed=False) for t in tokens)
 
 
 class EnvironmentEndpoint:

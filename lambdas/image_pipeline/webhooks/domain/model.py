@@ -7,11 +7,13 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from image_pipeline.webhooks.domain.payload import TEST_EVENT_TYPE
+from image_pipeline.webhooks.domain.payload import PLATFORM_EVENT_TYPES
 
 # The environment's fixed endpoint (from its config) is delivered to under this webhook id.
 ENVIRONMENT_WEBHOOK_ID = "environment"
 JOB_KIND = "webhook.delivery"
+# Counted once per endpoint disabled (410 or failing for days); the integration stack alarms on it.
+ENDPOINTS_DISABLED_METRIC = "WebhookEndpointsDisabled"
 
 
 class SubscriptionStatus(StrEnum):
@@ -34,6 +36,15 @@ class AttemptOutcome(StrEnum):
     FAILED = "failed"  # any other 4xx: this delivery is given up, the endpoint stays
     GONE = "gone"  # 410: the endpoint is disabled
     REFUSED = "refused"  # the URL now resolves to an address webhooks may not reach
+
+
+# The delivery log keeps this much of each answer's body (UTF-8 bytes, a cut character dropped).
+RESPONSE_EXCERPT_BYTES = 1024
+
+
+def response_excerpt(text: str) -> str:
+    """The first ``RESPONSE_EXCERPT_BYTES`` of an answer as text (the transport already replaced invalid bytes)."""
+    return text.encode()[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="ignore")
 
 
 class Failure(StrEnum):
@@ -78,8 +89,11 @@ def classify(status: int | None) -> AttemptOutcome:
 
 @dataclass(frozen=True)
 class SigningSecret:
+    """A webhook's secret as stored: sealed (domain/secrets.py), or plain for the environment's endpoint."""
+
     value: str = field(repr=False)
     expires_at: float | None = None  # epoch seconds; None for the current secret
+    sealed: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,15 +110,17 @@ class Subscription:
     disabled_at: str | None = None
     # The environment's fixed endpoint: not stored in the table, never disabled by the dispatcher.
     fixed: bool = False
+    # Bumped by every rotation: a rotation writes only over the version it read.
+    secrets_version: int = 0
 
-    def secrets_in_use(self, now: float) -> list[str]:
-        """The current secret first, then rotated-out ones still inside their 24 h overlap."""
+    def live_secrets(self, now: float) -> list[SigningSecret]:
+        """The current secret first, then a rotated-out one still inside its overlap."""
         live = [s for s in self.secrets if s.expires_at is None or s.expires_at > now]
         live.sort(key=lambda s: s.expires_at is not None)
-        return [s.value for s in live]
+        return live
 
     def wants(self, event_type: str) -> bool:
-        return event_type == TEST_EVENT_TYPE or event_type in self.events
+        return event_type in PLATFORM_EVENT_TYPES or event_type in self.events
 
     @property
     def active(self) -> bool:

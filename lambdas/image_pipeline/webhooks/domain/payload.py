@@ -15,6 +15,9 @@ from image_pipeline.results.domain.records import now_iso
 PAYLOAD_VERSION = "1"
 IMAGE_EVENT_TYPES = ("image.analyzed", "image.failed")
 TEST_EVENT_TYPE = "webhook.test"
+# Sent to an owner's other active endpoints when one of theirs is disabled; every endpoint gets it.
+DISABLED_EVENT_TYPE = "webhook.disabled"
+PLATFORM_EVENT_TYPES = (TEST_EVENT_TYPE, DISABLED_EVENT_TYPE)
 # Fields of an image event's data that reach the endpoint (the owner and the S3 object stay inside).
 _DATA_FIELDS = ("imageId", "status", "features", "image", "results", "resultsOmitted", "error")
 
@@ -43,7 +46,18 @@ def webhook_test_event(webhook_id: str) -> dict[str, Any]:
     }
 
 
-def webhook_test_payload(event: dict[str, Any]) -> dict[str, Any]:
+def webhook_disabled_event(webhook_id: str, url: str, reason: str, disabled_at: str) -> dict[str, Any]:
+    """``webhook.disabled``: one per disabling (its id is derived from the webhook and the time it was disabled)."""
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"webhook.disabled|{webhook_id}|{disabled_at}")),
+        "type": DISABLED_EVENT_TYPE,
+        "time": disabled_at,
+        "data": {"webhookId": webhook_id, "url": url, "reason": reason, "disabledAt": disabled_at},
+    }
+
+
+def platform_payload(event: dict[str, Any]) -> dict[str, Any]:
+    """What an endpoint receives for a platform event (webhook.test, webhook.disabled)."""
     return {"type": event["type"], "timestamp": event["time"], "version": PAYLOAD_VERSION, "data": event["data"]}
 
 

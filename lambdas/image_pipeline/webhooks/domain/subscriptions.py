@@ -15,11 +15,12 @@ from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, iso
 from image_pipeline.webhooks.domain.model import DeliveryJob, SigningSecret, Subscription, SubscriptionStatus
 from image_pipeline.webhooks.domain.payload import (
     IMAGE_EVENT_TYPES,
+    platform_payload,
     serialise,
     webhook_test_event,
-    webhook_test_payload,
 )
 from image_pipeline.webhooks.domain.ports import FlowScope, FlowStore, WebhookRepository
+from image_pipeline.webhooks.domain.secrets import SecretContext, SecretSealer, rotated
 from image_pipeline.webhooks.domain.signing import generate_secret
 from image_pipeline.webhooks.domain.targets import Resolver, TargetPolicy, check_url, system_resolver
 
@@ -29,6 +30,11 @@ TEST_SENDS_PER_MINUTE = 5
 _TEST_WINDOW_SECONDS = 60
 # After a rotation the previous secret signs too, for this long, so receivers can switch without a gap.
 ROTATION_OVERLAP_SECONDS = 24 * 3600
+# A rotation that lost a race with another re-reads and tries again this often before giving up (409).
+ROTATION_ATTEMPTS = 3
+# Recover reaches back as far as delivery records are kept, and re-queues at most this many at once.
+RECOVER_WINDOW_SECONDS = 30 * 24 * 3600
+MAX_RECOVERED = 1000
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ class CreatedWebhook:
 @dataclass(frozen=True)
 class RotatedSecret:
     secret: str
-    previous_secret_expires_at: str
+    previous_secret_expires_at: str | None  # None when the previous secret was expired at once
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class WebhookService:
         flows: FlowStore,
         deliveries: DeliveryQueue,
         policy: TargetPolicy,
+        secrets: SecretSealer,
         test_sends_per_minute: int = TEST_SENDS_PER_MINUTE,
         resolver: Resolver = system_resolver,
         clock: Callable[[], float] = time.time,
@@ -66,6 +73,7 @@ class WebhookService:
         self._test_sends_per_minute = test_sends_per_minute
         self._deliveries = deliveries
         self._policy = policy
+        self._secrets = secrets
         self._resolver = resolver
         self._clock = clock
 
@@ -77,12 +85,13 @@ class WebhookService:
         if self._repository.count_subscriptions(owner) >= MAX_WEBHOOKS_PER_OWNER:
             raise Conflict(f"at most {MAX_WEBHOOKS_PER_OWNER} webhooks per user")
         secret = generate_secret()
+        webhook_id = "wh_" + secrets.token_hex(12)
         subscription = Subscription(
-            webhook_id="wh_" + secrets.token_hex(12),
+            webhook_id=webhook_id,
             owner=owner,
             url=url,
             events=tuple(sorted(set(events))),
-            secrets=(SigningSecret(secret),),
+            secrets=(SigningSecret(self._secrets.seal(secret, SecretContext(webhook_id, owner))),),
             created_at=iso(self._clock()),
         )
         self._repository.create_subscription(subscription)
@@ -102,18 +111,21 @@ class WebhookService:
         self.get(owner, webhook_id)
         self._repository.delete_subscription(webhook_id)
 
-    def rotate_secret(self, owner: str, webhook_id: str) -> RotatedSecret:
-        subscription = self.get(owner, webhook_id)
-        now = self._clock()
-        overlap_end = now + ROTATION_OVERLAP_SECONDS
-        kept = tuple(
-            SigningSecret(s.value, overlap_end if s.expires_at is None else s.expires_at)
-            for s in subscription.secrets
-            if s.expires_at is None or s.expires_at > now
-        )
+    def rotate_secret(self, owner: str, webhook_id: str, *, expire_previous: bool = False) -> RotatedSecret:
+        """A new current secret; the previous one signs too for 24 hours, or stops at once when
+        ``expire_previous`` (a leaked secret). A conditional write: a concurrent rotation is never lost, the
+        later one re-reads and keeps the earlier one's secret as its previous one."""
         secret = generate_secret()
-        self._repository.replace_secrets(webhook_id, (SigningSecret(secret), *kept))
-        return RotatedSecret(secret=secret, previous_secret_expires_at=iso(overlap_end))
+        sealed = self._secrets.seal(secret, SecretContext(webhook_id, owner))
+        for _ in range(ROTATION_ATTEMPTS):
+            subscription = self.get(owner, webhook_id)
+            overlap_end = self._clock() + ROTATION_OVERLAP_SECONDS
+            kept = rotated(subscription.secrets, sealed, overlap_end, expire_previous=expire_previous)
+            if self._repository.replace_secrets(webhook_id, kept, subscription.secrets_version):
+                return RotatedSecret(
+                    secret=secret, previous_secret_expires_at=None if expire_previous else iso(overlap_end)
+                )
+        raise Conflict(f"webhook {webhook_id}: its secret is being rotated by another request; try again")
 
     def enable(self, owner: str, webhook_id: str) -> Subscription:
         """Enables a disabled webhook (its URL checked again) and closes its circuit breaker either way."""
@@ -125,13 +137,36 @@ class WebhookService:
         return self.get(owner, webhook_id)
 
     def send_test(self, owner: str, webhook_id: str) -> DeliveryJob:
+        subscription = self._active(owner, webhook_id)
+        self._count_test_send(webhook_id)
+        event = webhook_test_event(webhook_id)
+        [job] = self._deliveries.queue([subscription], event, serialise(platform_payload(event)))
+        return job
+
+    def resend(self, owner: str, webhook_id: str, message_id: str) -> DeliveryJob:
+        """Sends one delivery again (same webhook-id and body), whatever became of it."""
+        self._active(owner, webhook_id)
+        job = self._repository.find_delivery(webhook_id, message_id)
+        if job is None:
+            raise NotFound(f"delivery {message_id} of webhook {webhook_id} not found")
+        self._deliveries.send_again([job])
+        return job
+
+    def recover(self, owner: str, webhook_id: str, since: float) -> int:
+        """Sends again every delivery that failed, of events since ``since`` (at most 30 days back)."""
+        self._active(owner, webhook_id)
+        now = self._clock()
+        if since > now or now - since > RECOVER_WINDOW_SECONDS:
+            raise InvalidRequest("since must lie within the last 30 days")
+        jobs = self._repository.failed_deliveries_since(webhook_id, iso(since))[:MAX_RECOVERED]
+        self._deliveries.send_again(jobs)
+        return len(jobs)
+
+    def _active(self, owner: str, webhook_id: str) -> Subscription:
         subscription = self.get(owner, webhook_id)
         if not subscription.active:
             raise Conflict(f"webhook {webhook_id} is disabled ({subscription.disabled_reason}); enable it first")
-        self._count_test_send(webhook_id)
-        event = webhook_test_event(webhook_id)
-        [job] = self._deliveries.queue([subscription], event, serialise(webhook_test_payload(event)))
-        return job
+        return subscription
 
     def _count_test_send(self, webhook_id: str) -> None:
         now = self._clock()
