@@ -74,6 +74,8 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
     )
     # The /webhooks routes of the API function: their settings and grants come from the integration stack.
     integration.connect_api(api.handler.function)
+    # POST /images/{id}/reanalyze sends to the worker's upload queue.
+    recognition.connect_api(api.handler.function)
     Tags.of(app).add("project", PROJECT)
     Tags.of(app).add("environment", config.name)
     acknowledge_findings(data=data, recognition=recognition, api=api)

@@ -16,6 +16,8 @@ class ApiSettings(EnvironmentSettings):
     upload_url_seconds: int = Field(alias="UPLOAD_URL_SECONDS", default=300, ge=10, le=3600)
     display_url_seconds: int = Field(alias="DISPLAY_URL_SECONDS", default=300, ge=10, le=3600)
     default_features: str = Field(alias="DEFAULT_FEATURES", default="labels")
+    # The worker's upload queue, where POST /images/{id}/reanalyze puts its request (RecognitionStack.connect_api).
+    upload_queue_url: str = Field(alias="UPLOAD_QUEUE_URL", default="")
     # The web page's origin, then any further origins allowed to call from a browser (comma-separated).
     allowed_origin: str = Field(alias="ALLOWED_ORIGIN", default="")
     extra_origins: str = Field(alias="EXTRA_ALLOWED_ORIGINS", default="")
