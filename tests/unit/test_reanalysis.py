@@ -19,7 +19,7 @@ from image_pipeline.recognition.domain.reanalysis import (
 )
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.results.domain.records import ImageRecord, Status
-from image_pipeline.shared.errors import Conflict, NotFound
+from image_pipeline.shared.errors import Conflict, ImageRejected, NotFound
 from tests.support.fake_results import FakeResults
 
 LABELS, TEXT, FACES = Feature.LABELS, Feature.TEXT, Feature.FACES
@@ -168,3 +168,26 @@ def test_a_request_for_an_image_changed_since_is_skipped() -> None:
     catalog.images["img-1"] = pending
     assert worker(catalog, recognizer, publisher).reanalyse(stale) is AnalysisOutcome.DUPLICATE
     assert recognizer.calls == []
+
+
+@dataclass
+class RejectingRecognizer(Recognizer):
+    def analyze(self, ref: ObjectRef, features: FeatureSet) -> Recognition:
+        self.calls.append(features)
+        raise ImageRejected("INVALID_IMAGE", "Rekognition cannot read it")
+
+
+def test_an_image_rekognition_rejects_is_failed_announced_and_keeps_its_earlier_results() -> None:
+    catalog, recognizer, publisher = Catalog(images={"img-1": completed()}), RejectingRecognizer(), Publisher()
+    Reanalyses(catalog=catalog, queue=(queue := Queue())).request("alice", "img-1", frozenset({FACES}), force=False)
+    [request] = parse_work(queue.bodies[0])
+    assert isinstance(request, ReanalysisRequest)
+    assert worker(catalog, recognizer, publisher).reanalyse(request) is AnalysisOutcome.FAILED
+    record = catalog.images["img-1"]
+    assert (record.status, record.error) == (
+        Status.FAILED,
+        {"code": "INVALID_IMAGE", "message": "Rekognition cannot read it"},
+    )
+    assert record.results == STORED
+    assert [event["type"] for event in publisher.events] == ["image.failed"]
+    assert catalog.locks == {}
