@@ -147,6 +147,7 @@ def delete_image(imageId: ImageId) -> Response[None]:  # noqa: N803
     "/images/<imageId>/reanalyze",
     summary="Analyse the image again with these features; only those without a stored result are paid for",
     tags=["images"],
+    operation_id="reanalyzeImage",
 )
 def reanalyze_image(imageId: ImageId, request: ReanalysisRequestBody) -> Response[ImageResult]:  # noqa: N803
     record = components().reanalyses.request(
