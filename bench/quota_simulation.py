@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -43,13 +44,6 @@ from tests.support.fake_results import FakeResults
 from tests.support.images import image_bytes
 
 FEATURES = ("labels", "text", "faces", "moderation")
-_METHODS = {
-    "DetectLabels": "detect_labels",
-    "DetectText": "detect_text",
-    "DetectFaces": "detect_faces",
-    "DetectModerationLabels": "detect_moderation_labels",
-    "RecognizeCelebrities": "recognize_celebrities",
-}
 
 
 @dataclass(frozen=True)
@@ -74,8 +68,8 @@ class DoubleClient:
         self._double = double
         self.paid: Counter[str] = Counter()  # answered calls per image (object key)
         self._lock = threading.Lock()
-        for operation, method in _METHODS.items():
-            setattr(self, method, self._caller(operation))
+        for operation in FEATURE_OPERATIONS.values():  # DetectLabels -> detect_labels, ...
+            setattr(self, re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower(), self._caller(operation))
 
     def _caller(self, operation: str) -> Any:
         def call(**request: Any) -> dict[str, Any]:
