@@ -76,6 +76,8 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
     )
     # The /webhooks routes of the API function: their settings and grants come from the integration stack.
     integration.connect_api(api.handler.function)
+    # POST /images/{id}/reanalyze sends to the worker's upload queue.
+    recognition.connect_api(api.handler.function)
     operations = OperationsStack(
         app,
         stack_name(config, "Operations"),

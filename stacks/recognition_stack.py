@@ -6,9 +6,11 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from image_pipeline.api.settings import ApiSettings
 from stacks import outputs
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import encrypted_topic, pipeline_key
@@ -75,3 +77,12 @@ class RecognitionStack(Stack):
         CfnOutput(self, outputs.UPLOAD_QUEUE_URL, value=fanout.queue.queue_url)
         CfnOutput(self, outputs.DEAD_LETTER_QUEUE_URL, value=fanout.dead_letter_queue.queue_url)
         CfnOutput(self, outputs.IMAGE_EVENTS_TOPIC_ARN, value=self.image_events.topic_arn)
+
+    def connect_api(self, function: lambda_.Function) -> None:
+        """POST /images/{id}/reanalyze queues its request for the worker: the queue's URL and sqs:SendMessage on it."""
+        for name, value in ApiSettings.environment(upload_queue_url=self.fanout.queue.queue_url).items():
+            function.add_environment(name, value)
+        role = function.role
+        if role is None:
+            raise ValueError("the API function has no role to grant to")
+        self.fanout.queue.grant_send_messages(role)

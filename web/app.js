@@ -1,4 +1,4 @@
-// The page: sign-in, uploads with progress, live status, my images, search, detail and delete.
+// The page: sign-in, uploads with progress, live status, my images, search, detail, re-analysis and delete.
 import { Auth } from "./lib/auth.js";
 import { Api, uploadRefusal, uploadToS3 } from "./lib/api.js";
 import { card, detailInfo, displayName, el, errorText, figure, formatBytes } from "./lib/render.js";
@@ -455,6 +455,7 @@ function wireDetail() {
   dialog.addEventListener("close", () => {
     state.detailId = null;
     confirmDelete(false);
+    showReanalyze(false);
   });
   // A click on the backdrop (outside the dialog's box) closes it.
   dialog.addEventListener("click", (event) => {
@@ -462,6 +463,12 @@ function wireDetail() {
   });
   $("#box-toggles").addEventListener("change", (event) => {
     $("#detail-figure").classList.toggle(`hide-${event.target.value}`, !event.target.checked);
+  });
+  $("#reanalyze-button").addEventListener("click", () => showReanalyze(true));
+  $("#reanalyze-cancel").addEventListener("click", () => showReanalyze(false));
+  $("#reanalyze-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy($("#reanalyze-run"), reanalyzeCurrent);
   });
   $("#delete-button").addEventListener("click", () => confirmDelete(true));
   $("#delete-no").addEventListener("click", () => confirmDelete(false));
@@ -494,6 +501,39 @@ async function renderDetail() {
   $("#detail-title").textContent = displayName(result);
   $("#detail-figure").replaceChildren(figure(result, { url, captions: true, revealed: state.revealed.has(imageId), onReveal: reveal }));
   $("#detail-info").replaceChildren(...detailInfo(result));
+  $("#reanalyze-button").disabled = result.status === "PENDING";
+}
+
+// ---------- re-analysis ----------
+function showReanalyze(open) {
+  const result = state.images.get(state.detailId);
+  if (open && result) {
+    for (const input of document.querySelectorAll('input[name="reanalyze-feature"]')) {
+      input.checked = result.features.includes(input.value);
+    }
+    $("#reanalyze-force").checked = false;
+  }
+  $("#reanalyze-button").hidden = open;
+  $("#reanalyze-form").hidden = !open;
+}
+
+async function reanalyzeCurrent() {
+  const imageId = state.detailId;
+  const features = [...document.querySelectorAll('input[name="reanalyze-feature"]:checked')].map((input) => input.value);
+  if (!features.length) {
+    notify("Choose at least one feature to look for.", { error: true });
+    return;
+  }
+  let result;
+  try {
+    result = await state.api.reanalyzeImage(imageId, features, $("#reanalyze-force").checked);
+  } catch (error) {
+    notify(error.message, { error: true });
+    return;
+  }
+  showReanalyze(false);
+  upsertImage(result); // PENDING: watched until the worker has merged the new results
+  notify(`Analysing ${displayName(result)} again.`);
 }
 
 function confirmDelete(asking) {

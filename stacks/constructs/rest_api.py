@@ -30,6 +30,7 @@ ROUTES = (
     ApiRoute("GET", "/images/{imageId}"),
     ApiRoute("DELETE", "/images/{imageId}"),
     ApiRoute("GET", "/images/{imageId}/url"),
+    ApiRoute("POST", "/images/{imageId}/reanalyze"),
     ApiRoute("POST", "/webhooks"),
     ApiRoute("GET", "/webhooks"),
     ApiRoute("DELETE", "/webhooks/{webhookId}"),

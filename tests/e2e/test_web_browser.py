@@ -140,6 +140,18 @@ def test_user_uploads_two_images_sees_boxes_searches_by_label_and_deletes_one(
     expect(detail.get_by_test_id("detail-faces")).to_contain_text("Face 1")
     expect(detail.locator("#detail-figure g.box-face text").first).to_have_text("Face 1")
     page.screenshot(path=str(ARTIFACTS / "web-detail.png"))
+    # When they re-analyse it, adding moderation to what it was analysed for
+    page.get_by_test_id("reanalyze-button").click()
+    form = page.get_by_test_id("reanalyze-form")
+    expect(form.locator('input[value="faces"]')).to_be_checked()  # the features it has are pre-selected
+    form.locator('input[value="moderation"]').check()
+    form.get_by_test_id("reanalyze-run").click()
+    # Then the detail shows it being analysed (the page asks again after a second at the earliest), then
+    # completed with the new feature merged into the result
+    expect(detail).to_have_attribute("data-status", "PENDING")
+    expect(detail).to_have_attribute("data-status", "COMPLETED", timeout=ANALYSIS_TIMEOUT_MS)
+    result = client.wait_for(photo)
+    assert {"labels", "text", "faces", "moderation"} <= set(result["features"]) <= set(result["results"])
     page.locator("#detail-close").click()
     expect(detail).to_be_hidden()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
@@ -623,3 +624,57 @@ def test_the_openapi_document_is_served_and_equals_the_checked_in_copy(api: Api)
 def api_indexes() -> IndexNames:
     settings = ApiSettings.from_environ(os.environ)
     return IndexNames(settings.owner_index, settings.label_index)
+
+
+# --- POST /images/{imageId}/reanalyze (the worker side: test_reanalyze.py) ---
+
+
+def completed_image(api: Api) -> str:
+    image_id = str(api.create(features=["labels"]).body["imageId"])
+    api.complete(image_id, {"Cat": 99.0})
+    return image_id
+
+
+def queued(api: Api) -> list[dict[str, object]]:
+    response = boto3.client("sqs").receive_message(QueueUrl=os.environ["UPLOAD_QUEUE_URL"], MaxNumberOfMessages=10)
+    bodies = [json.loads(message["Body"]) for message in response.get("Messages", [])]
+    return [body for body in bodies if body.get("type") == "image.reanalyze"]  # not the bucket's s3:TestEvent
+
+
+def test_the_route_answers_202_with_the_pending_image_and_queues_the_request(api: Api) -> None:
+    image_id = completed_image(api)
+    answer = api("POST", f"/images/{image_id}/reanalyze", body={"features": ["labels", "faces"]})
+    assert answer.status == 202, answer
+    assert (answer.body["imageId"], answer.body["status"]) == (image_id, "PENDING")
+    assert answer.body["results"]["labels"][0]["name"] == "Cat"
+    [request] = queued(api)
+    assert (request["type"], request["imageId"], request["features"], request["force"]) == (
+        "image.reanalyze",
+        image_id,
+        ["faces", "labels"],
+        False,
+    )
+
+
+def test_another_owners_image_or_an_unknown_one_is_not_found(api: Api) -> None:
+    image_id = completed_image(api)
+    assert api("POST", f"/images/{image_id}/reanalyze", owner=BOB, body={"features": ["faces"]}).status == 404
+    unknown = "0f8a5c1e-0000-4000-8000-000000000000"
+    assert api("POST", f"/images/{unknown}/reanalyze", body={"features": ["faces"]}).status == 404
+    assert queued(api) == []
+
+
+def test_an_image_being_analysed_answers_409(api: Api) -> None:
+    pending = str(api.create(features=["labels"]).body["imageId"])  # its upload is not analysed yet
+    assert api("POST", f"/images/{pending}/reanalyze", body={"features": ["faces"]}).status == 409
+    image_id = completed_image(api)
+    assert api("POST", f"/images/{image_id}/reanalyze", body={"features": ["faces"]}).status == 202
+    second = api("POST", f"/images/{image_id}/reanalyze", body={"features": ["text"], "force": True})
+    assert second.status == 409
+    assert len(queued(api)) == 1
+
+
+def test_unknown_features_are_a_schema_error(api: Api) -> None:
+    image_id = completed_image(api)
+    assert api("POST", f"/images/{image_id}/reanalyze", body={"features": ["colour"]}).status == 422
+    assert api("POST", f"/images/{image_id}/reanalyze", body={"features": []}).status == 422

@@ -166,3 +166,25 @@ def test_the_image_bucket_lets_browsers_post_uploads_and_nothing_else(synthesize
     ]
     assert len(rules) == 1
     assert [rule["AllowedMethods"] for rule in rules[0]] == [["POST"]]
+
+
+def test_the_function_may_only_send_to_the_upload_queue_for_reanalysis(synthesized: Synthesized) -> None:
+    # Given the API function's environment and every policy statement of the Api stack that names SQS
+    template = synthesized.template("Api")
+    [function] = [
+        f
+        for f in resources_of(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "image_pipeline.handlers.api.handler"
+    ]
+    queue_url = json.dumps(function["Properties"]["Environment"]["Variables"]["UPLOAD_QUEUE_URL"])
+    statements = [
+        statement
+        for policy in resources_of(template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "UploadFanout" in json.dumps(statement["Resource"])
+    ]
+    # Then the URL is the upload queue's, and the grant on it is sending only
+    assert "UploadFanout" in queue_url
+    actions = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert "sqs:SendMessage" in actions
+    assert actions <= {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}

@@ -50,6 +50,10 @@ export class Api {
     return this.#request("GET", `images/${encodeURIComponent(imageId)}/url`);
   }
 
+  reanalyzeImage(imageId, features, force = false) {
+    return this.#request("POST", `images/${encodeURIComponent(imageId)}/reanalyze`, { body: { features, force } });
+  }
+
   deleteImage(imageId) {
     return this.#request("DELETE", `images/${encodeURIComponent(imageId)}`);
   }

@@ -10,7 +10,9 @@ import boto3
 from botocore.config import Config
 
 from image_pipeline.api.settings import ApiSettings
+from image_pipeline.recognition.adapters.upload_queue import UploadQueue
 from image_pipeline.recognition.domain.features import parse_features
+from image_pipeline.recognition.domain.reanalysis import Reanalyses
 from image_pipeline.results.adapters.results_table import IndexNames, ResultsStore
 from image_pipeline.results.adapters.s3_images import S3ImageObjects
 from image_pipeline.results.domain.library import ImageLibrary
@@ -48,6 +50,7 @@ class ApiComponents:
     settings: ApiSettings
     uploads: Uploads
     library: ImageLibrary
+    reanalyses: Reanalyses
 
     @cached_property
     def webhooks(self) -> WebhookService:
@@ -79,4 +82,5 @@ def components() -> ApiComponents:
         objects=S3ImageObjects(s3, settings.bucket_name),
         display_seconds=settings.display_url_seconds,
     )
-    return ApiComponents(settings=settings, uploads=uploads, library=library)
+    reanalyses = Reanalyses(catalog=results, queue=UploadQueue(boto3.client("sqs"), settings.upload_queue_url))
+    return ApiComponents(settings=settings, uploads=uploads, library=library, reanalyses=reanalyses)

@@ -39,6 +39,15 @@ class UploadRequest(BaseModel):
     )
 
 
+class ReanalysisRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[Feature] = Field(min_length=1, max_length=5, description="The features wanted now")
+    force: bool = Field(
+        default=False, description="Analyse every requested feature again, even those with a stored result"
+    )
+
+
 class PresignedPost(BaseModel):
     url: str = Field(description="POST a multipart/form-data body here: every field first, then `file`")
     fields: dict[str, str]
@@ -189,3 +198,23 @@ def get_image_url(imageId: ImageId) -> DisplayLink:  # noqa: N803
 def delete_image(imageId: ImageId) -> Response[None]:  # noqa: N803
     library().delete(current_owner(router), imageId)
     return Response(status_code=204)
+
+
+@router.post(
+    "/images/<imageId>/reanalyze",
+    summary="Analyse the image again with these features; only those without a stored result are paid for",
+    tags=["images"],
+    operation_id="reanalyzeImage",
+    responses=responses(
+        202,
+        "The image, PENDING until the worker has merged the new results",
+        ImageResult,
+        errors=(*WITH_BODY, 404, 409),
+        links=image_links("$request.path.imageId"),
+    ),
+)
+def reanalyze_image(imageId: ImageId, request: ReanalysisRequestBody) -> Response[ImageResult]:  # noqa: N803
+    record = components().reanalyses.request(
+        current_owner(router), imageId, frozenset(request.features), force=request.force
+    )
+    return Response(status_code=202, content_type="application/json", body=view(record))

@@ -18,6 +18,8 @@ class ApiSettings(EnvironmentSettings):
     default_features: str = Field(alias="DEFAULT_FEATURES", default="labels")
     # Images one user may create per UTC day (POST /images answers 429 after that).
     daily_image_quota: int = Field(alias="DAILY_IMAGE_QUOTA", default=100, ge=1)
+    # The worker's upload queue, where POST /images/{id}/reanalyze puts its request (RecognitionStack.connect_api).
+    upload_queue_url: str = Field(alias="UPLOAD_QUEUE_URL", default="")
     # The web page's origin, then any further origins allowed to call from a browser (comma-separated).
     allowed_origin: str = Field(alias="ALLOWED_ORIGIN", default="")
     extra_origins: str = Field(alias="EXTRA_ALLOWED_ORIGINS", default="")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from image_pipeline.recognition.domain.analysis import AnalysisOutcome, ImageAnalysis
 from image_pipeline.recognition.domain.ports import Requeue
-from image_pipeline.recognition.domain.s3_events import parse_notification
+from image_pipeline.recognition.domain.reanalysis import ReanalysisRequest, parse_work
 from image_pipeline.shared.errors import ObjectSuperseded, RecognitionDeferred
 from image_pipeline.shared.telemetry import count, logger
 
@@ -31,9 +31,12 @@ def process_message(service: ImageAnalysis, body: str) -> list[str]:
     outcomes = []
     deferred: RecognitionDeferred | None = None
     try:
-        for ref in parse_notification(body):
+        for work in parse_work(body):
             try:
-                outcomes.append(service.process(ref).value)
+                if isinstance(work, ReanalysisRequest):
+                    outcomes.append(service.reanalyse(work).value)
+                else:
+                    outcomes.append(service.process(work).value)
             except ObjectSuperseded as gone:
                 logger.info("Skipped: object gone or overwritten", extra={"reason": str(gone)})
                 outcomes.append(AnalysisOutcome.SUPERSEDED.value)

@@ -22,6 +22,7 @@ from image_pipeline.recognition.domain.ports import (
     Recognizer,
     ResultsRepository,
 )
+from image_pipeline.recognition.domain.reanalysis import ReanalysisRequest, features_to_call
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status, now_iso
 from image_pipeline.shared.errors import AnalysisInProgress, ImageRejected, ObjectSuperseded, RecognitionDeferred
@@ -184,6 +185,60 @@ class ImageAnalysis:
         count("ImagesDeferred")
         names = ", ".join(sorted(feature.value for feature in recognition.deferred))
         raise RecognitionDeferred(f"held back by the Rekognition quota: {names} ({len(results)} feature(s) kept)")
+
+    def reanalyse(self, request: ReanalysisRequest) -> AnalysisOutcome:
+        """Runs a reanalysis the API accepted: Rekognition only for the requested features with no stored result
+        (all of them when forced), the answers merged into the stored result, announced like any analysis."""
+        logger.thread_safe_append_keys(correlation_id=request.image_id)
+        if not self._reanalysis_due(request, self._repository.get_image(request.image_id)):
+            return AnalysisOutcome.DUPLICATE
+        token = uuid.uuid4().hex
+        if not self._repository.acquire_lock(request.image_id, token, self._settings.lock_seconds):
+            raise AnalysisInProgress(f"image {request.image_id} is being analysed by another delivery")
+        try:
+            previous = self._repository.get_image(request.image_id)
+            if previous is None or not self._reanalysis_due(request, previous):
+                self._repository.release_lock(request.image_id, token)
+                return AnalysisOutcome.DUPLICATE
+            record = self._reanalysed(request, previous, token)
+        except Exception:
+            self._repository.release_lock(request.image_id, token)
+            raise
+        self._repository.save(record, previous=previous, content=None, lock_token=token)
+        self._announce(record)
+        count("ImagesReanalysed" if record.status is Status.COMPLETED else "ImagesFailed")
+        return AnalysisOutcome.ANALYZED if record.status is Status.COMPLETED else AnalysisOutcome.FAILED
+
+    def _reanalysis_due(self, request: ReanalysisRequest, current: ImageRecord | None) -> bool:
+        """The image still waits for exactly this request (not deleted, not done by an earlier delivery)."""
+        if current is not None and current.status is Status.PENDING and current.updated_at == request.requested_at:
+            return True
+        if current is not None and current.is_terminal:
+            self._announce(current)  # mends a crash between save and publish
+        logger.info("Reanalysis already done or no longer wanted")
+        return False
+
+    def _reanalysed(self, request: ReanalysisRequest, previous: ImageRecord, token: str) -> ImageRecord:
+        stored = dict(previous.results or {})
+        missing = features_to_call(request.features, stored, force=request.force)
+        obj = previous.object
+        ref = ObjectRef(
+            bucket=str(obj["bucket"]),
+            key=str(obj["key"]),
+            etag=obj.get("etag"),
+            version_id=obj.get("versionId"),
+            size=None,
+        )
+        features = tuple(sorted({*previous.features, *(feature.value for feature in request.features)}))
+        base = replace(previous, updated_at=now_iso(), features=features, event_published=False)
+        try:
+            fresh = self._recognise(ref, previous.image_id, missing, token) if missing else {}
+        except ImageRejected as rejection:
+            logger.warning("Image rejected", extra={"code": rejection.code, "reason": rejection.message})
+            return replace(base, status=Status.FAILED, error={"code": rejection.code, "message": rejection.message})
+        reused_from = previous.reused_from if not fresh else None
+        results = {**stored, **fresh}
+        return replace(base, status=Status.COMPLETED, results=results, error=None, reused_from=reused_from)
 
     def _inspect(self, ref: ObjectRef, size: int) -> ImageFacts:
         """Format, dimensions and completeness from the first and last bytes, before any paid call."""

@@ -360,6 +360,25 @@ class ResultsStore:
             ConditionExpression="attribute_not_exists(pk)",
         )
 
+    def replace_image(self, record: ImageRecord, *, expected: ImageRecord) -> bool:
+        """The image item only (its label items stay): written if status and updatedAt are still ``expected``'s."""
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=to_item(image_item(record)),
+                ConditionExpression="#status = :status AND updatedAt = :updated",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":status": {"S": expected.status.value},
+                    ":updated": {"S": expected.updated_at},
+                },
+            )
+        except ClientError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
     def _page(
         self, request: dict[str, Any], limit: int, key_names: tuple[str, ...]
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
