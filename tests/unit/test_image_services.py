@@ -23,20 +23,28 @@ LABELS = {"labels": [{"name": "Dog", "confidence": 97.5}]}
 
 @dataclass
 class FakeObjects:
+    """A versioned bucket: each put is a new version; an event names its version."""
+
     blobs: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
     reads: int = 0
 
     def put(self, key: str, body: bytes, **metadata: str) -> ObjectRef:
         self.blobs[key] = (body, metadata)
-        return ObjectRef(bucket="images", key=key, etag=None, version_id=None, size=len(body))
+        self.versions[key] = f"v{len(self.versions) + 1}-{hash(body) & 0xFFFF}"
+        return ObjectRef(bucket="images", key=key, etag=None, version_id=self.versions[key], size=len(body))
 
     def describe(self, ref: ObjectRef) -> ObjectInfo:
         body, metadata = self.blobs[ref.key]
-        return ObjectInfo(size=len(body), etag=f"etag-{hash(body) & 0xFFFF}", version_id="v1", metadata=metadata)
+        version = self.versions[ref.key]
+        return ObjectInfo(size=len(body), etag=f"etag-{hash(body) & 0xFFFF}", version_id=version, metadata=metadata)
 
     def read_range(self, ref: ObjectRef, first: int, last: int) -> bytes:
         self.reads += 1
         return self.blobs[ref.key][0][first : last + 1]
+
+    def remove(self, ref: ObjectRef) -> None:
+        self.blobs.pop(ref.key, None)
 
 
 @dataclass
@@ -68,6 +76,13 @@ class FakeResults:
         if self.locks.get(image_id) == token:
             del self.locks[image_id]
 
+    def claim_upload(self, image_id: str, object_identity: str) -> bool:
+        image = self.images.get(image_id)
+        if image is None or image.object_identity not in ("", object_identity):
+            return False
+        self.images[image_id] = replace(image, object_identity=object_identity)
+        return True
+
     def was_deleted(self, image_id: str) -> bool:
         return image_id in self.deleted
 
@@ -84,7 +99,8 @@ class FakeResults:
         self.release_lock(record.image_id, lock_token)
 
     def mark_published(self, image_id: str) -> None:
-        self.images[image_id] = replace(self.images[image_id], event_published=True)
+        if image_id in self.images:
+            self.images[image_id] = replace(self.images[image_id], event_published=True)
 
 
 @dataclass
@@ -168,6 +184,56 @@ def test_a_rekognition_failure_is_retried_later_and_leaves_no_lock_or_result(ana
     assert analysis.results.images == {}
     assert analysis.results.locks == {}
     assert analysis.publisher.events == []
+
+
+def _pending(analysis: Analysis, image_id: str) -> None:
+    """What POST /images stores: a PENDING image whose upload ticket nobody has spent yet."""
+    analysis.results.images[image_id] = ImageRecord(
+        image_id=image_id,
+        owner="alice",
+        status=Status.PENDING,
+        created_at="2026-01-01T00:00:00.000Z",
+        updated_at="2026-01-01T00:00:00.000Z",
+        object={"bucket": "images", "key": f"uploads/alice/{image_id}.jpg", "etag": None, "versionId": None},
+        object_identity="",
+        features=("labels",),
+    )
+
+
+def test_an_upload_ticket_buys_one_analysis_later_objects_are_removed_unread(analysis: Analysis) -> None:
+    # Given an image created through the API and analysed from its first upload
+    _pending(analysis, "img-1")
+    assert analysis.service.process(upload(analysis, "img-1", image_bytes(seed=1))) is AnalysisOutcome.ANALYZED
+    first = analysis.results.images["img-1"]
+    # When the same presigned POST is used again with other bytes
+    later = upload(analysis, "img-1", image_bytes(seed=2))
+    # Then the new object is not analysed, not announced, removed, and the result is as it was
+    assert analysis.service.process(later) is AnalysisOutcome.TICKET_SPENT
+    assert len(analysis.recognizer.calls) == 1
+    assert len(analysis.publisher.events) == 1
+    assert later.key not in analysis.objects.blobs
+    assert analysis.results.images["img-1"] == first
+    assert analysis.results.locks == {}
+
+
+def test_a_failed_save_gives_the_lock_back_so_the_redelivery_is_analysed_at_once(analysis: Analysis) -> None:
+    # Given a save that is refused once (throttled, or a cancelled transaction)
+    save = analysis.results.save
+    failures = [RecognitionUnavailable("throttled")]
+
+    def save_once(record: ImageRecord, **kwargs: Any) -> None:
+        if failures:
+            raise failures.pop()
+        save(record, **kwargs)
+
+    analysis.results.save = save_once  # type: ignore[method-assign]
+    ref = upload(analysis, "img-1")
+    with pytest.raises(RecognitionUnavailable):
+        analysis.service.process(ref)
+    # Then the lock is gone at once and the redelivery is analysed (no wait for the lock to expire)
+    assert analysis.results.locks == {}
+    assert analysis.service.process(ref) is AnalysisOutcome.ANALYZED
+    assert len(analysis.recognizer.calls) == 2
 
 
 def test_an_upload_another_delivery_is_analysing_is_retried(analysis: Analysis) -> None:

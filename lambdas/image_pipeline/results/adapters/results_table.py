@@ -213,6 +213,24 @@ class ResultsStore:
             if not _conditional_failure(error):
                 raise
 
+    def claim_upload(self, image_id: str, object_identity: str) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._key(image_pk(image_id), IMAGE_SK),
+                UpdateExpression="SET objectIdentity = :mine",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND "
+                    "(attribute_not_exists(objectIdentity) OR objectIdentity = :unspent OR objectIdentity = :mine)"
+                ),
+                ExpressionAttributeValues={":mine": {"S": object_identity}, ":unspent": {"S": ""}},
+            )
+        except ClientError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
     def was_deleted(self, image_id: str) -> bool:
         response = self._db.get_item(TableName=self._table, Key=self._key(image_pk(image_id), DELETED_SK))
         return "Item" in response
@@ -266,12 +284,18 @@ class ResultsStore:
             raise
 
     def mark_published(self, image_id: str) -> None:
-        self._db.update_item(
-            TableName=self._table,
-            Key=self._key(image_pk(image_id), IMAGE_SK),
-            UpdateExpression="SET eventPublished = :true",
-            ExpressionAttributeValues={":true": {"BOOL": True}},
-        )
+        # Conditional: an update on a key with no item would create one (a stub without imageId or owner).
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._key(image_pk(image_id), IMAGE_SK),
+                UpdateExpression="SET eventPublished = :true",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":true": {"BOOL": True}},
+            )
+        except ClientError as error:
+            if not _conditional_failure(error):
+                raise
 
     # --- the API's side: pending images, listings, deletion ---
 
