@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from image_pipeline.api.composition import components
 from image_pipeline.api.identity import current_owner
 from image_pipeline.recognition.domain.features import Feature
-from image_pipeline.results.domain.library import ImageLibrary, ImageQuery
-from image_pipeline.results.domain.records import ImageRecord, Status
+from image_pipeline.results.domain.library import PAGE_BYTES, ImageLibrary, ImageQuery
+from image_pipeline.results.domain.records import SUMMARY_LABELS, ImageRecord, Status
 
 router = Router()  # type: ignore[no-untyped-call]
 IMAGE_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"
@@ -53,8 +53,8 @@ class ErrorView(BaseModel):
     message: str
 
 
-class ImageResult(BaseModel):
-    """The stored result (docs/result-schema.md); ``results`` holds one entry per requested feature."""
+class ImageView(BaseModel):
+    """What the full result and a listing's summary both say of an image."""
 
     schemaVersion: int  # noqa: N815
     imageId: str  # noqa: N815
@@ -63,15 +63,47 @@ class ImageResult(BaseModel):
     updatedAt: str  # noqa: N815
     filename: str | None = None
     features: list[str]
-    object: dict[str, str | None]
     image: ImageFactsView | None = None
-    results: dict[str, Any] | None = None
     error: ErrorView | None = None
     reusedFrom: str | None = None  # noqa: N815
 
 
+class ImageResult(ImageView):
+    """The stored result (docs/result-schema.md); ``results`` holds one entry per requested feature."""
+
+    object: dict[str, str | None]
+    results: dict[str, Any] | None = None
+
+
+class LabelView(BaseModel):
+    name: str
+    confidence: float
+
+
+class FeatureCounts(BaseModel):
+    """How many things each analysed feature found (only the features the image was analysed for)."""
+
+    labels: int | None = None
+    text: int | None = Field(default=None, description="Lines of text")
+    faces: int | None = None
+    moderation: int | None = Field(default=None, description="Moderation labels")
+    celebrities: int | None = Field(default=None, description="Recognised celebrities")
+
+
+class ImageSummary(ImageView):
+    """One image in a listing: small whatever the image holds; the full result is GET /images/{imageId}."""
+
+    topLabels: list[LabelView] = Field(  # noqa: N815
+        description=f"The {SUMMARY_LABELS} most confident labels at most, the most confident first"
+    )
+    counts: FeatureCounts
+    moderationFlagged: bool = Field(description="Moderation found unsafe content")  # noqa: N815
+
+
 class ImagePage(BaseModel):
-    items: list[ImageResult]
+    items: list[ImageSummary] = Field(
+        description=f"Summaries; a page also stops before they pass {PAGE_BYTES:,} bytes (nextToken continues there)"
+    )
     nextToken: str | None = None  # noqa: N815
 
 
@@ -104,7 +136,11 @@ def create_image(request: UploadRequest) -> Response[UploadTicketResponse]:
     return Response(status_code=201, content_type="application/json", body=body)
 
 
-@router.get("/images", summary="My images, newest first; or by label, most confident first", tags=["images"])
+@router.get(
+    "/images",
+    summary="My images, newest first; or by label, most confident first: a summary of each",
+    tags=["images"],
+)
 def list_images(
     label: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     min_confidence: Annotated[float, Query(alias="minConfidence", ge=0, le=100)] = 0.0,
@@ -114,7 +150,7 @@ def list_images(
 ) -> ImagePage:
     query = ImageQuery(label=label, min_confidence=min_confidence, status=status, limit=limit, next_token=next_token)
     page = library().list(current_owner(router), query)
-    return ImagePage(items=[view(record) for record in page.items], nextToken=page.next_token)
+    return ImagePage(items=[ImageSummary.model_validate(item) for item in page.items], nextToken=page.next_token)
 
 
 @router.get("/images/<imageId>", summary="One image's result", tags=["images"])

@@ -158,6 +158,11 @@ def _start_key(start: dict[str, Any], partition: tuple[str, str], sort: str, flo
     return start_key(start, {"pk", "sk", name, sort}, lambda key: key[name] == value and key[sort] >= floor)
 
 
+def _position(item: dict[str, Any], key_names: tuple[str, ...]) -> dict[str, Any]:
+    """Where an item sits in a listing: the start key of a page that continues after it."""
+    return {name: item[name] for name in key_names}
+
+
 def _lock_item(image_id: str, token: str, expires_at: int) -> dict[str, Any]:
     """The analysis lock of an image: held by ``token`` until ``expires_at`` (epoch seconds, the table's TTL)."""
     return to_item({"pk": image_pk(image_id), "sk": LOCK_SK, "token": token, "expiresAt": expires_at})
@@ -332,7 +337,7 @@ class ResultsStore:
             found = [from_item(item) for item in page.get("Items", [])]
             if len(found) > wanted:
                 items += found[:wanted]
-                return items, {name: items[-1][name] for name in key_names}
+                return items, _position(items[-1], key_names)
             items += found
             start = page.get("LastEvaluatedKey")
             if start is None or len(items) >= limit:
@@ -340,7 +345,7 @@ class ResultsStore:
 
     def list_by_owner(
         self, owner: str, status: Status | None, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+    ) -> tuple[list[tuple[ImageRecord, dict[str, Any]]], dict[str, Any] | None]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": self._index().by_owner,
@@ -354,12 +359,13 @@ class ResultsStore:
             request["ExpressionAttributeValues"][":status"] = {"S": status.value}
         if start:
             request["ExclusiveStartKey"] = _start_key(start, ("gsi1pk", owner_pk(owner)), "gsi1sk")
-        items, last = self._page(request, limit, ("pk", "sk", "gsi1pk", "gsi1sk"))
-        return [record_from_item(item) for item in items], last
+        key_names = ("pk", "sk", "gsi1pk", "gsi1sk")
+        items, last = self._page(request, limit, key_names)
+        return [(record_from_item(item), _position(item, key_names)) for item in items], last
 
     def list_by_label(
         self, owner: str, label: str, min_confidence: float, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+    ) -> tuple[list[tuple[ImageRecord, dict[str, Any]]], dict[str, Any] | None]:
         partition, floor = label_pk(owner, label), confidence_sort_key(min_confidence)
         request: dict[str, Any] = {
             "TableName": self._table,
@@ -370,9 +376,10 @@ class ResultsStore:
         }
         if start:
             request["ExclusiveStartKey"] = _start_key(start, ("gsi2pk", partition), "gsi2sk", floor)
-        hits, last = self._page(request, limit, ("pk", "sk", "gsi2pk", "gsi2sk"))
+        key_names = ("pk", "sk", "gsi2pk", "gsi2sk")
+        hits, last = self._page(request, limit, key_names)
         images = self._get_images([hit["imageId"] for hit in hits])
-        return [images[hit["imageId"]] for hit in hits if hit["imageId"] in images], last
+        return [(images[hit["imageId"]], _position(hit, key_names)) for hit in hits if hit["imageId"] in images], last
 
     def _get_images(self, image_ids: list[str]) -> dict[str, ImageRecord]:
         found: dict[str, ImageRecord] = {}
