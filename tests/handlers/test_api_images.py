@@ -394,7 +394,7 @@ def test_face_and_text_heavy_results_list_in_a_small_answer_of_summaries(api: Ap
     newest = answer.body["items"][0]
     assert newest["imageId"] == image_id
     assert [label["name"] for label in newest["topLabels"]] == ["Label0", "Label1", "Label2", "Label3", "Label4"]
-    assert newest["counts"] == {"labels": 20, "text": 50, "faces": 60, "moderation": 0}
+    assert newest["counts"] == {"labels": 20, "text": 50, "faces": 60, "moderation": 0, "celebrities": None}
     assert (newest["moderationFlagged"], newest["filename"]) == (False, "crowd63.jpg")
     assert answer.body["items"][1]["moderationFlagged"] is True
     assert "results" not in newest

@@ -81,7 +81,7 @@ class LabelView(BaseModel):
 
 
 class FeatureCounts(BaseModel):
-    """How many things each analysed feature found (only the features the image was analysed for)."""
+    """How many things each analysed feature found; null for a feature the image was not analysed for."""
 
     labels: int | None = None
     text: int | None = Field(default=None, description="Lines of text")
