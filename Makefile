@@ -9,13 +9,19 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: install browser test lint unit synth deploy destroy diff bootstrap clean openapi redrive
+.PHONY: install browser test lint unit synth deploy destroy diff bootstrap clean openapi redrive doctor lock smoke ci-stack
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt $(wildcard requirements-analyzer.txt)
+# Everything from requirements-dev.lock (dev tools, CDK app, Lambda runtime, analyzer), every file checked
+# against its hash. The locks come from the requirements files: `make lock` after changing one.
+$(VENV)/.installed: requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt $(if $(wildcard requirements-analyzer.txt),-r requirements-analyzer.txt)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
+
+# Resolves every requirements file into its lock with hashes (ops/locks.py; pip-tools, a few minutes);
+# tests/unit/test_locks.py fails while a lock is older than its requirements file.
+lock: $(VENV)/.installed
+	$(PY) -m ops.locks
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -33,6 +39,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/actionlint
 
 # The whole suite: lint, type checks, unit, handler, infra (synth + cdk-nag + cfn-lint) and e2e tests.
 test: install lint
@@ -40,7 +47,7 @@ test: install lint
 
 # The API's OpenAPI document, generated from the routes' code; a test fails when the checked-in copy differs.
 openapi: $(VENV)/.installed
-	cd lambdas && ../$(PY) -c "from image_pipeline.handlers.api import build_resolver, openapi_document; \
+	cd lambdas && ../$(PY) -c "from image_pipeline.api.handler import build_resolver, openapi_document; \
 	  import json, sys; json.dump(json.loads(openapi_document(build_resolver([]))), sys.stdout, indent=2)" > ../docs/openapi.json
 	echo >> docs/openapi.json
 
@@ -65,8 +72,12 @@ cdk.out/dev/manifest.json: $(VENV)/.installed node_modules/.installed $(DEV_SOUR
 	touch $@
 
 .PHONY: local demo
+# REKOGNITION_ENDPOINT_URL=... (environment or make variable): the functions call that Rekognition endpoint
+# (a real one, or a double such as bench/drain.py's) and the offline analyzer is not started.
+REKOGNITION_ENDPOINT_URL ?=
 local: $(VENV)/.installed node_modules/.installed cdk.out/dev/manifest.json
-	$(PY) -m local --assembly cdk.out/dev --port $(LOCAL_PORT) --web-port $(WEB_PORT)
+	$(PY) -m local --assembly cdk.out/dev --port $(LOCAL_PORT) --web-port $(WEB_PORT) \
+	  $(if $(REKOGNITION_ENDPOINT_URL),--rekognition-endpoint-url $(REKOGNITION_ENDPOINT_URL))
 
 # With `make local` running: uploads sample photos through the API and prints what was recognised.
 demo: $(VENV)/.installed
@@ -78,8 +89,20 @@ bootstrap: install
 diff: install
 	$(CDK) diff --all -c env=$(ENV) -o cdk.out/$(ENV)
 
+# Read-only checks of the account and region the deploy would use (README "Deploying"): synthesizes
+# cdk.out/$(ENV), then prints PASS/WARN/FAIL per check; fails when any check fails. Extra context for both:
+# CDK_CONTEXT='-c alarmEmail=ops@example.com -c webhookEndpoint=https://...'.
+CDK_CONTEXT ?=
+doctor: $(VENV)/.installed node_modules/.installed
+	$(CDK) synth --quiet -c env=$(ENV) $(CDK_CONTEXT) -o cdk.out/$(ENV)
+	PYTHONPATH=.:lambdas $(PY) -m ops.doctor --env $(ENV) --assembly cdk.out/$(ENV)
+
+# Runs `make doctor` first; SKIP_DOCTOR=1 skips it.
+# CI passes REQUIRE_APPROVAL=never (no terminal to answer cdk's prompt); by hand, broadened IAM asks first.
+REQUIRE_APPROVAL ?= broadening
 deploy: install
-	$(CDK) deploy --all -c env=$(ENV) -o cdk.out/$(ENV) --require-approval broadening --outputs-file cdk-outputs-$(ENV).json
+	$(if $(SKIP_DOCTOR),@echo "SKIP_DOCTOR=1: not running make doctor",$(MAKE) --no-print-directory doctor ENV=$(ENV))
+	$(CDK) deploy --all -c env=$(ENV) $(CDK_CONTEXT) -o cdk.out/$(ENV) --require-approval $(REQUIRE_APPROVAL) --outputs-file cdk-outputs-$(ENV).json
 
 destroy: install
 	$(CDK) destroy --all -c env=$(ENV) -o cdk.out/$(ENV)
@@ -88,6 +111,20 @@ destroy: install
 OUTPUTS ?= cdk-outputs-$(ENV).json
 redrive: $(VENV)/.installed
 	PYTHONPATH=.:lambdas $(PY) -m ops.redrive_webhooks --outputs $(OUTPUTS)
+
+# The e2e suite against a deployment's outputs file, as a Cognito user made for it and removed afterwards
+# (ops/smoke_user.py; needs cognito-idp admin rights on the pool). The deploy workflow runs it.
+smoke: $(VENV)/.installed
+	PYTHONPATH=.:lambdas $(PY) -m ops.smoke_user --outputs $(OUTPUTS) -- \
+	  $(VENV)/bin/pytest -p no:cacheprovider tests/e2e/test_local_pipeline.py
+
+# Once per AWS account and region, by hand: GitHub's OIDC provider and the CI roles (stacks/ci_stack.py,
+# docs/ci.md). GITHUB_OIDC_PROVIDER_ARN reuses a provider the account already has.
+GITHUB_REPOSITORY ?=
+GITHUB_OIDC_PROVIDER_ARN ?=
+ci-stack: install
+	$(CDK) deploy -c ci=true -c githubRepository=$(GITHUB_REPOSITORY) \
+	  $(if $(GITHUB_OIDC_PROVIDER_ARN),-c githubOidcProviderArn=$(GITHUB_OIDC_PROVIDER_ARN)) -o cdk.out/ci
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -2,14 +2,15 @@
 
     PYTHONPATH=.:lambdas .venv/bin/python -m bench.webhook_throughput [--events 300] [--pollers 1] [--threads 10]
 
-Everything runs in this process: moto (in-process) holds the webhooks table and the dispatch queue, built
-from the synthesized dev templates; a poller feeds the real dispatcher handler batches of 10 as Lambda's
-event source mapping would (more than one poller in one process shares the handler's batch processor,
-which Lambda never does: keep 1); one subscription points at
-the example receiver on loopback, which verifies every signature with ``standardwebhooks`` and dedupes by
-id. Each event takes two hops through the queue (fan-out, then the delivery job); in-process moto's CPU
-cost dominates that figure. A second figure times the delivery attempts alone (sign, POST to the checked
-address, verify, dedupe, record in memory) on ``--threads`` threads, what one invocation's pool does.
+Everything runs in this process: moto (in-process) holds the webhooks table and the dispatch queue,
+created from the synthesized dev templates by the local mode's provisioners; a poller feeds the real
+dispatcher handler batches of 10 as Lambda's event source mapping would (more than one poller in one
+process shares the handler's batch processor, which Lambda never does: keep 1); one subscription points
+at the example receiver on loopback, which verifies every signature with ``standardwebhooks`` and
+dedupes by id. Each event takes two hops through the queue (fan-out, then the delivery job); in-process
+moto's CPU cost dominates that figure. A second figure times the delivery attempts alone (sign, POST to
+the checked address, verify, dedupe, record in memory) on ``--threads`` threads, what one invocation's
+pool does.
 Figures depend on the machine; nothing asserts them.
 """
 

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
-from local.app import LocalMode, Options
+from local.app import LocalMode, Options, is_loopback
 from local.console import Console
 
 
 def parse(argv: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     parser.add_argument("--assembly", type=Path, default=Path("cdk.out/dev"), help="the synthesized cloud assembly")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="where the API and the web page are served")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="serve the API and the web page on a non-loopback --host (the AWS emulator stays on loopback)",
+    )
     parser.add_argument("--port", type=int, default=8000, help="the REST API (0: any free port)")
     parser.add_argument("--web-port", type=int, default=8080, help="the web page (0: any free port)")
     parser.add_argument("--moto-port", type=int, default=0, help="the AWS emulator (0: any free port)")
@@ -26,7 +32,15 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument(
         "--no-analyzer", action="store_true", help="leave Rekognition to moto's fixed answers (faster start)"
     )
+    parser.add_argument(
+        "--rekognition-endpoint-url",
+        default=os.environ.get("REKOGNITION_ENDPOINT_URL") or None,
+        help="the functions call this Rekognition endpoint; the offline analyzer is then not started "
+        "(default: $REKOGNITION_ENDPOINT_URL)",
+    )
     args = parser.parse_args(argv)
+    if not is_loopback(args.host) and not args.allow_remote:
+        parser.error(f"--host {args.host} is not a loopback address: add --allow-remote to serve the API there")
     return Options(
         assembly_dir=args.assembly,
         host=args.host,
@@ -37,6 +51,8 @@ def parse(argv: list[str]) -> Options:
         outputs_file=args.outputs_file,
         work_dir=args.work_dir,
         analyzer=not args.no_analyzer,
+        allow_remote=args.allow_remote,
+        rekognition_endpoint=args.rekognition_endpoint_url,
     )
 
 

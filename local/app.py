@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +20,11 @@ from local.functions.sqs_poller import IDLE_INTERVAL, MappingSpec, SqsPoller
 from local.gateway.server import Gateway
 from local.outputs import stack_outputs, write_outputs
 from local.provisioners import DEMO_USERNAME, Provisioned, ProvisionSettings, aws_clients, provision
+from local.signing_key import RunSigningKey
 from local.web import WebServer
 
 DEFAULT_CONCURRENCY = 2
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,24 @@ class Options:
     work_dir: Path = Path(".local")
     region: str = "us-east-1"
     analyzer: bool = True
+    # Serve the API and the web page on a non-loopback ``host``; the AWS emulator and the analyzer stay on
+    # loopback (moto takes any credentials: anyone reaching it could make users, read every bucket).
+    allow_remote: bool = False
+    # Another Rekognition (a real endpoint or a double): the functions call it, the analyzer is not started.
+    rekognition_endpoint: str | None = None
+
+
+class RemoteRefused(ValueError):
+    """A non-loopback address without ``allow_remote``."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class LocalMode:
@@ -55,11 +76,13 @@ class LocalMode:
 
     def start(self) -> dict[str, Any]:
         options, say = self.options, self.console.say
+        if not is_loopback(options.host) and not options.allow_remote:
+            raise RemoteRefused(f"{options.host} is not a loopback address: pass --allow-remote to serve the API there")
         started = time.perf_counter()
         assembly = Assembly.load(options.assembly_dir)
         say(f"cloud assembly {options.assembly_dir}: {', '.join(assembly.stacks)}")
 
-        moto = SerialisedMotoServer(options.host, options.moto_port, secrets={CREDENTIALS[0]: CREDENTIALS[1]})
+        moto = SerialisedMotoServer(LOOPBACK, options.moto_port, secrets={CREDENTIALS[0]: CREDENTIALS[1]})
         moto.start()
         # Kept only once started: moto's stop() would wait forever for a server that a Ctrl-C kept from starting.
         self.moto = moto
@@ -68,11 +91,13 @@ class LocalMode:
         say(f"AWS emulator (moto) on {endpoint}")
 
         warming: list[Any] = []
-        if options.analyzer:
+        if options.rekognition_endpoint:
+            say(f"Rekognition at {options.rekognition_endpoint} (REKOGNITION_ENDPOINT_URL; no offline analyzer)")
+        elif options.analyzer:
             from analyzer.server import ServerConfig, start_server
 
             self.analyzer = start_server(
-                ServerConfig(host=options.host, port=options.analyzer_port), s3_client=clients["s3"]
+                ServerConfig(host=LOOPBACK, port=options.analyzer_port), s3_client=clients["s3"]
             )
             say(f"Rekognition (offline analyzer) on {self.analyzer.url}")
             warming = list(self.analyzer.models.all())
@@ -89,8 +114,11 @@ class LocalMode:
         )
         provisioned = self.provisioned = provision(assembly, clients, settings)
         say(f"created {len(assembly.stacks)} stacks; {len(provisioned.ignored)} resources ignored (docs/local-mode.md)")
+        # Tokens signed with moto's shipped key (anyone has it) are refused: the pools sign with a key of this run.
+        signing_key = RunSigningKey()
+        signing_key.adopt(provisioned.user_pool_clients, options.region)
 
-        base = base_environment(endpoint, options.region, self.analyzer.url if self.analyzer is not None else None)
+        base = base_environment(endpoint, options.region, self.rekognition_url)
         concurrency = {m.function_arn: m.max_concurrency or DEFAULT_CONCURRENCY for m in provisioned.mappings}
         for definition in provisioned.functions:
             spec = FunctionSpec(
@@ -152,13 +180,13 @@ class LocalMode:
         for poller in self.pollers:
             poller.start()
 
-        self.gateway.serve(provisioned, self.functions, endpoint)
+        self.gateway.serve(provisioned, self.functions, signing_key.public)
         self.web.serve(provisioned)
 
         self.outputs = stack_outputs(provisioned)
         local = {
             "AwsEndpointUrl": endpoint,
-            "RekognitionEndpointUrl": self.analyzer.url if self.analyzer is not None else None,
+            "RekognitionEndpointUrl": self.rekognition_url,
             "Region": options.region,
             "DemoUsername": DEMO_USERNAME if provisioned.demo_password else None,
             "DemoPassword": provisioned.demo_password or None,
@@ -179,6 +207,13 @@ class LocalMode:
         say(f"Outputs:      {options.outputs_file}")
         say(f"Local mode ready in {time.perf_counter() - started:.1f} s (state is in memory; Ctrl-C stops)")
         return self.outputs
+
+    @property
+    def rekognition_url(self) -> str | None:
+        """Where the functions call Rekognition (None: moto's fixed answers)."""
+        if self.options.rekognition_endpoint:
+            return self.options.rekognition_endpoint
+        return str(self.analyzer.url) if self.analyzer is not None else None
 
     def close(self) -> None:
         if self._closed.is_set():

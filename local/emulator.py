@@ -2,15 +2,20 @@
 
 Real services serialise changes to their own state; moto's backends do not (its DynamoDB
 ``transact_write_items`` deep-copies a table while another request may write to it, which fails with
-"dictionary changed size during iteration"). So every request into moto holds one lock, and clients
-never long-poll moto (a waiting receive would hold the lock): the SQS poller polls briefly instead,
-woken by :class:`Activity` as soon as any request may have put a message on a queue.
+"dictionary changed size during iteration"). So every request into moto holds one lock. A long poll
+(an SQS ``ReceiveMessage`` that may wait, ``WaitTimeSeconds`` 1..20 or the queue's default) would hold
+it for its whole wait: it is answered outside the lock instead, by receiving with ``WaitTimeSeconds=0``
+in short steps, the lock released between them, woken by :class:`Activity` as soon as any request may
+have put a message on a queue, until a message arrives or the wait ends.
 Presigned POST uploads are checked as S3 checks them (local.s3_post_policy) before moto stores them.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -49,16 +54,114 @@ class Activity:
             self._condition.wait_for(lambda: self._version != since, timeout)
 
 
-def serialised(app: WsgiApp, activity: Activity | None = None) -> WsgiApp:
-    lock = threading.Lock()
+LONG_POLL_STEP = 0.5  # seconds between two empty receives of a long poll that no request woke
+# Requests in the JSON protocol that may make a message visible (SNS and S3 notifications come through
+# requests without a target): only they wake long polls, so that other traffic does not make them receive.
+_ENQUEUING_TARGETS = frozenset(
+    {
+        "AmazonSQS.SendMessage",
+        "AmazonSQS.SendMessageBatch",
+        "AmazonSQS.ChangeMessageVisibility",
+        "AmazonSQS.ChangeMessageVisibilityBatch",
+    }
+)
+_RECEIVE = "AmazonSQS.ReceiveMessage"
+_MAX_WAIT_SECONDS = 20
 
-    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+
+def _captured(app: WsgiApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Status, headers and body of one request to ``app``, nothing sent to the client."""
+    answer: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+        answer[:] = [status, headers]
+        return lambda data: None
+
+    body = b"".join(app(environ, start_response))
+    return answer[0], answer[1], body
+
+
+def _with_body(environ: dict[str, Any], body: bytes, target: str | None = None) -> dict[str, Any]:
+    changed = dict(environ)
+    changed["wsgi.input"] = io.BytesIO(body)
+    changed["CONTENT_LENGTH"] = str(len(body))
+    if target is not None:
+        changed["HTTP_X_AMZ_TARGET"] = target
+    return changed
+
+
+def _json_receive(environ: dict[str, Any]) -> dict[str, Any] | None:
+    """The arguments of an SQS ReceiveMessage in the JSON protocol (what boto3 sends), else None."""
+    if environ.get("HTTP_X_AMZ_TARGET") != _RECEIVE:
+        return None
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)  # the request can still be read as it came
+    try:
+        arguments = json.loads(raw or b"{}")
+    except ValueError:
+        return None
+    return arguments if isinstance(arguments, dict) else None
+
+
+def _has_messages(body: bytes) -> bool:
+    try:
+        return bool(json.loads(body).get("Messages"))
+    except (ValueError, AttributeError):
+        return True  # not an answer this loop understands: hand it over as it is
+
+
+def serialised(app: WsgiApp, activity: Activity | None = None, *, long_poll_step: float = LONG_POLL_STEP) -> WsgiApp:
+    lock = threading.Lock()
+    wake = activity or Activity()  # any request that may have changed state (the local pollers wait on it)
+    enqueued = Activity()  # a request that may have made a message visible (long polls wait on it)
+
+    def once(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
         with lock:
             # The whole body is produced under the lock: a lazy iterable would escape it.
-            body = list(app(environ, start_response))
-        if activity is not None and environ.get("HTTP_X_AMZ_TARGET") not in _QUIET_TARGETS:
-            activity.touch()
-        return body
+            return _captured(app, environ)
+
+    def wait_seconds(environ: dict[str, Any], arguments: dict[str, Any]) -> int:
+        if "WaitTimeSeconds" in arguments:
+            return int(arguments["WaitTimeSeconds"])
+        # The queue's default wait (ReceiveMessageWaitTimeSeconds), asked for as the receive was sent.
+        question = {"QueueUrl": arguments.get("QueueUrl"), "AttributeNames": ["ReceiveMessageWaitTimeSeconds"]}
+        status, _, body = once(_with_body(environ, json.dumps(question).encode(), "AmazonSQS.GetQueueAttributes"))
+        if not status.startswith("200"):
+            return 0
+        return int(json.loads(body).get("Attributes", {}).get("ReceiveMessageWaitTimeSeconds", 0))
+
+    def long_poll(
+        environ: dict[str, Any], arguments: dict[str, Any], seconds: int, start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        immediate = json.dumps({**arguments, "WaitTimeSeconds": 0}).encode()
+        deadline = time.monotonic() + seconds
+        while True:
+            since = enqueued.version
+            status, headers, body = once(_with_body(environ, immediate))
+            remaining = deadline - time.monotonic()
+            if not status.startswith("200") or _has_messages(body) or remaining <= 0:
+                start_response(status, headers)
+                return [body]
+            enqueued.wait(since, min(long_poll_step, remaining))
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        arguments = _json_receive(environ)
+        if arguments is not None:
+            try:
+                seconds = wait_seconds(environ, arguments)
+            except (TypeError, ValueError):
+                seconds = 0  # moto answers the malformed value itself
+            if 0 < seconds <= _MAX_WAIT_SECONDS:
+                return long_poll(environ, arguments, seconds, start_response)
+        status, headers, body = once(environ)
+        start_response(status, headers)
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target not in _QUIET_TARGETS:
+            wake.touch()
+        if target is None or target in _ENQUEUING_TARGETS:
+            enqueued.touch()
+        return [body]
 
     return application
 

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
+from moto.s3.responses import S3Response
+from moto.s3.utils import bucket_name_from_url
 from werkzeug.formparser import parse_form_data
 from werkzeug.wrappers import Request
 
@@ -123,8 +125,13 @@ def check(upload: PostForm, secrets: Mapping[str, str], now: datetime) -> None:
 
 
 def _bucket_of(environ: dict[str, Any]) -> str | None:
-    """The bucket of a path-style POST to the bucket itself (``POST /<bucket>`` or ``/<bucket>/``)."""
+    """The bucket of a POST to the bucket itself, in either addressing style, decided as moto decides it:
+    path style (``POST /<bucket>`` or ``/<bucket>/``) or virtual-hosted style (``Host: <bucket>.s3.amazonaws.com``
+    or ``<bucket>.localhost``, ``POST /``)."""
     parts = [part for part in environ.get("PATH_INFO", "").split("/") if part]
+    request = Request(environ)
+    if S3Response.subdomain_based_buckets(request):
+        return bucket_name_from_url(request.url) if not parts else None
     return parts[0] if len(parts) == 1 else None
 
 

@@ -13,6 +13,7 @@ from stacks.config import EnvironmentConfig, config_for
 from stacks.data_stack import DataStack
 from stacks.integration_stack import IntegrationStack
 from stacks.nag import acknowledge_findings, acknowledge_integration
+from stacks.operations_stack import OperationsStack
 from stacks.recognition_stack import RecognitionStack
 
 PROJECT = "ImagePipeline"
@@ -26,6 +27,7 @@ class PipelineApp:
     recognition: RecognitionStack
     integration: IntegrationStack
     api: ApiStack
+    operations: OperationsStack
 
 
 def stack_name(config: EnvironmentConfig, part: str) -> str:
@@ -74,9 +76,32 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
     )
     # The /webhooks routes of the API function: their settings and grants come from the integration stack.
     integration.connect_api(api.handler.function)
+    operations = OperationsStack(
+        app,
+        stack_name(config, "Operations"),
+        config=config,
+        alarm_topic=recognition.monitoring.topic,
+        api=api.rest_api.api,
+        queues=(
+            recognition.fanout.queue,
+            recognition.fanout.dead_letter_queue,
+            integration.dispatch.queue,
+            integration.dispatch.dead_letter_queue,
+        ),
+        pipeline_alarms=(*recognition.monitoring.alarms, *integration.monitoring.alarms),
+        env=env,
+    )
     Tags.of(app).add("project", PROJECT)
     Tags.of(app).add("environment", config.name)
     acknowledge_findings(data=data, recognition=recognition, api=api)
     acknowledge_integration(integration)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return PipelineApp(app=app, config=config, data=data, recognition=recognition, integration=integration, api=api)
+    return PipelineApp(
+        app=app,
+        config=config,
+        data=data,
+        recognition=recognition,
+        integration=integration,
+        api=api,
+        operations=operations,
+    )

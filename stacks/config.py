@@ -11,10 +11,6 @@ from dataclasses import dataclass, field
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
-# Must equal the aws-lambda-powertools pin in lambdas/requirements.txt (a unit test checks it):
-# the deployed functions take Powertools from its public layer at exactly this version.
-POWERTOOLS_VERSION = "3.37.0"
-
 FEATURES = ("labels", "text", "faces", "moderation", "celebrities")
 UPLOAD_PREFIX = "uploads/"
 
@@ -31,20 +27,76 @@ class ConfidenceThresholds:
 WEBHOOK_EVENT_TYPES = ("image.analyzed", "image.failed")
 
 
+OPERATIONS = {
+    "labels": "DetectLabels",
+    "text": "DetectText",
+    "faces": "DetectFaces",
+    "moderation": "DetectModerationLabels",
+    "celebrities": "RecognizeCelebrities",
+}
+
+
+@dataclass(frozen=True)
+class RekognitionQuotas:
+    """The account's Rekognition quota per operation in the target region (transactions per second), as the
+    Service Quotas console shows it: they differ by API and by region, and an account can have them raised.
+
+    The worker fleet together never asks an operation for more than its quota (a rate limiter shared
+    through the results table, lambdas/image_pipeline/recognition/domain/rate_limit.py), whatever its concurrency."""
+
+    labels: int = 5
+    text: int = 5
+    faces: int = 5
+    moderation: int = 5
+    celebrities: int = 5
+
+    def __post_init__(self) -> None:
+        if min(self.per_feature().values()) < 1:
+            raise ValueError("rekognition quotas: every operation needs at least 1 TPS")
+
+    def per_feature(self) -> dict[str, int]:
+        return {feature: int(getattr(self, feature)) for feature in FEATURES}
+
+    def per_operation(self) -> dict[str, int]:
+        """The same quotas named by Rekognition's operations (``DetectLabels``: 50, ...)."""
+        return {OPERATIONS[feature]: tps for feature, tps in self.per_feature().items()}
+
+    def environment_value(self) -> str:
+        """``labels=50,text=50,...``: what the worker reads (REKOGNITION_QUOTAS)."""
+        return ",".join(f"{feature}={tps}" for feature, tps in self.per_feature().items())
+
+
 @dataclass(frozen=True)
 class WebhookConfig:
     """Webhook delivery (the Integration stack). The retry schedule itself is described in
     lambdas/image_pipeline/webhooks/domain/schedule.py; ``max_attempts`` 12 spans more than 24 hours."""
 
     dispatcher_memory_mb: int = 256
-    # Each record makes at most one 15 s attempt; a batch's records run side by side.
+    # Each record makes at most one attempt of ``attempt_timeout_seconds`` (name resolution, connect, TLS,
+    # status and headers together); a batch's records run side by side.
     dispatcher_timeout_seconds: int = 60
+    attempt_timeout_seconds: int = 15
     batch_size: int = 10
+    # Dispatcher instances at once (the SQS event source's maximum concurrency).
     max_concurrency: int = 2
     max_receive_count: int = 5
     max_attempts: int = 12
     disable_after_days: int = 5
     delivery_retention_days: int = 30
+    # Fairness (lambdas/image_pipeline/webhooks/fairness.py): attempts in flight per endpoint, and per owner
+    # over all their endpoints. An invocation waiting on one slow attempt takes no new batch, so one owner
+    # may hold fewer slots than there are instances: the others always serve everybody else.
+    endpoint_concurrency: int = 2
+    owner_share: int = 1
+    # The circuit breaker: this many attempts in a row without an HTTP answer (timeout, refused, TLS, DNS)
+    # open it for breaker_open_seconds, doubling after each failed probe up to breaker_max_open_seconds.
+    breaker_failures: int = 3
+    breaker_open_seconds: int = 60
+    breaker_max_open_seconds: int = 900
+    # POST /webhooks/{id}/test per webhook and minute (429 with Retry-After beyond).
+    test_sends_per_minute: int = 5
+    # Ports a webhook URL may name; an environment may allow more (e.g. 8443) explicitly.
+    allowed_ports: tuple[int, ...] = (443,)
     # The environment's own third-party endpoint (https), its secret made in Secrets Manager;
     # set with ``-c webhookEndpoint=https://...``.
     endpoint_url: str | None = None
@@ -57,6 +109,22 @@ class WebhookConfig:
             raise ValueError("webhooks: the fixed endpoint must be an https URL")
         if not self.endpoint_events or set(self.endpoint_events) - set(WEBHOOK_EVENT_TYPES):
             raise ValueError(f"webhooks: endpoint_events must be a non-empty subset of {WEBHOOK_EVENT_TYPES}")
+        if not 1 <= self.owner_share < self.max_concurrency or self.endpoint_concurrency < 1:
+            raise ValueError(
+                "webhooks: 1 <= owner_share < max_concurrency (one owner's slow endpoints must leave an instance "
+                "free for everybody else) and endpoint_concurrency >= 1"
+            )
+        if (
+            not 1 <= self.attempt_timeout_seconds <= 30
+            or self.dispatcher_timeout_seconds < 2 * self.attempt_timeout_seconds
+        ):
+            raise ValueError("webhooks: attempt_timeout_seconds 1..30, at most half the dispatcher's timeout")
+        if self.breaker_failures < 1 or not 0 < self.breaker_open_seconds <= self.breaker_max_open_seconds:
+            raise ValueError("webhooks: breaker_failures >= 1 and 0 < breaker_open_seconds <= breaker_max_open_seconds")
+        if not self.allowed_ports or not all(0 < port < 65536 for port in self.allowed_ports):
+            raise ValueError("webhooks: allowed_ports must name ports 1..65535")
+        if self.test_sends_per_minute < 1:
+            raise ValueError("webhooks: test_sends_per_minute >= 1")
 
     @property
     def dispatcher_timeout(self) -> Duration:
@@ -78,10 +146,14 @@ class EnvironmentConfig:
     batch_size: int
     max_batching_window: Duration
     max_concurrency: int
-    # Images of one batch analysed at once inside one invocation.
+    # Images of one batch analysed at once inside one invocation. Concurrency is no longer bounded by the
+    # quota (the rate limiter keeps the fleet within it): it is sized so that Rekognition's latency does not
+    # cap the rate. A batch lasts as long as its slowest image (about 3.5 x the median latency with 10 images
+    # of 4 features), so max_concurrency x image_concurrency >= quota x 9 s covers a median of 2.5 s.
     image_concurrency: int
-    # The account's Rekognition quota (transactions per second, per operation) in the target region.
-    rekognition_tps_quota: int
+    # The account's Rekognition quota per operation in the target region.
+    rekognition_quotas: RekognitionQuotas
+    # Attempts per call (each one through the rate limiter) on throttling or a 5xx answer.
     rekognition_max_attempts: int
     max_receive_count: int
     log_retention: logs.RetentionDays
@@ -104,6 +176,11 @@ class EnvironmentConfig:
     # e.g. the local mode's page; set with ``-c extraCorsOrigins=https://a,https://b``.
     extra_cors_origins: tuple[str, ...] = ()
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
+    # AWS Budgets: the environment's monthly cost (USD) that alerts the alarm e-mail at 80 % and 100 %.
+    monthly_budget_usd: int = 50
+    # How long an image may wait inside the worker for a token of the rate limiter before it is put back
+    # on the queue (with a delay, as a new message: no receive is counted towards the dead-letter queue).
+    rekognition_token_wait_seconds: int = 10
 
     def __post_init__(self) -> None:
         unknown = set(self.default_features) - set(FEATURES)
@@ -115,16 +192,15 @@ class EnvironmentConfig:
             raise ValueError(f"{self.name}: api_rate_limit >= 1 and api_burst_limit >= api_rate_limit")
         if not 1 <= self.batch_size <= 10 or not 1 <= self.image_concurrency <= self.batch_size:
             raise ValueError(f"{self.name}: batch_size 1..10 and image_concurrency 1..batch_size")
-        # Each image makes at most one call per operation, so at most
-        # max_concurrency x image_concurrency calls of one operation are in flight at once.
-        if self.in_flight_calls_per_operation > self.rekognition_tps_quota:
-            raise ValueError(
-                f"{self.name}: max_concurrency x image_concurrency = {self.in_flight_calls_per_operation}"
-                f" exceeds the Rekognition quota of {self.rekognition_tps_quota} TPS"
-            )
+        if self.monthly_budget_usd <= 0:
+            raise ValueError(f"{self.name}: monthly_budget_usd must be positive")
+        wait = self.rekognition_token_wait_seconds
+        if not 0 <= wait <= self.worker_timeout.to_seconds() // 4:
+            raise ValueError(f"{self.name}: rekognition_token_wait_seconds must be 0..worker timeout / 4")
 
     @property
     def in_flight_calls_per_operation(self) -> int:
+        """At most this many calls of one operation are in flight at once (one per image and operation)."""
         return self.max_concurrency * self.image_concurrency
 
     @property
@@ -140,9 +216,9 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         worker_timeout=Duration.seconds(60),
         batch_size=10,
         max_batching_window=Duration.seconds(1),
-        max_concurrency=2,
-        image_concurrency=2,
-        rekognition_tps_quota=5,
+        max_concurrency=5,
+        image_concurrency=10,
+        rekognition_quotas=RekognitionQuotas(),
         rekognition_max_attempts=5,
         max_receive_count=3,
         log_retention=logs.RetentionDays.ONE_WEEK,
@@ -157,10 +233,11 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         worker_timeout=Duration.seconds(60),
         batch_size=10,
         max_batching_window=Duration.seconds(2),
-        max_concurrency=2,
-        image_concurrency=2,
-        rekognition_tps_quota=5,
+        max_concurrency=5,
+        image_concurrency=10,
+        rekognition_quotas=RekognitionQuotas(),
         rekognition_max_attempts=6,
+        monthly_budget_usd=100,
         max_receive_count=5,
         log_retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.RETAIN,
@@ -174,9 +251,12 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         worker_timeout=Duration.seconds(60),
         batch_size=10,
         max_batching_window=Duration.seconds(2),
-        max_concurrency=10,
-        image_concurrency=4,
-        rekognition_tps_quota=50,
+        # 50 TPS x a batch that lasts as long as its slowest image (~9 s at a median latency of 2.5 s): 450
+        # images in flight; 50 x 10 leaves room.
+        max_concurrency=50,
+        image_concurrency=10,
+        rekognition_quotas=RekognitionQuotas(labels=50, text=50, faces=50, moderation=50, celebrities=50),
+        monthly_budget_usd=1000,
         rekognition_max_attempts=8,
         max_receive_count=5,
         log_retention=logs.RetentionDays.THREE_MONTHS,
@@ -187,7 +267,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         api_rate_limit=100,
         api_burst_limit=200,
         api_waf=True,
-        webhooks=WebhookConfig(dispatcher_memory_mb=512, max_concurrency=10),
+        webhooks=WebhookConfig(dispatcher_memory_mb=512, max_concurrency=10, owner_share=4),
     ),
 }
 

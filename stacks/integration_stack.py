@@ -19,7 +19,8 @@ from stacks.constructs.monitoring import AlarmTexts, QueueConsumerMonitoring
 from stacks.constructs.webhook_dispatch import WebhookDispatch, table_resources
 from stacks.constructs.webhook_endpoint import WebhookEndpointSecret
 
-# What the API's webhook routes do with the table: subscriptions by id and by owner, delivery history.
+# What the API's webhook routes do with the table: subscriptions by id and by owner, delivery history,
+# test-send counts and closing a breaker (UpdateItem).
 API_TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -60,7 +61,7 @@ class IntegrationStack(Stack):
             events_topic=events_topic,
             endpoint_secret=self.endpoint_secret,
         )
-        QueueConsumerMonitoring(
+        self.monitoring = QueueConsumerMonitoring(
             self,
             "Monitoring",
             config=config,
@@ -73,9 +74,9 @@ class IntegrationStack(Stack):
             texts=AlarmTexts(
                 topic="Webhook alarms",
                 dead_letters="Webhook deliveries failed for more than a day (or could not be dispatched): see the "
-                "DLQ, then `make redrive`",
-                backlog="Webhook jobs wait more than 30 minutes for the dispatcher",
-                errors="The webhook dispatcher failed whole invocations",
+                "DLQ, then `make redrive` (docs/runbook.md#webhook-dlq)",
+                backlog="Webhook jobs wait more than 30 minutes for the dispatcher (docs/runbook.md#webhook-backlog)",
+                errors="The webhook dispatcher failed whole invocations (docs/runbook.md#dispatcher-errors)",
                 errors_id="DispatcherErrors",
             ),
         )
@@ -92,6 +93,8 @@ class IntegrationStack(Stack):
             dispatch_queue_url=self.dispatch.queue.queue_url,
             max_attempts=self.config.webhooks.max_attempts,
             delivery_retention_days=self.config.webhooks.delivery_retention_days,
+            allowed_ports=self.config.webhooks.allowed_ports,
+            test_sends_per_minute=self.config.webhooks.test_sends_per_minute,
         )
         for name, value in variables.items():
             function.add_environment(name, value)

@@ -13,6 +13,7 @@ from stacks import outputs
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import encrypted_topic, pipeline_key
 from stacks.constructs.monitoring import AlarmTexts, QueueConsumerMonitoring
+from stacks.constructs.quota_monitoring import RekognitionQuotaAlarms
 from stacks.constructs.recognition_worker import RecognitionWorker
 from stacks.constructs.upload_fanout import UploadFanout
 
@@ -42,7 +43,7 @@ class RecognitionStack(Stack):
             queue=fanout.queue,
             events_topic=self.image_events,
         )
-        QueueConsumerMonitoring(
+        self.monitoring = QueueConsumerMonitoring(
             self,
             "Monitoring",
             config=config,
@@ -53,11 +54,21 @@ class RecognitionStack(Stack):
             max_age=Duration.minutes(15),
             texts=AlarmTexts(
                 topic="Image pipeline alarms",
-                dead_letters="Images could not be processed after every retry: inspect the DLQ",
-                backlog="Uploads wait longer than 15 minutes for analysis",
-                errors="The worker function failed whole invocations",
+                dead_letters="Images could not be processed after every retry: inspect the DLQ "
+                "(docs/runbook.md#upload-dlq)",
+                backlog="Uploads wait longer than 15 minutes for analysis (docs/runbook.md#upload-backlog)",
+                errors="The worker function failed whole invocations (docs/runbook.md#worker-errors)",
                 errors_id="WorkerErrors",
             ),
+        )
+        # Calls, throttles and the share of each operation's quota used (the worker emits them), with alarms.
+        RekognitionQuotaAlarms(
+            self,
+            "RekognitionQuota",
+            config=config,
+            topic=self.monitoring.topic,
+            queue=fanout.queue,
+            backlog_age=Duration.minutes(15),
         )
         self.fanout = fanout
         self.worker = worker

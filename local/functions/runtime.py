@@ -111,7 +111,9 @@ def _child_main(spec: FunctionSpec, environment: dict[str, str], connection: Con
     sys.stderr = _PrefixedLines(sys.__stderr__ or sys.stderr, prefix)
     os.environ.clear()
     os.environ.update(environment)
-    sys.path.insert(0, str(spec.code_dir))
+    # After this interpreter's own packages: the asset also carries its dependencies built for the cloud's
+    # platform (aarch64, CPython 3.14); here the same pins come from the venv, built for this machine.
+    sys.path.append(str(spec.code_dir))
     try:
         module_name, function_name = spec.handler.rsplit(".", 1)
         handler = getattr(importlib.import_module(module_name), function_name)

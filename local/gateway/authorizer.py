@@ -1,17 +1,16 @@
 """Cognito tokens checked the way API Gateway's Cognito authorizer checks them: signature against the
-user pool's JWKS, then issuer, audience (an app client of the pool), expiry and ``token_use``."""
+run's own signing key (local.signing_key), then issuer, audience (an app client of the pool), expiry and
+``token_use``."""
 
 from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-import urllib.request
 from typing import Any
 
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import RSAKey
 
 from local.gateway.routes import CognitoAuthorizer
 
@@ -21,21 +20,13 @@ class Unauthorized(Exception):
 
 
 class TokenVerifier:
-    """Cognito tokens checked the way API Gateway's Cognito authorizer checks them."""
+    """Cognito tokens checked the way API Gateway's Cognito authorizer checks them, the signature against
+    ``key``: the run's own key (local.signing_key), never the key moto ships (anyone could sign with it)."""
 
-    def __init__(self, endpoint: str, region: str, clients: dict[str, list[str]]) -> None:
-        self._endpoint = endpoint.rstrip("/")
+    def __init__(self, key: RSAKey, region: str, clients: dict[str, list[str]]) -> None:
+        self._key = key
         self._region = region
         self._clients = clients
-        self._keys: dict[str, KeySet] = {}
-        self._lock = threading.Lock()
-
-    def _key_set(self, pool_id: str) -> KeySet:
-        with self._lock:
-            if pool_id not in self._keys:
-                with urllib.request.urlopen(f"{self._endpoint}/{pool_id}/.well-known/jwks.json", timeout=10) as r:
-                    self._keys[pool_id] = KeySet.import_key_set(json.loads(r.read()))
-            return self._keys[pool_id]
 
     def claims(self, token: str, authorizer: CognitoAuthorizer, scopes: tuple[str, ...] = ()) -> dict[str, Any]:
         try:
@@ -50,7 +41,7 @@ class TokenVerifier:
         ):
             raise Unauthorized("issued by another user pool")
         try:
-            claims: dict[str, Any] = jwt.decode(token, self._key_set(pool_id), algorithms=["RS256"]).claims
+            claims: dict[str, Any] = jwt.decode(token, self._key, algorithms=["RS256"]).claims
         except Exception as error:
             raise Unauthorized(f"bad signature: {error}") from error
         if float(claims.get("exp", 0)) <= time.time():

@@ -7,7 +7,8 @@ Authorizer, Stage and GatewayResponse resources.
   and return its response (502 when the function fails or answers malformed, 504 after the
   integration timeout). ``MOCK`` integrations (CORS preflight) answer from their integration response.
 - ``COGNITO_USER_POOLS`` methods need an ID token of the user pool in the identity source header
-  (``Authorization``; "Bearer " is accepted too): signature checked against the moto pool's JWKS,
+  (``Authorization``; "Bearer " is accepted too): signature checked against the run's own key
+  (local.signing_key; moto's shipped key is refused),
   then issuer, audience (an app client of the pool), expiry and ``token_use``. Claims reach the
   function in ``requestContext.authorizer.claims``, as strings, as API Gateway passes them.
 """
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from joserfc.jwk import RSAKey
 
 from local.console import Console
 from local.functions.runtime import InvokeResult, LocalFunctions
@@ -67,10 +70,11 @@ class Gateway:
         stages = sorted({route.stage for route in self._api.routes}) if self._api else []
         return [f"{self.url}/{stage}/" for stage in stages]
 
-    def serve(self, provisioned: Provisioned, runtime: LocalFunctions, moto_endpoint: str) -> None:
+    def serve(self, provisioned: Provisioned, runtime: LocalFunctions, signing_key: RSAKey) -> None:
+        """``signing_key``: the public half of the key the run's user pools sign with (local.signing_key)."""
         self._api = build_api(provisioned)
         self._runtime = runtime
-        self._verifier = TokenVerifier(moto_endpoint, self._region, provisioned.user_pool_clients)
+        self._verifier = TokenVerifier(signing_key, self._region, provisioned.user_pool_clients)
         if self._api.routes:
             self._server.start()
 
@@ -236,6 +240,13 @@ def _handler_for(handle: Handle) -> type[BaseHTTPRequestHandler]:
 
         def do_OPTIONS(self) -> None:
             self._serve()
+
+        def __getattr__(self, name: str) -> Any:
+            """Any other method (TRACE, QUERY, ...) is routed too, and meets no route, as API Gateway answers;
+            http.server alone would answer 501, a server error for a client's choice of method."""
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

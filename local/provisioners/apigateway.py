@@ -32,7 +32,7 @@ PROVISIONERS = {
     "AWS::ApiGateway::Resource": _identified("a route of the local gateway", "ResourceId"),
     "AWS::ApiGateway::Method": _identified("a route of the local gateway (Lambda proxy or mock integration)"),
     "AWS::ApiGateway::Authorizer": _identified(
-        "Cognito ID tokens verified against the moto user pool's keys", "AuthorizerId"
+        "Cognito ID tokens verified against the run's own signing key", "AuthorizerId"
     ),
     "AWS::ApiGateway::Deployment": _identified("the local gateway serves the deployed methods", "DeploymentId"),
     "AWS::ApiGateway::Stage": ResourceProvisioner("the path prefix of the local gateway", create_stage),

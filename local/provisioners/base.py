@@ -146,6 +146,12 @@ class Context:
     def text(self, resource: Resource, expression: Any) -> str:
         return self.provisioned.resolver.text(resource.stack, expression)
 
+    def name(self, resource: Resource, property_name: str, limit: int, *, lower: bool = False, suffix: str = "") -> str:
+        """The name the template gives (``property_name``), else one made as CloudFormation makes it."""
+        if property_name in resource.properties:
+            return self.text(resource, resource.properties[property_name])
+        return physical_name(resource, limit, lower=lower, suffix=suffix)
+
 
 @dataclass(frozen=True)
 class ResourceProvisioner:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from local.cfn.assembly import Resource
-from local.provisioners.base import Context, ResourceProvisioner, physical_name
+from local.provisioners.base import Context, ResourceProvisioner
 
 
 def create_table(context: Context, resource: Resource) -> None:
     props = resource.properties
-    name = context.text(resource, props["TableName"]) if "TableName" in props else physical_name(resource, 255)
+    name = context.name(resource, "TableName", 255)
     arguments: dict[str, Any] = {
         "TableName": name,
         "KeySchema": props["KeySchema"],

@@ -16,7 +16,6 @@ from local.provisioners.base import (
     MappingDefinition,
     ResourceProvisioner,
     UnsupportedResource,
-    physical_name,
 )
 
 
@@ -25,7 +24,7 @@ def create_function(context: Context, resource: Resource) -> None:
     runtime = str(props.get("Runtime", ""))
     if not runtime.startswith("python"):
         raise UnsupportedResource(f"{resource.stack}/{resource.logical_id}: runtime {runtime or 'image'}")
-    name = context.text(resource, props["FunctionName"]) if "FunctionName" in props else physical_name(resource, 64)
+    name = context.name(resource, "FunctionName", 64)
     arn = f"arn:aws:lambda:{context.region}:{ACCOUNT}:function:{name}"
     # Set before resolving the environment: a function may name itself.
     context.physical.set(resource.key, name, Arn=arn)

@@ -26,6 +26,7 @@ IGNORED: dict[str, str] = {
     "AWS::CloudWatch::Alarm": "no metrics are collected locally",
     "AWS::CloudWatch::CompositeAlarm": "no metrics are collected locally",
     "AWS::CloudWatch::Dashboard": "no metrics are collected locally",
+    "AWS::Budgets::Budget": "nothing is billed locally",
     "AWS::Lambda::Permission": "local invocations need no resource policy",
     "AWS::Lambda::LayerVersion": "layer contents come from the local virtualenv",
     "AWS::ApiGateway::Account": "the API Gateway CloudWatch role: logs go to the console",

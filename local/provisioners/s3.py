@@ -10,16 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from local.cfn.assembly import Resource
-from local.provisioners.base import Context, ResourceProvisioner, UnsupportedResource, physical_name
+from local.provisioners.base import Context, ResourceProvisioner, UnsupportedResource
 
 
 def create_bucket(context: Context, resource: Resource) -> None:
     props = resource.properties
-    name = (
-        context.text(resource, props["BucketName"])
-        if "BucketName" in props
-        else physical_name(resource, 63, lower=True)
-    )
+    name = context.name(resource, "BucketName", 63, lower=True)
     s3 = context.clients["s3"]
     s3.create_bucket(Bucket=name)
     if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":

@@ -20,11 +20,7 @@ _PROTOCOLS = ("sqs", "http", "https", "email", "email-json", "sms")
 def create_topic(context: Context, resource: Resource) -> None:
     props = resource.properties
     fifo = bool(props.get("FifoTopic"))
-    name = (
-        context.text(resource, props["TopicName"])
-        if "TopicName" in props
-        else physical_name(resource, 256, suffix=".fifo" if fifo else "")
-    )
+    name = context.name(resource, "TopicName", 256, suffix=".fifo" if fifo else "")
     attributes: dict[str, str] = {}
     if fifo:
         attributes["FifoTopic"] = "true"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from local.cfn.assembly import Resource
-from local.provisioners.base import Context, ResourceProvisioner, physical_name
+from local.provisioners.base import Context, ResourceProvisioner
 
 _ATTRIBUTES = (
     "VisibilityTimeout",
@@ -21,11 +21,7 @@ _ATTRIBUTES = (
 def create_queue(context: Context, resource: Resource) -> None:
     props = resource.properties
     fifo = bool(props.get("FifoQueue"))
-    name = (
-        context.text(resource, props["QueueName"])
-        if "QueueName" in props
-        else physical_name(resource, 80, suffix=".fifo" if fifo else "")
-    )
+    name = context.name(resource, "QueueName", 80, suffix=".fifo" if fifo else "")
     attributes: dict[str, str] = {
         key: str(context.value(resource, props[key])).lower()
         if isinstance(props[key], bool)

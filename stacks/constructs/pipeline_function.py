@@ -1,36 +1,21 @@
-"""The one Lambda factory: runtime, arm64, log group with retention, tracing, Powertools."""
+"""The one Lambda factory: runtime, arm64, log group with retention, tracing, Powertools bundled in the code."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from stacks.config import POWERTOOLS_VERSION, EnvironmentConfig
+from stacks.config import EnvironmentConfig
+from stacks.lambda_bundle import TargetPlatform, function_code
 
-LAMBDA_SOURCE_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 # The newest runtime that cdk-nag's AwsSolutions-L1 accepts with the pinned aws-cdk-lib.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
-ASSET_EXCLUDES = ["requirements.txt", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".ruff_cache"]
-
-
-def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
-    """Powertools' public layer at the pinned version, resolved from AWS's public SSM parameter at deploy time."""
-    stack = Stack.of(scope)
-    layer_id = "PowertoolsLayer"
-    existing = stack.node.try_find_child(layer_id)
-    if existing is not None:
-        return existing  # type: ignore[return-value]
-    arn = ssm.StringParameter.value_for_string_parameter(
-        stack, f"/aws/service/powertools/python/arm64/{RUNTIME.name}/{POWERTOOLS_VERSION}"
-    )
-    return lambda_.LayerVersion.from_layer_version_arn(stack, layer_id, arn)
+# The wheels bundled with the code (Powertools, pydantic-core, ...) are built for exactly this runtime.
+PLATFORM = TargetPlatform(python_version=RUNTIME.name.removeprefix("python"), platform="manylinux2014_aarch64")
 
 
 class PipelineFunction(Construct):
@@ -70,7 +55,7 @@ class PipelineFunction(Construct):
             description=description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=lambda_.Code.from_asset(str(LAMBDA_SOURCE_DIR), exclude=ASSET_EXCLUDES),
+            code=function_code(PLATFORM),
             handler=handler,
             memory_size=memory_size,
             timeout=timeout,
@@ -78,7 +63,6 @@ class PipelineFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,
-            layers=[powertools_layer(self)],
             environment={
                 "POWERTOOLS_SERVICE_NAME": service,
                 "POWERTOOLS_METRICS_NAMESPACE": "ImagePipeline",

@@ -56,6 +56,7 @@ class RecognitionWorker(Construct):
             environment=WorkerSettings.environment(
                 table_name=table.table_name,
                 events_topic_arn=events_topic.topic_arn,
+                queue_url=queue.queue_url,
                 default_features=config.default_features,
                 min_confidence_labels=thresholds.labels,
                 min_confidence_text=thresholds.text,
@@ -63,6 +64,8 @@ class RecognitionWorker(Construct):
                 max_labels=config.max_labels,
                 image_concurrency=config.image_concurrency,
                 rekognition_max_attempts=config.rekognition_max_attempts,
+                rekognition_quotas=config.rekognition_quotas.environment_value(),
+                token_wait_seconds=config.rekognition_token_wait_seconds,
                 lock_seconds=int(config.worker_timeout.to_seconds()),
             ),
         )
@@ -102,6 +105,8 @@ class RecognitionWorker(Construct):
         )
         role.add_to_policy(iam.PolicyStatement(actions=TABLE_ACTIONS, resources=[table.table_arn]))
         events_topic.grant_publish(role)
+        # A message held back by the Rekognition quota is sent again (as a new message, with a delay).
+        queue.grant_send_messages(role)
         function.add_event_source(
             event_sources.SqsEventSource(
                 queue,

@@ -61,6 +61,8 @@ class RestApi(Construct):
         self.api = apigw.RestApi(
             self,
             "Api",
+            # the ApiName dimension of the API's metrics: one per environment, also in a shared account
+            rest_api_name=f"ImagePipeline-{config.name}",
             description=f"Image recognition pipeline ({config.name})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=True,

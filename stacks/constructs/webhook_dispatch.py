@@ -21,7 +21,8 @@ from stacks.constructs.messaging import queue_with_dead_letters
 from stacks.constructs.pipeline_function import PipelineFunction
 
 # What the dispatcher does with the table: read subscriptions (by id, by owner), write delivery records,
-# mark endpoints failing or disabled. No Scan, no DeleteItem.
+# mark endpoints failing or disabled, take and free delivery slots (conditional UpdateItem). No Scan, no
+# DeleteItem.
 DISPATCHER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
 
 
@@ -59,6 +60,13 @@ class WebhookDispatch(Construct):
             disable_after_days=webhooks.disable_after_days,
             delivery_retention_days=webhooks.delivery_retention_days,
             concurrency=webhooks.batch_size,
+            timeout_seconds=webhooks.attempt_timeout_seconds,
+            allowed_ports=webhooks.allowed_ports,
+            endpoint_concurrency=webhooks.endpoint_concurrency,
+            owner_share=webhooks.owner_share,
+            breaker_failures=webhooks.breaker_failures,
+            breaker_open_seconds=webhooks.breaker_open_seconds,
+            breaker_max_open_seconds=webhooks.breaker_max_open_seconds,
         )
         if webhooks.endpoint_url and endpoint_secret is not None:
             environment |= DispatcherSettings.environment(

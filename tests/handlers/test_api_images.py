@@ -218,7 +218,7 @@ def test_s3_refuses_the_presigned_post_with_a_pinned_field_changed(api: Api, fie
         ({"filename": "a.jpg", "contentType": "image/jpeg", "features": ["labels", "colours"]}, 422, "features"),
         ({"filename": "a.jpg", "contentType": "image/jpeg", "features": []}, 422, "features"),
         ({"filename": "a.jpg", "contentType": "image/jpeg", "owner": "bob"}, 422, "owner"),
-        ("not json", 422, ""),
+        ("not json", 400, "not valid JSON"),
     ],
 )
 def test_a_bad_upload_request_is_refused_with_what_is_wrong(api: Api, body: Any, status: int, mentions: str) -> None:
@@ -238,9 +238,7 @@ def test_a_bad_upload_request_is_refused_with_what_is_wrong(api: Api, body: Any,
             {"filename": "a.gif", "contentType": "image/gif"},
             "body.contentType: Input should be 'image/jpeg' or 'image/png'",
         ),
-        ("POST", "/images", "not json", "body: not valid JSON"),
         ("GET", "/images?limit=0", None, "query.limit: Input should be greater than or equal to 1"),
-        ("GET", "/images/..%2Fx", None, "path.imageId: String should match pattern"),
     ],
 )
 def test_a_schema_error_answers_422_with_a_message_that_says_what_is_wrong(
@@ -275,8 +273,100 @@ def test_another_users_image_is_not_found_like_an_unknown_one(api: Api) -> None:
     assert api("GET", f"/images/{image_id}").status == 200  # still there for its owner
 
 
-def test_an_image_id_that_is_not_an_id_is_refused(api: Api) -> None:
-    assert api("GET", "/images/..%2F..%2Fetc").status == 422
+@pytest.mark.parametrize("image_id", ["..%2F..%2Fetc", "0F8A5C1E-0000-4000-8000-00000000000A", "1" * 64])
+@pytest.mark.parametrize("route", ["GET /images/{}", "GET /images/{}/url", "DELETE /images/{}"])
+def test_an_image_id_that_is_not_a_uuid_is_not_found_and_the_answer_says_why(
+    api: Api, route: str, image_id: str
+) -> None:
+    # Given a path whose imageId cannot be an id this API issued (ids are lower-case UUIDs)
+    method, path = route.split(" ")
+    # When it is requested
+    answer = api(method, path.format(image_id))
+    # Then it is a 404 (no such image can exist) whose message names the parameter and the rule
+    assert answer.status == 404, answer
+    assert answer.message.startswith("path.imageId: String should match pattern"), answer.body
+
+
+# --- Bodies the API cannot read (issue 10): 400, 413, 415, never 5xx ---
+
+UPLOAD = {"filename": "a.jpg", "contentType": "image/jpeg"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xff\xfe{}", json.dumps(UPLOAD).encode("utf-16"), b'{"filename": "caf\xe9.jpg", "contentType": "image/jpeg"}'],
+)
+def test_a_body_that_is_not_utf8_is_a_bad_request(api: Api, raw: bytes) -> None:
+    # Given a body API Gateway passes base64-encoded because it is not UTF-8 text
+    answer = api("POST", "/images", raw=raw)
+    # Then it is refused as unreadable (it answered 502 before), and nothing is created
+    assert (answer.status, answer.message) == (400, "body: not UTF-8 text"), answer
+    assert api.stores.dynamodb.scan(TableName=api.stores.table)["Count"] == 0
+
+
+def test_a_base64_encoded_utf8_json_body_is_read_like_a_plain_one(api: Api) -> None:
+    answer = api("POST", "/images", raw=json.dumps(UPLOAD).encode())
+    assert answer.status == 201, answer
+
+
+@pytest.mark.parametrize("body", ["{", "{'filename': 'a.jpg'}", "   ", "filename=a.jpg", '{"filename": "a.jpg"} x'])
+def test_a_body_that_is_not_json_is_a_bad_request(api: Api, body: str) -> None:
+    answer = api("POST", "/images", body=body)
+    assert (answer.status, answer.message) == (400, "body: not valid JSON"), answer
+
+
+@pytest.mark.parametrize("body", ["[]", '["a.jpg"]', '"a.jpg"', "42", "true", "null"])
+def test_json_of_the_wrong_type_is_refused_with_what_was_expected(api: Api, body: str) -> None:
+    # Given JSON that is not an object (a list, a string, a number, ...), When it is posted
+    answer = api("POST", "/images", body=body)
+    # Then it is a schema error (422) that says an object was expected
+    assert answer.status == 422, answer
+    assert answer.message.startswith("body: "), answer.body
+    assert "object" in answer.message or "Field required" in answer.message, answer.body
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "application/jsonx",
+    ],
+)
+def test_a_body_that_is_not_declared_json_is_an_unsupported_media_type(api: Api, content_type: str | None) -> None:
+    # Given a JSON body sent with another Content-Type (or none)
+    headers = {"Content-Type": content_type} if content_type else {}
+    # When it is posted
+    answer = api("POST", "/images", body=UPLOAD, headers=headers)
+    # Then it is a 415 that says what the API reads
+    assert answer.status == 415, answer
+    assert answer.message == f"Content-Type must be application/json, not {content_type or 'missing'}"
+    assert api.stores.dynamodb.scan(TableName=api.stores.table)["Count"] == 0
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json;"])
+def test_json_with_parameters_is_json(api: Api, content_type: str) -> None:
+    assert api("POST", "/images", body=UPLOAD, headers={"Content-Type": content_type}).status == 201
+
+
+def test_an_oversize_body_is_refused_before_it_is_read(api: Api) -> None:
+    # Given a body larger than the API reads (valid JSON, or not)
+    big = json.dumps({**UPLOAD, "filename": "a" * api_module.MAX_BODY_BYTES})
+    for body in (big, "x" * (api_module.MAX_BODY_BYTES + 1)):
+        # When it is posted
+        answer = api("POST", "/images", body=body)
+        # Then it is a 413 that gives the limit
+        assert answer.status == 413, answer
+        assert answer.message == f"body: {len(body)} bytes, more than the {api_module.MAX_BODY_BYTES} this API reads"
+    # And a body at the limit is read (and judged by the schema)
+    at_limit = json.dumps({**UPLOAD, "filename": "a" * (api_module.MAX_BODY_BYTES - 60)})
+    assert len(at_limit) <= api_module.MAX_BODY_BYTES
+    assert api("POST", "/images", body=at_limit).status == 422
 
 
 def test_the_display_link_downloads_the_uploaded_image(api: Api) -> None:

@@ -33,8 +33,8 @@ class Api:
     stacks: LocalStacks
     receiver: WebhookReceiver
 
-    def __call__(self, method: str, path: str, *, owner: str = ALICE, body: Any = None) -> Answer:
-        return call(api_module.handler, proxy_event(method, path, owner=owner, body=body))
+    def __call__(self, method: str, path: str, *, owner: str = ALICE, body: Any = None, **kw: Any) -> Answer:
+        return call(api_module.handler, proxy_event(method, path, owner=owner, body=body, **kw))
 
     def create(self, owner: str = ALICE, url: str | None = None, **body: Any) -> dict[str, Any]:
         answer = self("POST", "/webhooks", owner=owner, body={"url": url or self.receiver.url, **body})
@@ -265,3 +265,87 @@ def test_a_forged_deliveries_token_is_a_bad_request(api: Api, key: dict[str, Any
     # When she lists the deliveries with it, Then it is her mistake (400), not a server error
     answer = api("GET", f"/webhooks/{webhook_id}/deliveries?nextToken={token}")
     assert answer.status == 400, answer
+
+
+# --- Requests the API cannot read (issue 10): 4xx that say why, never 5xx ---
+
+
+def test_a_subscription_body_that_is_not_utf8_is_a_bad_request(api: Api) -> None:
+    raw = json.dumps({"url": api.receiver.url}).encode("utf-16")
+    answer = api("POST", "/webhooks", raw=raw)
+    assert (answer.status, answer.message) == (400, "body: not UTF-8 text"), answer
+    assert api("GET", "/webhooks").body["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ("{url}", 400, "body: not valid JSON"),
+        ('["https://example.com/hook"]', 422, "body: Input should be a valid dictionary or object"),
+        ('"https://example.com/hook"', 422, "body: Input should be a valid dictionary or object"),
+    ],
+)
+def test_a_subscription_body_that_is_not_a_json_object_is_refused_with_what_is_wrong(
+    api: Api, body: str, status: int, message: str
+) -> None:
+    answer = api("POST", "/webhooks", body=body)
+    assert answer.status == status, answer
+    assert answer.message.startswith(message), answer.body
+
+
+def test_a_subscription_sent_as_a_form_is_an_unsupported_media_type(api: Api) -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = api("POST", "/webhooks", body=f"url={api.receiver.url}", headers=headers)
+    assert (answer.status, answer.message) == (
+        415,
+        "Content-Type must be application/json, not application/x-www-form-urlencoded",
+    )
+
+
+def test_an_oversize_subscription_body_is_refused(api: Api) -> None:
+    body = json.dumps({"url": api.receiver.url, "padding": "x" * api_module.MAX_BODY_BYTES})
+    answer = api("POST", "/webhooks", body=body)
+    assert answer.status == 413, answer
+
+
+@pytest.mark.parametrize("webhook_id", ["wh_123", "..%2Fx"])
+@pytest.mark.parametrize(
+    "route",
+    [
+        "DELETE /webhooks/{}",
+        "POST /webhooks/{}/rotate-secret",
+        "POST /webhooks/{}/enable",
+        "POST /webhooks/{}/test",
+        "GET /webhooks/{}/deliveries",
+    ],
+)
+def test_a_webhook_id_of_the_wrong_form_is_not_found_and_the_answer_says_why(
+    api: Api, route: str, webhook_id: str
+) -> None:
+    method, path = route.split(" ")
+    answer = api(method, path.format(webhook_id))
+    assert answer.status == 404, answer
+    assert answer.message.startswith("path.webhookId: String should match pattern"), answer.body
+
+
+def test_test_sends_are_limited_per_webhook_and_minute(api: Api) -> None:
+    # Given two webhooks of alice's
+    flooded, other = api.create()["webhookId"], api.create()["webhookId"]
+    # When she sends six tests to one of them within a minute
+    answers = [api("POST", f"/webhooks/{flooded}/test") for _ in range(6)]
+    # Then five are queued and the sixth is refused with 429, saying when to try again
+    assert [a.status for a in answers] == [202] * 5 + [429]
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
+    assert "test sends" in answers[-1].message
+    # while her other webhook is not affected
+    assert api("POST", f"/webhooks/{other}/test").status == 202
+
+
+@pytest.mark.parametrize("port", [22, 6379, 8443])
+def test_a_port_other_than_443_is_refused_with_a_reason(api: Api, port: int) -> None:
+    # When alice registers a public address on another port, Then it is refused (400) naming the rule, unstored
+    answer = api("POST", "/webhooks", body={"url": f"https://93.184.215.14:{port}/hook"})
+    assert answer.status == 400
+    assert f"port {port}" in answer.message
+    assert "443" in answer.message
+    assert api("GET", "/webhooks").body["items"] == []

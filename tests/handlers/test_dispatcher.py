@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 from standardwebhooks.webhooks import Webhook
 
+from image_pipeline.events.domain import events
 from image_pipeline.events.domain.events import build_event
 from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
 from image_pipeline.webhooks import composition as dispatcher_composition
@@ -29,15 +30,21 @@ from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized
 
 DISPATCHER_HANDLER = "image_pipeline.handlers.dispatcher.handler"
-# Retries without waiting (every wait of the schedule becomes 0 s, Retry-After still counts).
-FAST_RETRIES = {"WEBHOOK_FIRST_RETRY_SECONDS": "0"}
+# Retries without waiting (every wait of the schedule becomes 0 s, Retry-After still counts), and room for
+# one owner's jobs of a batch side by side: these tests are about deliveries, not about sharing the slots
+# (test_webhook_fairness.py), and a job put back to wait for its owner's slot would outlast drain().
+FAST_RETRIES = {"WEBHOOK_FIRST_RETRY_SECONDS": "0", "WEBHOOK_OWNER_SHARE": "10"}
 DAY = 86400
 
 
 def image_event(owner: str = "alice", image_id: str = "img-1", status: Status = Status.COMPLETED) -> dict[str, Any]:
     """The event the worker publishes (the real builder), as the topic delivers it raw to the queue."""
+    return build_event(image_record(owner, image_id, status))
+
+
+def image_record(owner: str = "alice", image_id: str = "img-1", status: Status = Status.COMPLETED) -> ImageRecord:
     now = now_iso()
-    record = ImageRecord(
+    return ImageRecord(
         image_id=image_id,
         owner=owner,
         status=status,
@@ -49,7 +56,6 @@ def image_event(owner: str = "alice", image_id: str = "img-1", status: Status = 
         results={"labels": [{"name": "Cat", "confidence": 98.2}]} if status is Status.COMPLETED else None,
         error={"code": "IMAGE_TOO_SMALL", "message": "79x400 px"} if status is Status.FAILED else None,
     )
-    return build_event(record)
 
 
 @dataclass
@@ -161,6 +167,28 @@ def test_an_endpoint_down_for_a_while_gets_the_event_exactly_once(
     assert "owner" not in payload["data"]
 
 
+def test_a_republished_event_does_not_start_a_second_chain(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an image event whose first attempt failed (503) and waits for its retry
+    dispatch, subscription, receiver = endpoint
+    receiver.fail_next(1, 503)
+    record = image_record()
+    monkeypatch.setattr(events, "now_iso", lambda: "2026-11-22T01:00:05.000Z", raising=False)
+    dispatch.publish(build_event(record))
+    dispatch.feed()  # fan-out
+    dispatch.feed()  # attempt 1: 503
+    # When the worker publishes the same outcome again minutes later (it crashed between publish and mark)
+    monkeypatch.setattr(events, "now_iso", lambda: "2026-11-22T01:07:00.000Z", raising=False)
+    dispatch.publish(build_event(record))
+    dispatch.drain()
+    # Then there is still one delivery, one chain of attempts, and the receiver saw the retry only
+    [delivery] = dispatch.deliveries(subscription.webhook_id)
+    assert [a["statusCode"] for a in delivery["attempts"]] == [503, 200]
+    assert receiver.stats.requests == 2
+    assert len(receiver.events) == 1
+
+
 def test_a_duplicate_job_is_dropped_by_the_receiver_by_its_id(
     endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
 ) -> None:
@@ -262,6 +290,8 @@ def test_a_failing_endpoint_does_not_hold_back_the_others_and_ends_in_the_dlq(
     assert failed["status"] == "FAILED"
     assert [a["outcome"] for a in failed["attempts"]] == ["retry", "retry", "retry"]
     assert all(a["statusCode"] is None and a["error"] for a in failed["attempts"])
+    # told as a failure class, not as the socket's own text (no port scanner's report)
+    assert {(a["failure"], a["error"]) for a in failed["attempts"]} == {("refused", "the connection was refused")}
     # and after the last attempt the job rests in the dead-letter queue, same webhook-id
     [dead] = dispatch.dead_letters()
     assert (dead["webhookId"], dead["messageId"]) == (broken.webhook_id, failed["messageId"])

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from image_pipeline.events.adapters.sns_events import SnsEventPublisher
 from image_pipeline.recognition import composition as worker_composition
+from image_pipeline.recognition import intake
 from image_pipeline.recognition.adapters.rekognition import RekognitionRecognizer
 from image_pipeline.recognition.domain.image_header import MAX_IMAGE_BYTES
 from image_pipeline.recognition.intake import process_message
@@ -301,36 +302,136 @@ def test_the_same_image_with_other_features_is_analysed_again(harness: Harness) 
     assert harness.rekognition.calls == {"DetectLabels": 1, "DetectText": 1}
 
 
-def test_throttling_is_retried_by_botocore_then_succeeds(harness: Harness) -> None:
+def test_throttling_is_retried_through_the_limiter_then_succeeds(harness: Harness) -> None:
     harness.rekognition.fail("DetectLabels", "ProvisionedThroughputExceededException", times=2)
     harness.upload("uploads/busy.jpg", image_bytes(), features="labels")
     [batch] = harness.drain()
     assert batch.failed_ids == []
     assert harness.rekognition.calls["DetectLabels"] == 3
+    assert harness.rekognition.answered == {"DetectLabels": 1}
     assert harness.only_image()["status"] == "COMPLETED"
 
 
-def test_throttling_beyond_the_retries_fails_the_record_and_writes_nothing(
+@pytest.fixture
+def no_deferral_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message put back by the quota is receivable again at once (as after its delay)."""
+    monkeypatch.setattr(intake, "MAX_DEFERRAL_DELAY_SECONDS", 0)
+
+
+def _attempts(monkeypatch: pytest.MonkeyPatch, attempts: int) -> None:
+    monkeypatch.setenv("REKOGNITION_MAX_ATTEMPTS", str(attempts))
+    worker_composition.components.cache_clear()
+
+
+def test_throttling_beyond_the_attempts_puts_the_message_back_without_using_a_receive(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given Rekognition throttles longer than botocore retries (2 attempts here)
-    monkeypatch.setenv("REKOGNITION_MAX_ATTEMPTS", "2")
-
-    worker_composition.components.cache_clear()
+    # Given Rekognition throttles longer than the worker's attempts (2 here)
+    _attempts(monkeypatch, 2)
     harness.rekognition.fail("DetectLabels", "ThrottlingException", times=2)
     harness.upload("uploads/busy.jpg", image_bytes(), features="labels")
     # When the batch is processed
     batch = harness.feed()
-    # Then the record is reported failed, so SQS delivers it again later; nothing is stored or announced
+    # Then the record is not failed (so its receive counts for nothing): a new message with a delay and
+    # a carried count replaces it, and nothing is stored or announced yet
     assert batch.received == 1
-    assert len(batch.failed_ids) == 1
-    assert harness.items() == []
+    assert batch.failed_ids == []
+    attributes = harness.pipeline.sqs.get_queue_attributes(
+        QueueUrl=harness.pipeline.queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert harness.images() == []
     assert harness.events() == []
-    # And when it comes back and Rekognition answers, it completes
-    harness.pipeline.sqs.purge_queue(QueueUrl=harness.pipeline.queue_url)
-    harness.upload("uploads/busy.jpg", image_bytes(), features="labels")
+
+
+def test_throttling_never_dead_letters_and_pays_once_per_feature(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, no_deferral_delay: None
+) -> None:
+    # Given Rekognition throttles one image's labels for more passes than maxReceiveCount allows receives
+    _attempts(monkeypatch, 2)
+    passes = harness.pipeline.max_receive_count + 2
+    harness.rekognition.fail("DetectLabels", "ProvisionedThroughputExceededException", times=2 * passes)
+    harness.upload("uploads/patient.jpg", image_bytes(), features="labels,text")
+    # When the queue is drained (each pass puts the message back)
+    batches = harness.drain()
+    # Then it was put back each time, never failed, nothing reached the DLQ, and it completed
+    assert len(batches) == passes + 1
+    assert all(batch.failed_ids == [] for batch in batches)
+    assert harness.pipeline.sqs.receive_message(QueueUrl=harness.pipeline.dead_letter_url).get("Messages", []) == []
+    image = harness.only_image()
+    assert image["status"] == "COMPLETED"
+    assert sorted(image["results"]) == ["labels", "text"]
+    # And Rekognition answered (billed) exactly one call per requested feature
+    assert harness.rekognition.answered == {"DetectLabels": 1, "DetectText": 1}
+    assert [event["type"] for event in harness.events()] == ["image.analyzed"]
+
+
+def test_the_features_that_succeeded_are_kept_and_a_retry_calls_only_the_missing_one(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, no_deferral_delay: None
+) -> None:
+    # Given labels answered and text throttled beyond the attempts
+    _attempts(monkeypatch, 2)
+    harness.rekognition.fail("DetectText", "ThrottlingException", times=2)
+    harness.upload("uploads/half.jpg", image_bytes(), features="labels,text")
+    # When the first pass ends
+    assert harness.feed().failed_ids == []
+    # Then the labels' result is stored, for exactly this object, and the image is not finished
+    [partial] = harness.items("PARTIAL")
+    assert list(partial["results"]) == ["labels"]
+    assert harness.images() == []
+    # And when the message comes back, only text is called; the image is complete, the partial item gone
     harness.drain()
+    assert harness.rekognition.answered == {"DetectLabels": 1, "DetectText": 1}
+    assert sorted(harness.only_image()["results"]) == ["labels", "text"]
+    assert harness.items("PARTIAL") == []
+
+
+def test_a_real_fault_fails_the_record_keeps_partial_results_and_the_retry_calls_only_the_rest(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given text failing with a server error on every attempt, labels answered
+    _attempts(monkeypatch, 2)
+    harness.rekognition.fail("DetectText", "InternalServerError", times=2, status=500)
+    harness.upload("uploads/fault.jpg", image_bytes(), features="labels,text")
+    # When the batch is processed, the record fails (a fault counts towards the DLQ) and keeps labels
+    batch = harness.feed()
+    assert len(batch.failed_ids) == 1
+    assert list(harness.items("PARTIAL")[0]["results"]) == ["labels"]
+    # And its redelivery calls text only
+    harness.expire_visibility(batch)
+    harness.drain()
+    assert harness.rekognition.answered == {"DetectLabels": 1, "DetectText": 1}
     assert harness.only_image()["status"] == "COMPLETED"
+
+
+def test_an_image_that_gets_no_token_in_time_is_put_back_without_a_call(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a worker that may not wait for the rate limiter at all
+    monkeypatch.setenv("REKOGNITION_TOKEN_WAIT_SECONDS", "0")
+    worker_composition.components.cache_clear()
+    harness.upload("uploads/later.jpg", image_bytes(), features="labels")
+    # When the batch is processed
+    batch = harness.feed()
+    # Then Rekognition was not called and the message was put back, not failed
+    assert batch.failed_ids == []
+    assert harness.rekognition.total_calls == 0
+    attributes = harness.pipeline.sqs.get_queue_attributes(
+        QueueUrl=harness.pipeline.queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+
+
+def test_every_call_takes_a_token_of_its_operation_from_the_shared_ledger(harness: Harness) -> None:
+    harness.upload("uploads/a.jpg", image_bytes(seed=1), features="labels,text")
+    harness.upload("uploads/b.jpg", image_bytes(seed=2), features="labels")
+    harness.drain()
+    used: dict[str, int] = {}
+    for item in harness.items("RATE"):
+        operation = item["pk"].split("#")[1]
+        used[operation] = used.get(operation, 0) + int(item["used"])
+        assert item["expiresAt"] > 0
+    assert used == {"labels": 2, "text": 1}
 
 
 def test_server_errors_are_retried_like_throttling(harness: Harness) -> None:

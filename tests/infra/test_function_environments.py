@@ -58,11 +58,18 @@ def test_a_settings_model_refuses_to_build_a_variable_it_does_not_read(model: ty
 
 def test_an_environment_is_written_with_the_models_names_and_read_back_equal() -> None:
     variables = WorkerSettings.environment(
-        table_name="results", events_topic_arn="arn:topic", default_features=("labels", "text"), lock_seconds=90
+        table_name="results",
+        events_topic_arn="arn:topic",
+        queue_url="https://queue",
+        rekognition_quotas="labels=5,text=5,faces=5,moderation=5,celebrities=5",
+        default_features=("labels", "text"),
+        lock_seconds=90,
     )
     assert variables == {
         "TABLE_NAME": "results",
         "EVENTS_TOPIC_ARN": "arn:topic",
+        "QUEUE_URL": "https://queue",
+        "REKOGNITION_QUOTAS": "labels=5,text=5,faces=5,moderation=5,celebrities=5",
         "DEFAULT_FEATURES": "labels,text",
         "LOCK_SECONDS": "90",
     }

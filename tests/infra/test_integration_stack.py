@@ -90,6 +90,13 @@ def test_the_dispatcher_reports_batch_item_failures(integration: dict[str, Any],
     # HTTPS only and no exception for any network: those settings exist for the local mode alone
     assert "WEBHOOK_ALLOW_HTTP" not in variables
     assert "WEBHOOK_ALLOWED_NETWORKS" not in variables
+    # Fairness from the config; the attempt's time limit is what the leases and the function timeout assume
+    assert variables["WEBHOOK_OWNER_SHARE"] == str(webhooks.owner_share)
+    assert int(variables["WEBHOOK_OWNER_SHARE"]) < webhooks.max_concurrency
+    assert variables["WEBHOOK_ENDPOINT_CONCURRENCY"] == str(webhooks.endpoint_concurrency)
+    assert variables["WEBHOOK_BREAKER_FAILURES"] == str(webhooks.breaker_failures)
+    assert variables["WEBHOOK_TIMEOUT_SECONDS"] == str(webhooks.attempt_timeout_seconds)
+    assert variables["WEBHOOK_ALLOWED_PORTS"] == "443"
 
 
 def test_the_dispatcher_role_is_least_privilege(integration: dict[str, Any]) -> None:
@@ -125,6 +132,7 @@ def test_the_api_function_gets_the_webhook_settings_and_grants(synthesized: Synt
     _, function = _function(api, API)
     variables = function["Properties"]["Environment"]["Variables"]
     assert {"WEBHOOKS_TABLE_NAME", "WEBHOOKS_OWNER_INDEX", "DISPATCH_QUEUE_URL"} <= set(variables)
+    assert (variables["WEBHOOK_ALLOWED_PORTS"], variables["WEBHOOK_TEST_SENDS_PER_MINUTE"]) == ("443", "5")
     statements = _statements(api, _role_id(function))
     webhook_table = [s for s in statements if "WebhooksTable" in json.dumps(s["Resource"])]
     assert sorted(a for s in webhook_table for a in _actions(s)) == sorted(API_TABLE_ACTIONS)

@@ -6,6 +6,7 @@ import pytest
 
 from local.gateway.events import _claim_strings
 from local.gateway.routes import GatewayRoute, static_headers
+from local.gateway.server import _handler_for
 
 
 def route(path: str, method: str = "GET") -> GatewayRoute:
@@ -95,3 +96,12 @@ def test_claims_reach_the_function_as_strings_in_api_gateways_rest_format() -> N
         "iat": "Sun Nov 22 00:36:32 UTC 2026",
         "cognito:groups": "admins,users",
     }
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "PROPFIND"])
+def test_any_method_reaches_the_router_instead_of_http_servers_501(method: str) -> None:
+    # http.server answers 501 (a server error) for a method its handler has no do_<METHOD> for; API Gateway
+    # answers a method no route has with its 403, so the local gateway routes every method.
+    handler = _handler_for(lambda *_: None)
+    instance = handler.__new__(handler)
+    assert getattr(instance, f"do_{method}") == instance._serve

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import signal
@@ -168,3 +169,24 @@ def test_an_environment_that_died_while_idle_fails_one_invocation_and_is_replace
     assert failed.error["errorType"] == "Runtime.ExitError"
     # and the next one runs in a new environment
     assert local.invoke({}).payload["pid"] != first
+
+
+def test_the_dependencies_come_from_this_machine_not_the_cloud_copies_in_the_asset(
+    code: Path, functions: list[LocalFunction]
+) -> None:
+    # Given a code asset that also carries a dependency built for another platform (the cloud's aarch64
+    # pydantic-core cannot load here), as the synthesized functions' assets do
+    foreign = code / "pydantic_core"
+    foreign.mkdir()
+    (foreign / "__init__.py").write_text("raise ImportError('built for aarch64 / CPython 3.14')\n")
+    (code / "uses_pydantic.py").write_text("import pydantic_core\n\ndef version(event, context):\n    return 1\n")
+    local = LocalFunction(
+        dataclasses.replace(spec_of(code, "env", {}), handler="uses_pydantic.version"),
+        {"AWS_REGION": "us-east-1"},
+        Console(io.StringIO()),
+        concurrency=1,
+    )
+    functions.append(local)
+    # When the function starts, Then it imports this machine's installed copy of the same pin
+    assert local.warm() is None
+    assert local.invoke({}).payload == 1

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from joserfc import jwk, jwt
-from joserfc.jwk import KeySet
 from moto.utilities.utils import load_resource
 
 from local.gateway.authorizer import TokenVerifier, Unauthorized
@@ -17,11 +16,12 @@ REGION = "us-east-1"
 POOL = "us-east-1_pool"
 CLIENT = "client-1"
 ISSUER = f"https://cognito-idp.{REGION}.amazonaws.com/{POOL}"
-MOTO_KEY = load_resource("cognitoidp/resources/jwks-private.json")  # the key moto signs every token with
+MOTO_KEY = load_resource("cognitoidp/resources/jwks-private.json")  # the key that ships inside moto
+RUN_KEY = jwk.RSAKey.generate_key(2048, private=True)  # the local mode's own key (local.signing_key)
 AUTHORIZER = CognitoAuthorizer(name="SignedIn", pool_ids=(POOL,), identity_header="Authorization")
 
 
-def token(key: Any = MOTO_KEY, **overrides: Any) -> str:
+def token(key: Any = RUN_KEY, **overrides: Any) -> str:
     claims = {
         "iss": ISSUER,
         "sub": "user-1",
@@ -31,15 +31,13 @@ def token(key: Any = MOTO_KEY, **overrides: Any) -> str:
         "email_verified": True,
         **overrides,
     }
-    return jwt.encode({"kid": "dummy", "alg": "RS256"}, claims, jwk.RSAKey.import_key(key))
+    signing = key if isinstance(key, jwk.RSAKey) else jwk.RSAKey.import_key(key)
+    return jwt.encode({"kid": "dummy", "alg": "RS256"}, claims, signing)
 
 
 @pytest.fixture
-def verifier(monkeypatch: pytest.MonkeyPatch) -> TokenVerifier:
-    verifier = TokenVerifier("http://moto.invalid", REGION, {POOL: [CLIENT]})
-    public = KeySet.import_key_set(load_resource("cognitoidp/resources/jwks-public.json"))
-    monkeypatch.setattr(verifier, "_key_set", lambda pool_id: public)
-    return verifier
+def verifier() -> TokenVerifier:
+    return TokenVerifier(jwk.RSAKey.import_key(RUN_KEY.as_dict(private=False)), REGION, {POOL: [CLIENT]})
 
 
 def test_an_id_token_of_the_pool_passes_with_its_claims(verifier: TokenVerifier) -> None:
@@ -66,6 +64,14 @@ def test_tokens_that_api_gateway_would_refuse_are_refused(
 
 def test_a_token_signed_with_another_key_is_refused(verifier: TokenVerifier) -> None:
     forged = token(key=jwk.RSAKey.generate_key(2048, private=True).as_dict(private=True))
+    with pytest.raises(Unauthorized, match="signature"):
+        verifier.claims(forged, AUTHORIZER)
+
+
+def test_a_token_minted_with_the_key_moto_ships_is_refused(verifier: TokenVerifier) -> None:
+    # Given a token with every claim right, signed with the private key inside the moto package
+    forged = token(key=MOTO_KEY)
+    # When it reaches the authorizer / Then its signature does not verify: anyone could have made it
     with pytest.raises(Unauthorized, match="signature"):
         verifier.claims(forged, AUTHORIZER)
 

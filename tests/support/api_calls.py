@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from dataclasses import dataclass
@@ -21,11 +22,18 @@ def proxy_event(
     body: Any = None,
     origin: str | None = None,
     resource: str | None = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
 ) -> dict[str, Any]:
-    """``path`` may carry a query string; ``owner`` is the ``sub`` claim (None: no identity at all)."""
+    """``path`` may carry a query string; ``owner`` is the ``sub`` claim (None: no identity at all).
+
+    ``headers`` replace the default ``Content-Type: application/json``; ``raw`` is a body of any bytes, passed
+    base64-encoded as API Gateway passes a body that is not UTF-8 text.
+    """
     parts = urlsplit(path)
     query = {name: values[-1] for name, values in parse_qs(parts.query, keep_blank_values=True).items()}
-    headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
+    given = {"Content-Type": "application/json"} if headers is None else headers
+    headers = {**given, **({"Origin": origin} if origin else {})}
     claims = {"sub": owner, "cognito:username": f"user-{owner}", "token_use": "id"} if owner else None
     return {
         "resource": resource or parts.path,
@@ -49,9 +57,13 @@ def proxy_event(
             "identity": {"sourceIp": "127.0.0.1"},
             **({"authorizer": {"claims": claims}} if claims else {}),
         },
-        "body": json.dumps(body) if body is not None and not isinstance(body, str) else body,
-        "isBase64Encoded": False,
+        "body": base64.b64encode(raw).decode() if raw is not None else _text(body),
+        "isBase64Encoded": raw is not None,
     }
+
+
+def _text(body: Any) -> str | None:
+    return json.dumps(body) if body is not None and not isinstance(body, str) else body
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class FakeRekognition:
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()  # HTTP attempts per operation
+        self.answered: Counter[str] = Counter()  # successful (paid) calls per operation
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self._script: dict[str, deque[tuple[int, str]]] = defaultdict(deque)
 
@@ -85,6 +86,7 @@ class FakeRekognition:
             body = {"__type": code, "Message": f"scripted {code}"}
         else:
             status, body = 200, ANSWERS[operation]
+            self.answered[operation] += 1
         return AWSResponse(request.url, status, {"x-amzn-requestid": "fake"}, _Raw(json.dumps(body).encode()))
 
     @property

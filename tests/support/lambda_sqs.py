@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.functions.sqs_poller import lambda_record
+
 
 @dataclass
 class LambdaContext:
@@ -33,22 +35,7 @@ def queue_arn_of(sqs: Any, queue_url: str) -> str:
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": m.get("MessageAttributes", {}),
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
+    return {"Records": [lambda_record(m, queue_arn, "us-east-1") for m in messages]}
 
 
 def feed_once(
@@ -57,7 +44,11 @@ def feed_once(
     """Receive up to a batch, invoke, delete what succeeded, leave the failures to their visibility timeout."""
     queue_arn = queue_arn_of(sqs, queue_url)
     messages = sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=batch_size, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=batch_size,
+        WaitTimeSeconds=wait_seconds,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
     ).get("Messages", [])
     if not messages:
         return BatchResult(0, [], {})

@@ -19,7 +19,7 @@ import boto3
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, DispatchSettings
-from image_pipeline.webhooks.domain.subscriptions import WebhookService
+from image_pipeline.webhooks.domain.subscriptions import TEST_SENDS_PER_MINUTE, WebhookService
 from image_pipeline.webhooks.domain.targets import TargetPolicy
 from local.cfn.assembly import Assembly, Resource, ResourceKey
 from local.cfn.ordering import with_dependencies
@@ -79,15 +79,19 @@ class LocalStacks:
         ]
         return self.provisioned.value(resource.stack, resource.properties[name])
 
-    def webhook_service(self, dispatcher_handler: str) -> WebhookService:
+    def webhook_service(
+        self, dispatcher_handler: str, test_sends_per_minute: int = TEST_SENDS_PER_MINUTE
+    ) -> WebhookService:
         """What the API's webhook routes use, on the tables and queue the dispatcher names, with the local
         mode's target policy (plain HTTP to loopback)."""
         table = WebhookStore(self.dynamodb, self.environment(dispatcher_handler)["WEBHOOKS_TABLE_NAME"])
         queue = SqsJobQueue(self.sqs, self.mapping(dispatcher_handler).queue_url)
         return WebhookService(
             repository=table,
+            flows=table,
             deliveries=DeliveryQueue(repository=table, queue=queue, settings=DispatchSettings()),
             policy=TargetPolicy.of(allow_http=True, allowed_networks=LOCAL_SETTINGS["WEBHOOK_ALLOWED_NETWORKS"]),
+            test_sends_per_minute=test_sends_per_minute,
         )
 
     def redrive(self, queue_url: str) -> tuple[str, int]:

@@ -1,24 +1,37 @@
-"""Per-environment config: validated at import, and pinned to the same Powertools as the Lambda code."""
+"""Per-environment config: validated at import."""
 
 import dataclasses
-import re
-from pathlib import Path
 
 import pytest
 
-from stacks.config import ENVIRONMENTS, POWERTOOLS_VERSION, config_for
-
-ROOT = Path(__file__).resolve().parents[2]
+from stacks.config import ENVIRONMENTS, RekognitionQuotas, config_for
 
 
-def test_the_powertools_layer_version_equals_the_pinned_library() -> None:
-    pins = (ROOT / "lambdas" / "requirements.txt").read_text()
-    assert re.search(rf"^aws-lambda-powertools\[[^\]]*\]=={re.escape(POWERTOOLS_VERSION)}$", pins, re.M)
+@pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
+def test_concurrency_leaves_latency_no_say_in_the_rate(name: str) -> None:
+    # Images in flight must cover quota x 9 s (a batch lasts as long as its slowest image: ~3.5 x a median
+    # latency of 2.5 s, the slowest we plan for), or a slow Rekognition would leave the quota unused; the
+    # rate limiter keeps any concurrency within the quota.
+    config = ENVIRONMENTS[name]
+    for quota in config.rekognition_quotas.per_feature().values():
+        assert config.in_flight_calls_per_operation >= quota * 9
 
 
-def test_a_config_that_would_exceed_the_quota_is_refused() -> None:
-    with pytest.raises(ValueError, match="exceeds the Rekognition quota"):
-        dataclasses.replace(ENVIRONMENTS["dev"], max_concurrency=10, image_concurrency=5)
+def test_raising_concurrency_past_the_quota_is_allowed_now() -> None:
+    config = dataclasses.replace(ENVIRONMENTS["dev"], max_concurrency=100, image_concurrency=10)
+    assert config.in_flight_calls_per_operation == 1000
+
+
+def test_quotas_are_per_operation_and_reach_the_worker_as_one_variable() -> None:
+    quotas = RekognitionQuotas(labels=50, text=20, faces=100, moderation=50, celebrities=5)
+    assert quotas.environment_value() == "labels=50,text=20,faces=100,moderation=50,celebrities=5"
+    with pytest.raises(ValueError, match="at least 1 TPS"):
+        RekognitionQuotas(text=0)
+
+
+def test_the_token_wait_is_bounded_by_the_worker_timeout() -> None:
+    with pytest.raises(ValueError, match="rekognition_token_wait_seconds"):
+        dataclasses.replace(ENVIRONMENTS["dev"], rekognition_token_wait_seconds=30)
 
 
 def test_unknown_default_features_are_refused() -> None:
@@ -30,3 +43,24 @@ def test_dev_is_the_default_and_unknown_names_fail() -> None:
     assert config_for(None).name == "dev"
     with pytest.raises(ValueError, match="unknown environment"):
         config_for("qa")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"owner_share": 2}, "owner_share < max_concurrency"),  # dev has 2 instances: one owner may hold 1
+        ({"attempt_timeout_seconds": 31}, "attempt_timeout_seconds"),
+        ({"allowed_ports": (443, 0)}, "allowed_ports"),
+        ({"breaker_open_seconds": 1000}, "breaker_open_seconds"),
+    ],
+)
+def test_webhook_settings_that_would_let_one_owner_stall_the_others_are_refused(
+    change: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(ENVIRONMENTS["dev"].webhooks, **change)  # type: ignore[arg-type]
+
+
+def test_one_owner_can_never_hold_every_dispatcher_instance() -> None:
+    for config in ENVIRONMENTS.values():
+        assert 1 <= config.webhooks.owner_share < config.webhooks.max_concurrency

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from image_pipeline.recognition.domain.analysis import AnalysisOutcome, AnalysisSettings, ImageAnalysis
 from image_pipeline.recognition.domain.features import Feature, FeatureSet
-from image_pipeline.recognition.domain.ports import ObjectInfo
+from image_pipeline.recognition.domain.ports import ObjectInfo, Recognition
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.results.domain.library import ImageLibrary, ImageQuery, Listed
-from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status
+from image_pipeline.results.domain.records import ImageRecord, Status
 from image_pipeline.shared.errors import AnalysisInProgress, NotFound, RecognitionUnavailable
 from image_pipeline.shared.page_tokens import decode_token
 from image_pipeline.uploads.domain.uploads import UploadPolicy, Uploads
+from tests.support.fake_results import FakeResults
 from tests.support.images import image_bytes
 
 LABELS = {"labels": [{"name": "Dog", "confidence": 97.5}]}
@@ -53,55 +54,11 @@ class FakeRecognizer:
     calls: list[FeatureSet] = field(default_factory=list)
     failure: Exception | None = None
 
-    def analyze(self, ref: ObjectRef, features: FeatureSet) -> dict[str, Any]:
+    def analyze(self, ref: ObjectRef, features: FeatureSet) -> Recognition:
         self.calls.append(features)
         if self.failure is not None:
             raise self.failure
-        return LABELS
-
-
-@dataclass
-class FakeResults:
-    images: dict[str, ImageRecord] = field(default_factory=dict)
-    content: dict[ContentFingerprint, str] = field(default_factory=dict)
-    locks: dict[str, str] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)
-
-    def get_image(self, image_id: str) -> ImageRecord | None:
-        return self.images.get(image_id)
-
-    def acquire_lock(self, image_id: str, token: str, seconds: int) -> bool:
-        return self.locks.setdefault(image_id, token) == token
-
-    def release_lock(self, image_id: str, token: str) -> None:
-        if self.locks.get(image_id) == token:
-            del self.locks[image_id]
-
-    def claim_upload(self, image_id: str, object_identity: str) -> bool:
-        image = self.images.get(image_id)
-        if image is None or image.object_identity not in ("", object_identity):
-            return False
-        self.images[image_id] = replace(image, object_identity=object_identity)
-        return True
-
-    def was_deleted(self, image_id: str) -> bool:
-        return image_id in self.deleted
-
-    def find_reusable(self, content: ContentFingerprint) -> ImageRecord | None:
-        image_id = self.content.get(content)
-        return self.images.get(image_id) if image_id else None
-
-    def save(
-        self, record: ImageRecord, *, previous: ImageRecord | None, content: ContentFingerprint | None, lock_token: str
-    ) -> None:
-        self.images[record.image_id] = record
-        if content and record.status is Status.COMPLETED and record.reused_from is None:
-            self.content[content] = record.image_id
-        self.release_lock(record.image_id, lock_token)
-
-    def mark_published(self, image_id: str) -> None:
-        if image_id in self.images:
-            self.images[image_id] = replace(self.images[image_id], event_published=True)
+        return Recognition(results=LABELS)
 
 
 @dataclass

@@ -233,7 +233,7 @@ def test_a_rotated_out_secret_signs_for_24_hours_and_then_stops() -> None:
     # Given a webhook whose secret is rotated now, and again an hour later
     old = SUBSCRIPTION.secrets[0].value
     repository, clock = Rotating(SUBSCRIPTION), Clock()
-    service = WebhookService(repository=repository, deliveries=None, policy=TargetPolicy(), clock=clock)  # type: ignore[arg-type]
+    service = WebhookService(repository=repository, flows=None, deliveries=None, policy=TargetPolicy(), clock=clock)  # type: ignore[arg-type]
     first = service.rotate_secret("alice", "wh_1").secret
     clock.now += 3600
     second = service.rotate_secret("alice", "wh_1").secret

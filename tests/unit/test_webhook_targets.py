@@ -40,6 +40,9 @@ CORPUS = [
     "gopher://hooks.example.com/",
     "https://127.0.0.1/hook",
     "https://127.0.0.2:8443/hook",
+    "https://hooks.example.com:22/hook",  # a public address, but not a webhook port: no port scans from us
+    "https://hooks.example.com:6379/",
+    "https://hooks.example.com:8443/hook",  # only 443 unless the environment allows more
     "https://localhost/hook",
     "https://api.localhost/hook",
     "https://printer.local/hook",
@@ -146,6 +149,7 @@ def test_refused_at_registration(url: str, no_network: list[Any]) -> None:
     # Given the API's webhook service with a faked DNS
     service = WebhookService(
         repository=NoWrites(),  # type: ignore[arg-type]
+        flows=NoWrites(),  # type: ignore[arg-type]
         deliveries=DeliveryQueue(repository=NoWrites(), queue=None, settings=DispatchSettings()),  # type: ignore[arg-type]
         policy=TargetPolicy(),
         resolver=FakeDns(),
@@ -170,7 +174,7 @@ def test_a_public_target_is_accepted_and_connected_at_the_checked_address(no_net
     # Given a name that resolves to a public address
     dns = FakeDns()
     assert check_url("https://hooks.example.com/hook", TargetPolicy(), dns).host == "hooks.example.com"
-    transport = SafeTransport(TargetPolicy(), resolver=dns)
+    transport = SafeTransport(TargetPolicy.of(False, "", allowed_ports="443,8443"), resolver=dns)
     # When a delivery is attempted
     answer = transport.post("https://hooks.example.com:8443/hook?x=1", b"{}", {})
     # Then the connection goes to the address that was checked (resolved once per attempt, no second lookup)

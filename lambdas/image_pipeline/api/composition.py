@@ -29,12 +29,14 @@ def webhook_service(settings: WebhookApiSettings) -> WebhookService:
     queue = SqsJobQueue(boto3.client("sqs"), settings.dispatch_queue_url)
     return WebhookService(
         repository=repository,
+        flows=repository,
         deliveries=DeliveryQueue(
             repository=repository,
             queue=queue,
             settings=DispatchSettings(delivery_retention_seconds=settings.delivery_retention_days * 86400),
         ),
-        policy=TargetPolicy.of(settings.allow_http, settings.allowed_networks),
+        policy=TargetPolicy.of(settings.allow_http, settings.allowed_networks, settings.allowed_ports),
+        test_sends_per_minute=settings.test_sends_per_minute,
     )
 
 

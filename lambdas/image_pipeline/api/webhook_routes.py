@@ -10,9 +10,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from image_pipeline.api.composition import components
+from image_pipeline.api.contract import WITH_BODY, link, responses
 from image_pipeline.api.identity import current_owner
+from image_pipeline.api.image_routes import TOKEN, Timestamp
 from image_pipeline.webhooks.domain.dispatch import iso
-from image_pipeline.webhooks.domain.model import Subscription
+from image_pipeline.webhooks.domain.model import Failure, Subscription
 from image_pipeline.webhooks.domain.subscriptions import WebhookService
 
 router = Router()  # type: ignore[no-untyped-call]
@@ -25,7 +27,10 @@ def service() -> WebhookService:
 
 
 class CreateWebhookRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"url": "https://example.com/hooks/images", "events": ["image.analyzed"]}]},
+    )
 
     url: str = Field(
         min_length=8, max_length=2048, description="https URL of your endpoint (public address, no redirects)"
@@ -40,10 +45,10 @@ class WebhookView(BaseModel):
     url: str
     events: list[str]
     status: Literal["ACTIVE", "DISABLED"]
-    createdAt: str  # noqa: N815
-    failingSince: str | None = None  # noqa: N815
+    createdAt: Timestamp  # noqa: N815
+    failingSince: Timestamp | None = None  # noqa: N815
     disabledReason: str | None = None  # noqa: N815
-    disabledAt: str | None = None  # noqa: N815
+    disabledAt: Timestamp | None = None  # noqa: N815
 
 
 class CreatedWebhook(WebhookView):
@@ -74,7 +79,8 @@ class AttemptView(BaseModel):
     outcome: Literal["delivered", "retry", "failed", "gone", "refused"]
     latencyMs: int  # noqa: N815
     statusCode: int | None = None  # noqa: N815
-    error: str | None = None
+    failure: Failure | None = Field(default=None, description="Why the attempt did not deliver, as a class")
+    error: str | None = Field(default=None, description="The failure class in words (never the socket's own text)")
     response: str | None = Field(default=None, description="The first bytes of the endpoint's answer")
 
 
@@ -105,19 +111,53 @@ def view(subscription: Subscription) -> dict[str, Any]:
     }
 
 
-@router.post("/webhooks", summary="Subscribe an endpoint to my images' events", tags=["webhooks"])
+@router.post(
+    "/webhooks",
+    summary="Subscribe an endpoint to my images' events",
+    tags=["webhooks"],
+    operation_id="createWebhook",
+    responses=responses(
+        201,
+        "Subscribed; the secret is shown only here",
+        CreatedWebhook,
+        errors=(*WITH_BODY, 409),
+        links={
+            name: link(operation, webhookId="$response.body#/webhookId")
+            for name, operation in (
+                ("DeleteWebhook", "deleteWebhook"),
+                ("RotateSecret", "rotateWebhookSecret"),
+                ("EnableWebhook", "enableWebhook"),
+                ("SendTest", "sendWebhookTest"),
+                ("ListDeliveries", "listWebhookDeliveries"),
+            )
+        }
+        | {"ListWebhooks": link("listWebhooks")},
+    ),
+)
 def create_webhook(request: CreateWebhookRequest) -> Response[CreatedWebhook]:
     created = service().create(current_owner(router), request.url, list(request.events))
     body = CreatedWebhook(**view(created.subscription), secret=created.secret)
     return Response(status_code=201, content_type="application/json", body=body)
 
 
-@router.get("/webhooks", summary="My webhooks (without their secrets)", tags=["webhooks"])
+@router.get(
+    "/webhooks",
+    summary="My webhooks (without their secrets)",
+    tags=["webhooks"],
+    operation_id="listWebhooks",
+    responses=responses(200, "Every webhook of mine", WebhookList),
+)
 def list_webhooks() -> WebhookList:
     return WebhookList(items=[WebhookView(**view(s)) for s in service().list(current_owner(router))])
 
 
-@router.delete("/webhooks/<webhookId>", summary="Delete a webhook", tags=["webhooks"])
+@router.delete(
+    "/webhooks/<webhookId>",
+    summary="Delete a webhook",
+    tags=["webhooks"],
+    operation_id="deleteWebhook",
+    responses=responses(204, "Deleted", errors=(404,)),
+)
 def delete_webhook(webhookId: WebhookId) -> Response[None]:  # noqa: N803 - the path parameter's name
     service().delete(current_owner(router), webhookId)
     return Response(status_code=204)
@@ -127,6 +167,8 @@ def delete_webhook(webhookId: WebhookId) -> Response[None]:  # noqa: N803 - the 
     "/webhooks/<webhookId>/rotate-secret",
     summary="New signing secret; the previous one keeps signing for 24 hours",
     tags=["webhooks"],
+    operation_id="rotateWebhookSecret",
+    responses=responses(200, "The new secret, shown only here", RotatedSecret, errors=(404,)),
 )
 def rotate_secret(webhookId: WebhookId) -> RotatedSecret:  # noqa: N803
     rotated = service().rotate_secret(current_owner(router), webhookId)
@@ -135,12 +177,24 @@ def rotate_secret(webhookId: WebhookId) -> RotatedSecret:  # noqa: N803
     )
 
 
-@router.post("/webhooks/<webhookId>/enable", summary="Enable a disabled webhook again", tags=["webhooks"])
+@router.post(
+    "/webhooks/<webhookId>/enable",
+    summary="Enable a disabled webhook again, and close its circuit breaker",
+    tags=["webhooks"],
+    operation_id="enableWebhook",
+    responses=responses(200, "The webhook, ACTIVE", WebhookView, errors=(404,)),
+)
 def enable_webhook(webhookId: WebhookId) -> WebhookView:  # noqa: N803
     return WebhookView(**view(service().enable(current_owner(router), webhookId)))
 
 
-@router.post("/webhooks/<webhookId>/test", summary="Send a webhook.test event", tags=["webhooks"])
+@router.post(
+    "/webhooks/<webhookId>/test",
+    summary="Send a webhook.test event",
+    tags=["webhooks"],
+    operation_id="sendWebhookTest",
+    responses=responses(202, "Queued for delivery", QueuedTest, errors=(404, 409)),
+)
 def send_test(webhookId: WebhookId) -> Response[QueuedTest]:  # noqa: N803
     job = service().send_test(current_owner(router), webhookId)
     body = QueuedTest(webhookId=webhookId, messageId=job.message_id, eventType="webhook.test")
@@ -151,11 +205,13 @@ def send_test(webhookId: WebhookId) -> Response[QueuedTest]:  # noqa: N803
     "/webhooks/<webhookId>/deliveries",
     summary="Deliveries to this webhook, newest first, each with its attempts",
     tags=["webhooks"],
+    operation_id="listWebhookDeliveries",
+    responses=responses(200, "A page of deliveries", DeliveryList, errors=(400, 404, 422)),
 )
 def list_deliveries(
     webhookId: WebhookId,  # noqa: N803
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    next_token: Annotated[str | None, Query(alias="nextToken", max_length=2048)] = None,
+    next_token: Annotated[str | None, Query(alias="nextToken", max_length=2048, pattern=TOKEN)] = None,
 ) -> DeliveryList:
     history = service().deliveries(current_owner(router), webhookId, limit, next_token)
     return DeliveryList(items=[DeliveryView(**item) for item in history.items], nextToken=history.next_token)

@@ -1,4 +1,5 @@
-"""The worker's composition root: the analysis service and its limits, built once from its settings."""
+"""The worker's composition root: the analysis service, its rate limiter and its limits, built once from its
+settings."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import boto3
 from botocore.config import Config
 
 from image_pipeline.events.adapters.sns_events import SnsEventPublisher
+from image_pipeline.recognition.adapters.rate_ledger import DynamoSlotLedger
 from image_pipeline.recognition.adapters.rekognition import RecognitionOptions, RekognitionRecognizer
 from image_pipeline.recognition.adapters.s3_objects import S3ObjectStore
+from image_pipeline.recognition.adapters.upload_queue import UploadQueue
 from image_pipeline.recognition.domain.analysis import AnalysisSettings, ImageAnalysis
 from image_pipeline.recognition.domain.features import Feature, parse_features
+from image_pipeline.recognition.domain.rate_limit import RateLimiter
 from image_pipeline.recognition.settings import WorkerSettings
 from image_pipeline.results.adapters.results_table import ResultsStore
 
@@ -27,18 +31,24 @@ if TYPE_CHECKING:
 class WorkerComponents:
     analysis: ImageAnalysis
     image_concurrency: int
+    requeue: UploadQueue
+    limiter: RateLimiter
+    # One thread per image in flight (asyncio's default pool has only a few per CPU).
+    images: ThreadPoolExecutor
 
 
 def rekognition_client(settings: WorkerSettings) -> RekognitionClient:
-    """Throttling and 5xx answers are retried by botocore with backoff (adaptive mode also slows the client)."""
-    retries = {"mode": "adaptive", "total_max_attempts": settings.rekognition_max_attempts}
-    client: RekognitionClient = boto3.client("rekognition", config=Config(retries=retries))
+    """No retries in botocore: each attempt must pass the rate limiter (the recognizer retries)."""
+    config = Config(retries={"mode": "standard", "total_max_attempts": 1}, max_pool_connections=50)
+    client: RekognitionClient = boto3.client("rekognition", config=config)
     return client
 
 
 @lru_cache(maxsize=1)
 def components() -> WorkerComponents:
     settings = WorkerSettings.from_environ(os.environ)
+    dynamodb = boto3.client("dynamodb", config=Config(max_pool_connections=50))
+    limiter = RateLimiter(DynamoSlotLedger(dynamodb, settings.table_name), settings.quotas())
     calls = ThreadPoolExecutor(max_workers=settings.image_concurrency * len(Feature), thread_name_prefix="rekognition")
     analysis = ImageAnalysis(
         objects=S3ObjectStore(boto3.client("s3")),
@@ -50,12 +60,21 @@ def components() -> WorkerComponents:
                 min_confidence_text=settings.min_confidence_text,
                 min_confidence_moderation=settings.min_confidence_moderation,
                 max_labels=settings.max_labels,
+                max_attempts=settings.rekognition_max_attempts,
+                token_wait_seconds=settings.token_wait_seconds,
             ),
+            limiter,
         ),
-        repository=ResultsStore(boto3.client("dynamodb"), settings.table_name),
+        repository=ResultsStore(dynamodb, settings.table_name),
         publisher=SnsEventPublisher(boto3.client("sns"), settings.events_topic_arn),
         settings=AnalysisSettings(
             default_features=parse_features(settings.default_features, frozenset()), lock_seconds=settings.lock_seconds
         ),
     )
-    return WorkerComponents(analysis=analysis, image_concurrency=settings.image_concurrency)
+    return WorkerComponents(
+        analysis=analysis,
+        image_concurrency=settings.image_concurrency,
+        requeue=UploadQueue(boto3.client("sqs"), settings.queue_url),
+        limiter=limiter,
+        images=ThreadPoolExecutor(max_workers=settings.image_concurrency, thread_name_prefix="image"),
+    )

@@ -1,4 +1,5 @@
-"""SQS -> worker: each record names S3 uploads; each upload is analysed once (see recognition/domain/analysis.py)."""
+"""SQS -> worker: each record names S3 uploads; each upload is analysed once (see recognition/domain/analysis.py),
+its Rekognition calls let through by the fleet-wide rate limiter (recognition/domain/rate_limit.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from image_pipeline.recognition.adapters.upload_queue import deferrals_of
 from image_pipeline.recognition.composition import components
-from image_pipeline.recognition.intake import process_message
+from image_pipeline.recognition.intake import QueuedMessage, receive
 from image_pipeline.shared.telemetry import logger, metrics, tracer
 
 # A batch in which every record failed is reported like any other, record by record; each failed
@@ -30,8 +32,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     slots = asyncio.Semaphore(worker.image_concurrency)
 
     async def record_handler(record: SQSRecord) -> list[str]:
+        message = QueuedMessage(body=record.body, deferrals=deferrals_of(record.message_attributes))
         async with slots:
-            return await asyncio.to_thread(process_message, worker.analysis, record.body)
+            return await asyncio.get_running_loop().run_in_executor(
+                worker.images, receive, worker.analysis, worker.requeue, message
+            )
 
     return async_process_partial_response(
         event=event,

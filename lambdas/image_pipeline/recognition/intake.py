@@ -1,17 +1,35 @@
-"""One SQS message -> the uploads it names -> their outcomes."""
+"""One SQS message -> the uploads it names -> their outcomes; a message held back by the quota goes back."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from image_pipeline.recognition.domain.analysis import AnalysisOutcome, ImageAnalysis
+from image_pipeline.recognition.domain.ports import Requeue
 from image_pipeline.recognition.domain.s3_events import parse_notification
-from image_pipeline.shared.errors import ObjectSuperseded
-from image_pipeline.shared.telemetry import logger
+from image_pipeline.shared.errors import ObjectSuperseded, RecognitionDeferred
+from image_pipeline.shared.telemetry import count, logger
+
+# A message held back by the quota comes back after 2, 4, 8, ... seconds, at most SQS's 15 minutes.
+MAX_DEFERRAL_DELAY_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    body: str
+    deferrals: int = 0  # how many times the quota has put it back already
+
+
+def deferral_delay(deferrals: int) -> int:
+    return int(min(MAX_DEFERRAL_DELAY_SECONDS, 2 ** min(deferrals, 10)))
 
 
 def process_message(service: ImageAnalysis, body: str) -> list[str]:
     """Outcomes of every upload in the message. Raises (so the record is retried) only on retryable errors;
-    a malformed body raises too and, after maxReceiveCount, rests in the DLQ for a person to read."""
+    a malformed body raises too and, after maxReceiveCount, rests in the DLQ for a person to read.
+    RecognitionDeferred is raised after every upload of the message had its turn."""
     outcomes = []
+    deferred: RecognitionDeferred | None = None
     try:
         for ref in parse_notification(body):
             try:
@@ -19,6 +37,26 @@ def process_message(service: ImageAnalysis, body: str) -> list[str]:
             except ObjectSuperseded as gone:
                 logger.info("Skipped: object gone or overwritten", extra={"reason": str(gone)})
                 outcomes.append(AnalysisOutcome.SUPERSEDED.value)
+            except RecognitionDeferred as held_back:
+                deferred = held_back
+                outcomes.append(AnalysisOutcome.DEFERRED.value)
     finally:
         logger.thread_safe_clear_keys()
+    if deferred is not None:
+        raise deferred
     return outcomes
+
+
+def receive(service: ImageAnalysis, requeue: Requeue, message: QueuedMessage) -> list[str]:
+    """Processes one queued message. One held back by the quota is sent again as a new message with a delay
+    and a carried count, and this one counts as done: throttling never uses up a receive towards the DLQ
+    (the uploads it named that were finished come back as cheap duplicates)."""
+    try:
+        return process_message(service, message.body)
+    except RecognitionDeferred as held_back:
+        deferrals = message.deferrals + 1
+        delay = deferral_delay(deferrals)
+        requeue.put_back(message.body, deferrals, delay)
+        count("MessagesDeferred")
+        logger.info("Held back by the quota: put back", extra={"reason": str(held_back), "deferrals": deferrals})
+        return [AnalysisOutcome.DEFERRED.value]

@@ -29,7 +29,13 @@ class AnalysisInProgress(RetryableError):
 
 
 class RecognitionUnavailable(RetryableError):
-    """Rekognition throttled or failed after botocore's retries."""
+    """Rekognition failed (a 5xx answer or no answer) after every attempt: a real fault, the SQS record is
+    retried and dead-lettered after maxReceiveCount receives."""
+
+
+class RecognitionDeferred(RetryableError):
+    """Held back by the Rekognition quota (no token in time, or throttled on every attempt): not a fault.
+    The message is put back on the queue as a new one with a delay, so no receive counts towards the DLQ."""
 
 
 class RequestError(PipelineError):
@@ -50,3 +56,11 @@ class NotFound(RequestError):
 
 class Conflict(RequestError):
     """The request contradicts what is stored (e.g. too many webhooks)."""
+
+
+class RateLimited(RequestError):
+    """Asked too often; ``retry_after_seconds`` says when it will be accepted again."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

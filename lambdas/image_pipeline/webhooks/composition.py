@@ -14,10 +14,14 @@ from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.transport import SafeTransport
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.dispatch import Dispatcher, DispatchSettings
+from image_pipeline.webhooks.domain.fairness import FairnessSettings, FlowControl
 from image_pipeline.webhooks.domain.fixed import EnvironmentEndpoint
 from image_pipeline.webhooks.domain.schedule import RetrySchedule
 from image_pipeline.webhooks.domain.targets import TargetPolicy
 from image_pipeline.webhooks.settings import DispatcherSettings
+
+# What an attempt may take beyond its time limit (signing, recording) before its slots free themselves.
+LEASE_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,12 @@ def components() -> DispatcherComponents:
         fixed = EnvironmentEndpoint(
             url=settings.fixed_endpoint_url, events=settings.fixed_events, read_secret=secret.read
         )
+    store = WebhookStore(boto3.client("dynamodb"), settings.table_name, settings.owner_index)
     dispatcher = Dispatcher(
-        repository=WebhookStore(boto3.client("dynamodb"), settings.table_name, settings.owner_index),
+        repository=store,
         queue=SqsJobQueue(boto3.client("sqs"), settings.dispatch_queue_url, settings.dead_letter_queue_url),
         transport=SafeTransport(
-            TargetPolicy.of(settings.allow_http, settings.allowed_networks),
+            TargetPolicy.of(settings.allow_http, settings.allowed_networks, settings.allowed_ports),
             timeout_seconds=settings.timeout_seconds,
             body_cap_bytes=settings.response_cap_bytes,
         ),
@@ -51,6 +56,19 @@ def components() -> DispatcherComponents:
             delivery_retention_seconds=settings.delivery_retention_days * 86400,
         ),
         fixed=fixed,
+        flows=FlowControl(store=store, settings=fairness(settings)),
     )
     pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="webhook")
     return DispatcherComponents(dispatcher=dispatcher, pool=pool)
+
+
+def fairness(settings: DispatcherSettings) -> FairnessSettings:
+    return FairnessSettings(
+        endpoint_concurrency=settings.endpoint_concurrency,
+        owner_share=settings.owner_share,
+        # A lease outlives the attempt's time limit (which covers DNS, connect, TLS, status and headers).
+        lease_seconds=settings.timeout_seconds + LEASE_MARGIN_SECONDS,
+        breaker_failures=settings.breaker_failures,
+        breaker_open_seconds=settings.breaker_open_seconds,
+        breaker_max_open_seconds=max(settings.breaker_open_seconds, settings.breaker_max_open_seconds),
+    )

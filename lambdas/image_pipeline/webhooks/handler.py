@@ -15,10 +15,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from image_pipeline.shared.telemetry import logger, metrics, tracer
 from image_pipeline.webhooks.composition import components
 
-batch = AsyncBatchProcessor(
-    event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=cast(logging.Logger, logger)
-)
-
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
@@ -32,4 +28,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
             current.pool, current.dispatcher.handle, json.loads(record.body)
         )
 
+    # One processor per invocation: its state is the batch's (an invocation never shares it with another).
+    batch = AsyncBatchProcessor(
+        event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=cast(logging.Logger, logger)
+    )
     return async_process_partial_response(event=event, record_handler=one, processor=batch, context=context)

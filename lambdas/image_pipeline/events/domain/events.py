@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
+from image_pipeline.results.domain.records import ImageRecord, Status
 
 EVENT_VERSION = "1"
 EVENT_SOURCE = "image-pipeline"
@@ -20,7 +20,8 @@ def event_type(record: ImageRecord) -> str:
 
 
 def build_event(record: ImageRecord) -> dict[str, Any]:
-    """The event body. Its id is stable for one outcome of one upload, so consumers can dedupe retries."""
+    """The event body. Its id and time are stable for one outcome of one upload (the time is when the outcome
+    was recorded, not when it is published), so a re-publish is the same event and consumers can dedupe it."""
     data: dict[str, Any] = {
         "imageId": record.image_id,
         "owner": record.owner,
@@ -38,7 +39,7 @@ def build_event(record: ImageRecord) -> dict[str, Any]:
         "type": event_type(record),
         "version": EVENT_VERSION,
         "source": EVENT_SOURCE,
-        "time": now_iso(),
+        "time": record.updated_at,
         "data": data,
     }
     if len(json.dumps(event)) > MAX_EVENT_BYTES:

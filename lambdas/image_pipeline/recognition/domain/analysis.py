@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from image_pipeline.events.domain.events import build_event
 from image_pipeline.recognition.domain import image_header
@@ -16,12 +17,13 @@ from image_pipeline.recognition.domain.ports import (
     EventPublisher,
     ObjectInfo,
     ObjectStore,
+    Recognition,
     Recognizer,
     ResultsRepository,
 )
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status, now_iso
-from image_pipeline.shared.errors import AnalysisInProgress, ImageRejected, ObjectSuperseded
+from image_pipeline.shared.errors import AnalysisInProgress, ImageRejected, ObjectSuperseded, RecognitionDeferred
 from image_pipeline.shared.telemetry import count, logger
 
 FIRST_READ_BYTES = 64 * 1024
@@ -38,6 +40,7 @@ class AnalysisOutcome(StrEnum):
     FAILED = "FAILED"
     DUPLICATE = "DUPLICATE"
     SUPERSEDED = "SUPERSEDED"
+    DEFERRED = "DEFERRED"  # held back by the Rekognition quota: put back on the queue
     TICKET_SPENT = "TICKET_SPENT"
 
 
@@ -112,7 +115,7 @@ class ImageAnalysis:
                 self._repository.release_lock(upload.image_id, token)
                 self._discard(pinned, "its upload ticket was spent by another object, or its image was deleted")
                 return AnalysisOutcome.TICKET_SPENT
-            record, content, outcome = self._analyse(pinned, info, upload, previous)
+            record, content, outcome = self._analyse(pinned, info, upload, previous, token)
             # A failed save (throttled, refused) gives the lock back at once: a redelivery need not wait for it.
             self._repository.save(record, previous=previous, content=content, lock_token=token)
         except Exception:
@@ -147,7 +150,7 @@ class ImageAnalysis:
         return True
 
     def _analyse(
-        self, ref: ObjectRef, info: ObjectInfo, upload: UploadIdentity, previous: ImageRecord | None
+        self, ref: ObjectRef, info: ObjectInfo, upload: UploadIdentity, previous: ImageRecord | None, token: str
     ) -> tuple[ImageRecord, ContentFingerprint | None, AnalysisOutcome]:
         now = now_iso()
         base = ImageRecord(
@@ -176,12 +179,30 @@ class ImageAnalysis:
                     content,
                     AnalysisOutcome.REUSED,
                 )
-            results = self._recognizer.analyze(ref, features)
+            results = self._recognise(ref, upload.image_id, features, token)
             return replace(base, status=Status.COMPLETED, results=results), content, AnalysisOutcome.ANALYZED
         except ImageRejected as rejection:
             logger.warning("Image rejected", extra={"code": rejection.code, "reason": rejection.message})
             error = {"code": rejection.code, "message": rejection.message}
             return replace(base, status=Status.FAILED, error=error), None, AnalysisOutcome.FAILED
+
+    def _recognise(self, ref: ObjectRef, image_id: str, features: FeatureSet, token: str) -> dict[str, Any]:
+        """Every requested feature's result, calling Rekognition only for those no earlier pass stored: a paid
+        call per feature, however often the image is held back by the quota."""
+        stored = self._repository.get_partial(image_id, ref.identity)
+        done: dict[str, Any] = {f.value: stored[f.value] for f in features if f.value in stored}
+        missing = frozenset(feature for feature in features if feature.value not in done)
+        recognition = self._recognizer.analyze(ref, missing) if missing else Recognition(results={})
+        results = {**done, **recognition.results}
+        if recognition.complete:
+            return results
+        if recognition.results:
+            self._repository.save_partial(image_id, ref.identity, results, token)
+        if recognition.fault is not None:
+            raise recognition.fault
+        count("ImagesDeferred")
+        names = ", ".join(sorted(feature.value for feature in recognition.deferred))
+        raise RecognitionDeferred(f"held back by the Rekognition quota: {names} ({len(results)} feature(s) kept)")
 
     def _inspect(self, ref: ObjectRef, size: int) -> ImageFacts:
         """Format, dimensions and completeness from the first and last bytes, before any paid call."""

@@ -32,9 +32,30 @@ class ObjectStore(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Recognition:
+    """What one pass over an image's features got: the results of those that succeeded, and why the others
+    did not (held back by the quota, or a real fault)."""
+
+    results: dict[str, Any]
+    deferred: FeatureSet = frozenset()
+    fault: Exception | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.deferred and self.fault is None
+
+
 class Recognizer(Protocol):
-    def analyze(self, ref: ObjectRef, features: FeatureSet) -> dict[str, Any]:
-        """One call per feature on the S3 object; normalised results keyed by feature name."""
+    def analyze(self, ref: ObjectRef, features: FeatureSet) -> Recognition:
+        """At most one paid call per feature on the S3 object; normalised results keyed by feature name.
+        Raises ImageRejected when the image can never be analysed."""
+        ...
+
+
+class Requeue(Protocol):
+    def put_back(self, body: str, deferrals: int, delay_seconds: int) -> None:
+        """Sends ``body`` again as a new message (carrying ``deferrals``), visible after ``delay_seconds``."""
         ...
 
 
@@ -64,6 +85,14 @@ class ResultsRepository(Protocol):
 
     def mark_published(self, image_id: str) -> None:
         """Note the event as published; an image deleted meanwhile stays deleted."""
+        ...
+
+    def get_partial(self, image_id: str, object_identity: str) -> dict[str, Any]:
+        """Results of the features already analysed for exactly this object (by an earlier, unfinished pass)."""
+        ...
+
+    def save_partial(self, image_id: str, object_identity: str, results: dict[str, Any], lock_token: str) -> None:
+        """Keeps the results got so far, so that the next pass calls only the missing features."""
         ...
 
 

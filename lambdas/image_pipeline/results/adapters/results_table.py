@@ -153,6 +153,13 @@ _DELETE_LOCK_SECONDS = 60
 _TOMBSTONE_SECONDS = 15 * 24 * 3600
 
 
+# Results of an unfinished analysis (some features held back by the quota), for exactly one object:
+#   pk=IMAGE#<id>  sk=PARTIAL  objectIdentity=<bucket/key/version or etag>  results={feature: result}
+# The final save deletes it; it expires through the TTL if the image is never finished.
+PARTIAL_SK = "PARTIAL"
+_PARTIAL_SECONDS = 15 * 24 * 3600
+
+
 def _start_key(start: dict[str, Any], partition: tuple[str, str], sort: str, floor: str = "") -> dict[str, Any]:
     name, value = partition
     return start_key(start, {"pk", "sk", name, sort}, lambda key: key[name] == value and key[sort] >= floor)
@@ -268,6 +275,7 @@ class ResultsStore:
         if content and record.status is Status.COMPLETED and record.reused_from is None:
             pointer = {"pk": content_pk(content), "sk": CONTENT_SK, "imageId": record.image_id}
             actions.append({"Put": {"TableName": self._table, "Item": to_item(pointer)}})
+        actions.append({"Delete": {"TableName": self._table, "Key": self._key(image_pk(record.image_id), PARTIAL_SK)}})
         actions.append(
             {
                 "Delete": {
@@ -286,6 +294,43 @@ class ResultsStore:
                 raise AnalysisInProgress(
                     f"lost the analysis lock of image {record.image_id}, or the image was deleted"
                 ) from error
+            raise
+
+    def get_partial(self, image_id: str, object_identity: str) -> dict[str, Any]:
+        response = self._db.get_item(
+            TableName=self._table, Key=self._key(image_pk(image_id), PARTIAL_SK), ConsistentRead=True
+        )
+        item = from_item(response["Item"]) if "Item" in response else {}
+        if item.get("objectIdentity") != object_identity:
+            return {}
+        return dict(item.get("results", {}))
+
+    def save_partial(self, image_id: str, object_identity: str, results: dict[str, Any], lock_token: str) -> None:
+        partial = {
+            "pk": image_pk(image_id),
+            "sk": PARTIAL_SK,
+            "objectIdentity": object_identity,
+            "results": results,
+            "expiresAt": int(time.time()) + _PARTIAL_SECONDS,
+        }
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self._table,
+                            "Key": self._key(image_pk(image_id), LOCK_SK),
+                            "ConditionExpression": "#token = :token",
+                            "ExpressionAttributeNames": {"#token": "token"},
+                            "ExpressionAttributeValues": {":token": {"S": lock_token}},
+                        }
+                    },
+                    {"Put": {"TableName": self._table, "Item": to_item(partial)}},
+                ]
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                raise AnalysisInProgress(f"lost the analysis lock of image {image_id}") from error
             raise
 
     def mark_published(self, image_id: str) -> None:

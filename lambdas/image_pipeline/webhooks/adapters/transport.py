@@ -1,8 +1,10 @@
 """One HTTP POST to a checked address: resolve, check, connect to that address, no redirects, capped read.
 
-The time limit covers the whole attempt (connect, TLS, request, status and headers): a socket timeout
-alone limits each read, so an endpoint trickling its answer a byte at a time could hold a delivery (and
-the batch it runs in) far longer. A watchdog shuts the socket down when the time is up.
+The time limit covers the whole attempt (name resolution, connect, TLS, request, status and headers): a
+socket timeout alone limits each read, so an endpoint trickling its answer a byte at a time could hold a
+delivery slot (and the batch it runs in) far longer. A watchdog shuts the socket down when the time is up;
+a resolver that does not answer in time is left behind. Whatever went wrong is told as a failure class
+(``model.Failure``), never as the socket's own words, so the delivery log is no port scanner's report.
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ import socket
 import ssl
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
+from image_pipeline.webhooks.domain.model import Failure
 from image_pipeline.webhooks.domain.ports import EndpointAnswer
 from image_pipeline.webhooks.domain.targets import (
     IPAddress,
     Resolver,
     Target,
     TargetPolicy,
+    TargetUnresolved,
     parse_target,
     resolve_checked,
     system_resolver,
@@ -29,10 +35,16 @@ from image_pipeline.webhooks.domain.targets import (
 USER_AGENT = "image-pipeline-webhooks/1"
 # Connect errors after which the next address of the host is tried (e.g. IPv6 where there is no IPv6 route).
 _NEXT_ADDRESS_ERRORS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EAFNOSUPPORT}
+# Name resolution runs here so that it counts against the attempt's time limit (getaddrinfo has no timeout).
+_RESOLVERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-dns")
 
 
 class _NotConnected(Exception):
     """The connection to one address could not be made; nothing was sent."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.value)
+        self.failure = failure
 
 
 class _Watchdog:
@@ -80,9 +92,9 @@ def _connect(address: str, port: int, timeout: float | None, watchdog: _Watchdog
         sock = socket.create_connection((address, port), timeout)
     except OSError as error:
         if isinstance(error, ConnectionRefusedError):
-            raise _NotConnected(f"connection refused: {error}") from None
+            raise _NotConnected(Failure.REFUSED) from None
         if error.errno in _NEXT_ADDRESS_ERRORS:
-            raise _NotConnected(f"{address}: {error}") from None
+            raise _NotConnected(Failure.CONNECTION) from None
         raise
     watchdog.watch(sock)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -134,24 +146,42 @@ class SafeTransport:
         self._tls = tls or ssl.create_default_context()
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> EndpointAnswer:
-        """Raises TargetRefused when the URL or any address it resolves to now is not allowed."""
-        target = parse_target(url, self._policy)
-        addresses = resolve_checked(target, self._policy, self._resolver)
+        """Raises TargetRefused when the URL or any address it resolves to now is not allowed, TargetUnresolved
+        when the name does not resolve within the time limit."""
         started = time.monotonic()
-        last_error = "no address"
+        target = parse_target(url, self._policy)
+        addresses = self._resolve(target)
+        failure = Failure.CONNECTION
         for address in addresses:
             remaining = self._timeout - (time.monotonic() - started)
             if remaining <= 0:
+                failure = Failure.TIMEOUT
                 break
             try:
                 return self._post_to(target, address, body, headers, started, remaining)
             except TimeoutError:
-                return EndpointAnswer(None, _ms_since(started), error=f"timed out after {self._timeout:g} s")
+                failure = Failure.TIMEOUT
+                break
             except _NotConnected as error:  # nothing was sent: the next address may do
-                last_error = str(error)
-            except (OSError, http.client.HTTPException) as error:
-                return EndpointAnswer(None, _ms_since(started), error=f"{type(error).__name__}: {error}"[:300])
-        return EndpointAnswer(None, _ms_since(started), error=last_error)
+                failure = error.failure
+            except ssl.SSLError:  # before OSError: it is one
+                return EndpointAnswer.failed(Failure.TLS, _ms_since(started))
+            except OSError:
+                return EndpointAnswer.failed(Failure.CONNECTION, _ms_since(started))
+            except http.client.HTTPException:
+                return EndpointAnswer.failed(Failure.INVALID_RESPONSE, _ms_since(started))
+        if failure is Failure.TIMEOUT:
+            return EndpointAnswer.failed(failure, _ms_since(started), f"timed out after {self._timeout:g} s")
+        return EndpointAnswer.failed(failure, _ms_since(started))
+
+    def _resolve(self, target: Target) -> list[IPAddress]:
+        if target.literal_address is not None:
+            return resolve_checked(target, self._policy, self._resolver)
+        lookup = _RESOLVERS.submit(resolve_checked, target, self._policy, self._resolver)
+        try:
+            return lookup.result(timeout=self._timeout)
+        except FutureTimeout:
+            raise TargetUnresolved(f"webhook host {target.host} did not resolve within {self._timeout:g} s") from None
 
     def _post_to(
         self, target: Target, address: IPAddress, body: bytes, headers: dict[str, str], started: float, remaining: float
@@ -182,11 +212,11 @@ class SafeTransport:
             latency = _ms_since(started)
             try:
                 excerpt = response.read(self._cap).decode("utf-8", errors="replace")
-            except (OSError, http.client.HTTPException):
-                if not watchdog.fired:
-                    raise
-                excerpt = ""  # the status came in time; only the excerpt was cut short
-            return EndpointAnswer(response.status, latency, response.getheader("retry-after"), excerpt)
+            except (OSError, http.client.HTTPException, ValueError):
+                excerpt = ""  # the status came in time; only the excerpt was cut short or unreadable
+            status = response.status
+            failure = None if 200 <= status < 300 else Failure.HTTP_STATUS
+            return EndpointAnswer(status, latency, response.getheader("retry-after"), excerpt, failure=failure)
         finally:
             watchdog.cancel()
             connection.close()

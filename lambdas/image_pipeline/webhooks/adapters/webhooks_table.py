@@ -4,6 +4,12 @@
 |---|---|---|---|
 | subscription | ``WEBHOOK#<id>`` | ``WEBHOOK`` | ``ByOwner``: gsi1pk ``OWNER#<owner>``, gsi1sk ``<createdAt>#<id>`` |
 | delivery | ``WEBHOOK#<id>`` | ``DELIVERY#<event time>#<webhook-id header>`` | TTL ``expiresAt`` |
+| endpoint slots and breaker | ``WEBHOOK#<id>`` | ``FLOW`` | TTL ``expiresAt`` (30 days after the last lease) |
+| owner slots | ``OWNER#<owner>`` | ``FLOW`` | TTL ``expiresAt`` |
+| test sends of one minute | ``WEBHOOK#<id>`` | ``TESTS#<window start>`` | TTL ``expiresAt`` |
+
+A slot is an attribute ``slot<n>`` = ``{token, expiresAt}`` (a lease); the breaker is ``failures`` and
+``openUntil``. Every change is one conditional UpdateItem.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from image_pipeline.webhooks.domain.model import (
     Subscription,
     SubscriptionStatus,
 )
-from image_pipeline.webhooks.domain.ports import DeliveryPage, DeliveryState
+from image_pipeline.webhooks.domain.ports import BreakerChange, DeliveryPage, DeliveryState, FlowScope, FlowState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -30,7 +36,11 @@ if TYPE_CHECKING:
 
 SUBSCRIPTION_SK = "WEBHOOK"
 DELIVERY_PREFIX = "DELIVERY#"
+FLOW_SK = "FLOW"
 OWNER_INDEX = "ByOwner"
+# Slot and breaker items of an endpoint or owner without deliveries for this long disappear (TTL).
+FLOW_TTL_SECONDS = 30 * 86400
+_SLOT = "slot"
 
 
 def webhook_pk(webhook_id: str) -> str:
@@ -105,9 +115,12 @@ class WebhookStore:
         return {"pk": {"S": webhook_pk(webhook_id)}, "sk": {"S": sk}}
 
     def _update(self, webhook_id: str, sk: str, expression: str, values: dict[str, Any], **extra: Any) -> Any:
+        return self._update_key(self._key(webhook_id, sk), expression, values, **extra)
+
+    def _update_key(self, key: dict[str, Any], expression: str, values: dict[str, Any], **extra: Any) -> Any:
         arguments: dict[str, Any] = {
             "TableName": self._table,
-            "Key": self._key(webhook_id, sk),
+            "Key": key,
             "UpdateExpression": expression,
             **extra,
         }
@@ -266,3 +279,114 @@ class WebhookStore:
             items=[delivery_view(from_item(item)) for item in response["Items"]],
             next_key=from_item(last) if last else None,
         )
+
+    # ----- delivery slots, breaker, test-send counts (fairness.py)
+
+    def _flow_key(self, scope: FlowScope) -> dict[str, Any]:
+        pk = webhook_pk(scope.name) if scope.kind == "endpoint" else f"OWNER#{scope.name}"
+        return {"pk": {"S": pk}, "sk": {"S": FLOW_SK}}
+
+    def flow_state(self, scope: FlowScope) -> FlowState:
+        # An eventually consistent read (half the cost): the conditional write that follows decides.
+        item = self._db.get_item(TableName=self._table, Key=self._flow_key(scope)).get("Item")
+        if not item:
+            return FlowState()
+        plain = from_item(item)
+        leases = {
+            int(name.removeprefix(_SLOT)): float(lease["expiresAt"])
+            for name, lease in plain.items()
+            if name.startswith(_SLOT) and isinstance(lease, dict)
+        }
+        open_until = plain.get("openUntil")
+        suspect = frozenset(
+            int(name.removeprefix(_SLOT))
+            for name, lease in plain.items()
+            if name.startswith(_SLOT) and isinstance(lease, dict) and lease.get("suspect")
+        )
+        return FlowState(
+            leases=leases,
+            suspect=suspect,
+            failures=int(plain.get("failures", 0)),
+            open_until=float(open_until) if open_until is not None else None,
+        )
+
+    def take_slot(
+        self,
+        scope: FlowScope,
+        slot: int,
+        token: str,
+        now: float,
+        expires_at: float,
+        breaker_failures: int | None,
+        suspect: bool = False,
+    ) -> bool:
+        values: dict[str, Any] = {
+            ":lease": {"token": token, "expiresAt": expires_at, "suspect": suspect},
+            ":now": now,
+            ":ttl": int(now + FLOW_TTL_SECONDS),
+        }
+        condition = "(attribute_not_exists(#slot) OR #slot.#expires <= :now)"
+        if breaker_failures is not None:
+            condition += " AND (attribute_not_exists(openUntil) OR openUntil <= :now)"
+            if slot > 0:  # slot 0 is the probe of a tripped breaker (half-open)
+                condition += " AND (attribute_not_exists(failures) OR failures < :tripped)"
+                values[":tripped"] = breaker_failures
+        response = self._update_key(
+            self._flow_key(scope),
+            "SET #slot = :lease, #expires = :ttl",
+            values,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#slot": f"{_SLOT}{slot}", "#expires": "expiresAt"},
+        )
+        return response is not None
+
+    def free_slot(self, scope: FlowScope, slot: int, token: str, breaker: BreakerChange | None) -> None:
+        sets, adds, values = _breaker_update(breaker)
+        removes = ["#slot"] + (["openUntil"] if breaker is not None and not breaker.failed else [])
+        names = {"#slot": f"{_SLOT}{slot}", "#token": "token"}
+        freed = self._update_key(
+            self._flow_key(scope),
+            _expression(sets, removes, adds),
+            {**values, ":token": token},
+            ConditionExpression="#slot.#token = :token",
+            ExpressionAttributeNames=names,
+        )
+        if freed is None and breaker is not None:  # the lease had expired (and may be somebody else's now)
+            self._update_key(self._flow_key(scope), _expression(sets, removes[1:], adds), values)
+
+    def close_breaker(self, scope: FlowScope) -> None:
+        self._update_key(
+            self._flow_key(scope),
+            "REMOVE failures, openUntil",
+            {},
+            ConditionExpression="attribute_exists(pk)",
+        )
+
+    def take_test_send(self, webhook_id: str, window_start: int, limit: int, expires_at: int) -> bool:
+        response = self._update(
+            webhook_id,
+            f"TESTS#{window_start}",
+            "ADD sends :one SET expiresAt = :expires",
+            {":one": 1, ":limit": limit, ":expires": expires_at},
+            ConditionExpression="attribute_not_exists(sends) OR sends < :limit",
+        )
+        return response is not None
+
+
+def _breaker_update(breaker: BreakerChange | None) -> tuple[list[str], list[str], dict[str, Any]]:
+    """SET and ADD clauses (and their values) that apply a breaker change."""
+    if breaker is None:
+        return [], [], {}
+    if not breaker.failed:
+        return ["failures = :zero"], [], {":zero": 0}
+    sets: list[str] = []
+    values: dict[str, Any] = {":one": 1}
+    if breaker.open_until is not None:
+        sets.append("openUntil = :until")
+        values[":until"] = breaker.open_until
+    return sets, ["failures :one"], values
+
+
+def _expression(sets: list[str], removes: list[str], adds: list[str]) -> str:
+    clauses = [("SET", sets), ("REMOVE", removes), ("ADD", adds)]
+    return " ".join(f"{verb} {', '.join(parts)}" for verb, parts in clauses if parts)

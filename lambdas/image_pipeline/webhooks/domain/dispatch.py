@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from image_pipeline.shared.telemetry import count_by, logger
+from image_pipeline.webhooks.domain.fairness import Deferral, FlowControl, Unbounded
 from image_pipeline.webhooks.domain.model import (
     ENVIRONMENT_WEBHOOK_ID,
     AttemptOutcome,
     AttemptRecord,
     DeliveryJob,
     DeliveryStatus,
+    Failure,
     Subscription,
     classify,
     is_job,
@@ -44,7 +46,9 @@ def iso(epoch: float) -> str:
 
 
 def delivery_key(event_time: str, msg_id: str) -> str:
-    """Sorts an endpoint's deliveries by event time; duplicates of one event share it."""
+    """Sorts an endpoint's deliveries by event time. Both parts are stable for one event (its time is when
+    its outcome was recorded, ``msg_id`` derives from its id), so duplicates and re-publishes share the key
+    and the conditional write of the record starts one chain of attempts, never a second."""
     return f"DELIVERY#{event_time}#{msg_id}"
 
 
@@ -124,6 +128,7 @@ class Dispatcher:
         transport: Transport,
         settings: DispatchSettings,
         fixed: FixedEndpoints | None = None,
+        flows: FlowControl | Unbounded | None = None,
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
     ) -> None:
@@ -132,6 +137,7 @@ class Dispatcher:
         self._transport = transport
         self._settings = settings
         self._fixed = fixed or NoFixedEndpoint()
+        self._flows = flows or Unbounded()
         self._deliveries = DeliveryQueue(repository=repository, queue=queue, settings=settings, clock=clock)
         self._clock = clock
         self._uniform = uniform
@@ -173,7 +179,19 @@ class Dispatcher:
             self._record(job, AttemptRecord(job.attempt, iso(now), AttemptOutcome.FAILED, 0, error="endpoint disabled"),
                          DeliveryStatus.FAILED)  # fmt: skip
             return "dropped: the endpoint is disabled"
-        answer, outcome = self._attempt(subscription, job, now)
+        lease = self._flows.admit(subscription, now)
+        now = self._clock()  # admission may have waited a moment for a slot
+        if isinstance(lease, Deferral):
+            # Not an attempt: the job comes back when a slot may be free (a new message, so it never
+            # counts toward the queue's maxReceiveCount either).
+            self._queue.enqueue([job.deferred(lease.until)], now)
+            count_by("WebhookDeferrals", "reason", lease.reason)
+            return f"deferred: {lease.reason}"
+        answer, outcome = self._attempt(subscription, job, now)  # never raises
+        try:
+            self._flows.release(lease, answer.failure, answer.status, self._clock())
+        except Exception:  # the leases expire by themselves; the attempt must still be recorded
+            logger.exception("Could not free the delivery slots", extra={"webhook_id": job.webhook_id})
         attempt = AttemptRecord(
             attempt=job.attempt,
             at=iso(now),
@@ -182,6 +200,7 @@ class Dispatcher:
             status_code=answer.status,
             error=answer.error,
             response_excerpt=answer.body_excerpt[:512],
+            failure=answer.failure,
         )
         count_by("WebhookAttempts", "outcome", outcome.value)
         logger.info(
@@ -192,6 +211,7 @@ class Dispatcher:
                 "attempt": job.attempt,
                 "outcome": outcome.value,
                 "status_code": answer.status,
+                "failure": answer.failure.value if answer.failure else None,
                 "latency_ms": answer.latency_ms,
             },
         )
@@ -211,15 +231,25 @@ class Dispatcher:
     def _attempt(
         self, subscription: Subscription, job: DeliveryJob, now: float
     ) -> tuple[EndpointAnswer, AttemptOutcome]:
-        timestamp = int(now)  # fresh per attempt; the id and the body stay the same
-        headers = webhook_headers(subscription.secrets_in_use(now), job.message_id, timestamp, job.body)
+        """Whatever the endpoint (or the dispatcher) did, an answer to record: nothing here raises."""
+        started = self._clock()
         try:
+            timestamp = int(now)  # fresh per attempt; the id and the body stay the same
+            headers = webhook_headers(subscription.secrets_in_use(now), job.message_id, timestamp, job.body)
             answer = self._transport.post(subscription.url, job.body.encode(), headers)
-        except TargetUnresolved as unresolved:
-            return EndpointAnswer(None, 0, error=unresolved.message), AttemptOutcome.RETRY
+            return answer, classify(answer.status)
+        except TargetUnresolved:
+            return EndpointAnswer.failed(Failure.DNS, self._ms_since(started)), AttemptOutcome.RETRY
         except TargetRefused as refused:
-            return EndpointAnswer(None, 0, error=refused.message), AttemptOutcome.REFUSED
-        return answer, classify(answer.status)
+            return EndpointAnswer.failed(
+                Failure.BLOCKED, self._ms_since(started), refused.message
+            ), AttemptOutcome.REFUSED
+        except Exception:  # a bug or an answer nobody foresaw: recorded and retried, never lost in SQS
+            logger.exception("Webhook attempt failed inside the dispatcher", extra={"webhook_id": job.webhook_id})
+            return EndpointAnswer.failed(Failure.INTERNAL, self._ms_since(started)), AttemptOutcome.RETRY
+
+    def _ms_since(self, started: float) -> int:
+        return max(0, round((self._clock() - started) * 1000))
 
     def _retry_or_give_up(self, job: DeliveryJob, attempt: AttemptRecord, answer: EndpointAnswer, now: float) -> None:
         retry_after = parse_retry_after(answer.retry_after, now)

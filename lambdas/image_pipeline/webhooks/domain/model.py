@@ -36,6 +36,34 @@ class AttemptOutcome(StrEnum):
     REFUSED = "refused"  # the URL now resolves to an address webhooks may not reach
 
 
+class Failure(StrEnum):
+    """Why an attempt did not deliver, as the owner sees it (never the socket's own words)."""
+
+    TIMEOUT = "timeout"  # no status and headers within the attempt's time limit
+    REFUSED = "refused"  # the connection was refused
+    CONNECTION = "connection"  # reset, unreachable, closed before an answer
+    TLS = "tls"  # handshake or certificate
+    DNS = "dns"  # the host name did not resolve
+    INVALID_RESPONSE = "invalid_response"  # not a readable HTTP answer
+    HTTP_STATUS = "http_status"  # an answer other than 2xx
+    BLOCKED = "blocked"  # the address or port may not receive webhooks
+    INTERNAL = "internal"  # the dispatcher failed while handling the attempt (retried)
+
+
+# What the delivery log says for each failure class; the status code and latency are recorded beside it.
+FAILURE_TEXTS = {
+    Failure.TIMEOUT: "no answer within the time limit",
+    Failure.REFUSED: "the connection was refused",
+    Failure.CONNECTION: "the connection failed or was closed before an answer",
+    Failure.TLS: "TLS failed (handshake or certificate)",
+    Failure.DNS: "the host name does not resolve",
+    Failure.INVALID_RESPONSE: "the answer was not valid HTTP",
+    Failure.HTTP_STATUS: "the endpoint answered with a status other than 2xx",
+    Failure.BLOCKED: "the address may not receive webhooks",
+    Failure.INTERNAL: "the dispatcher could not complete the attempt; it will be retried",
+}
+
+
 def classify(status: int | None) -> AttemptOutcome:
     if status is None:
         return AttemptOutcome.RETRY
@@ -128,6 +156,10 @@ class DeliveryJob:
             not_before=float(message.get("notBefore", 0)),
         )
 
+    def deferred(self, not_before: float) -> DeliveryJob:
+        """The same attempt, later: it found no free slot (or the endpoint's breaker open)."""
+        return replace(self, not_before=not_before)
+
     def next(self, not_before: float) -> DeliveryJob:
         return replace(self, attempt=self.attempt + 1, not_before=not_before)
 
@@ -149,6 +181,7 @@ class AttemptRecord:
     status_code: int | None = None
     error: str | None = None
     response_excerpt: str = ""
+    failure: Failure | None = None
 
     def document(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -158,6 +191,8 @@ class AttemptRecord:
             "latencyMs": self.latency_ms,
             "statusCode": self.status_code,
         }
+        if self.failure is not None:
+            document["failure"] = self.failure.value
         if self.error:
             document["error"] = self.error
         if self.response_excerpt:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
-from image_pipeline.webhooks.domain.model import AttemptRecord, DeliveryJob, DeliveryStatus, SigningSecret, Subscription
+from image_pipeline.webhooks.domain.model import (
+    FAILURE_TEXTS,
+    AttemptRecord,
+    DeliveryJob,
+    DeliveryStatus,
+    Failure,
+    SigningSecret,
+    Subscription,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,11 @@ class EndpointAnswer:
     retry_after: str | None = None
     body_excerpt: str = ""
     error: str | None = None
+    failure: Failure | None = None
+
+    @classmethod
+    def failed(cls, failure: Failure, latency_ms: int, error: str | None = None) -> EndpointAnswer:
+        return cls(None, latency_ms, error=error or FAILURE_TEXTS[failure], failure=failure)
 
 
 class WebhookRepository(Protocol):
@@ -71,6 +84,57 @@ class WebhookRepository(Protocol):
     ) -> None: ...
 
     def list_deliveries(self, webhook_id: str, limit: int, start: dict[str, Any] | None) -> DeliveryPage: ...
+
+
+@dataclass(frozen=True)
+class FlowScope:
+    """Whose delivery slots: one endpoint's (with its breaker) or one owner's."""
+
+    kind: Literal["endpoint", "owner"]
+    name: str
+
+
+@dataclass(frozen=True)
+class FlowState:
+    leases: dict[int, float] = field(default_factory=dict)  # slot -> when its lease expires (epoch seconds)
+    # Slots held for an endpoint that had just failed (likely slow): nobody waits for those in place.
+    suspect: frozenset[int] = frozenset()
+    failures: int = 0  # attempts in a row without an HTTP answer
+    open_until: float | None = None  # the breaker is open until then
+
+
+@dataclass(frozen=True)
+class BreakerChange:
+    failed: bool  # True: one more failure in a row; False: closed (the count starts again)
+    open_until: float | None = None
+
+
+class FlowStore(Protocol):
+    def flow_state(self, scope: FlowScope) -> FlowState: ...
+
+    def take_slot(
+        self,
+        scope: FlowScope,
+        slot: int,
+        token: str,
+        now: float,
+        expires_at: float,
+        breaker_failures: int | None,
+        suspect: bool = False,
+    ) -> bool:
+        """Takes ``slot`` unless it is held by a lease that has not expired, or (when ``breaker_failures`` is
+        given) the breaker is open at ``now``, or it has tripped and ``slot`` is not the probe slot 0."""
+        ...
+
+    def free_slot(self, scope: FlowScope, slot: int, token: str, breaker: BreakerChange | None) -> None:
+        """Frees the slot if ``token`` still holds it; applies ``breaker`` either way."""
+        ...
+
+    def close_breaker(self, scope: FlowScope) -> None: ...
+
+    def take_test_send(self, webhook_id: str, window_start: int, limit: int, expires_at: int) -> bool:
+        """Counts one test send in the window; False when ``limit`` were already counted there."""
+        ...
 
 
 class JobQueue(Protocol):

@@ -9,12 +9,16 @@ shorter than it asks (up to 24 h).
 
 from __future__ import annotations
 
+import math
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 MAX_RETRY_AFTER_SECONDS = 24 * 3600
+# delta-seconds is ASCII digits only (RFC 9110): str.isdigit() would take "²" or "٣", which float() refuses.
+_DELTA_SECONDS = re.compile(r"[0-9]{1,16}")
 
 
 @dataclass(frozen=True)
@@ -50,16 +54,20 @@ class RetrySchedule:
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date; None when absent or unreadable."""
+    """``Retry-After`` as seconds from ``now`` (at most a day): delta-seconds or an HTTP date; None when absent
+    or unreadable. A receiver's header can hold anything (Latin-1 bytes, a year 99999): this never raises."""
     if not value:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
+    value = value.strip(" \t")
+    if _DELTA_SECONDS.fullmatch(value):
+        return float(min(int(value), MAX_RETRY_AFTER_SECONDS))
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if moment.tzinfo is None:
+            return None
+        seconds = moment.timestamp() - now
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if moment.tzinfo is None:
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, moment.timestamp() - now)
+    return min(max(0.0, seconds), float(MAX_RETRY_AFTER_SECONDS))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from image_pipeline.shared.errors import Conflict, InvalidRequest, NotFound
+from image_pipeline.shared.errors import Conflict, InvalidRequest, NotFound, RateLimited
 from image_pipeline.shared.page_tokens import decode_token, encode_token
 from image_pipeline.webhooks.domain.dispatch import DeliveryQueue, iso
 from image_pipeline.webhooks.domain.model import DeliveryJob, SigningSecret, Subscription, SubscriptionStatus
@@ -18,11 +19,14 @@ from image_pipeline.webhooks.domain.payload import (
     webhook_test_event,
     webhook_test_payload,
 )
-from image_pipeline.webhooks.domain.ports import WebhookRepository
+from image_pipeline.webhooks.domain.ports import FlowScope, FlowStore, WebhookRepository
 from image_pipeline.webhooks.domain.signing import generate_secret
 from image_pipeline.webhooks.domain.targets import Resolver, TargetPolicy, check_url, system_resolver
 
 MAX_WEBHOOKS_PER_OWNER = 10
+# Test sends per webhook and minute (POST /webhooks/{id}/test); more answer 429 with Retry-After.
+TEST_SENDS_PER_MINUTE = 5
+_TEST_WINDOW_SECONDS = 60
 # After a rotation the previous secret signs too, for this long, so receivers can switch without a gap.
 ROTATION_OVERLAP_SECONDS = 24 * 3600
 
@@ -50,12 +54,16 @@ class WebhookService:
         self,
         *,
         repository: WebhookRepository,
+        flows: FlowStore,
         deliveries: DeliveryQueue,
         policy: TargetPolicy,
+        test_sends_per_minute: int = TEST_SENDS_PER_MINUTE,
         resolver: Resolver = system_resolver,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._repository = repository
+        self._flows = flows
+        self._test_sends_per_minute = test_sends_per_minute
         self._deliveries = deliveries
         self._policy = policy
         self._resolver = resolver
@@ -108,19 +116,34 @@ class WebhookService:
         return RotatedSecret(secret=secret, previous_secret_expires_at=iso(overlap_end))
 
     def enable(self, owner: str, webhook_id: str) -> Subscription:
+        """Enables a disabled webhook (its URL checked again) and closes its circuit breaker either way."""
         subscription = self.get(owner, webhook_id)
         if subscription.status is SubscriptionStatus.DISABLED:
             check_url(subscription.url, self._policy, self._resolver)
             self._repository.set_enabled(webhook_id)
+        self._flows.close_breaker(FlowScope("endpoint", webhook_id))
         return self.get(owner, webhook_id)
 
     def send_test(self, owner: str, webhook_id: str) -> DeliveryJob:
         subscription = self.get(owner, webhook_id)
         if not subscription.active:
             raise Conflict(f"webhook {webhook_id} is disabled ({subscription.disabled_reason}); enable it first")
+        self._count_test_send(webhook_id)
         event = webhook_test_event(webhook_id)
         [job] = self._deliveries.queue([subscription], event, serialise(webhook_test_payload(event)))
         return job
+
+    def _count_test_send(self, webhook_id: str) -> None:
+        now = self._clock()
+        window = int(now // _TEST_WINDOW_SECONDS) * _TEST_WINDOW_SECONDS
+        expires = window + 2 * _TEST_WINDOW_SECONDS
+        if not self._flows.take_test_send(webhook_id, window, self._test_sends_per_minute, expires):
+            retry_after = max(1, math.ceil(window + _TEST_WINDOW_SECONDS - now))
+            raise RateLimited(
+                f"at most {self._test_sends_per_minute} test sends per webhook and minute; "
+                f"try again in {retry_after} s",
+                retry_after,
+            )
 
     def deliveries(self, owner: str, webhook_id: str, limit: int, next_token: str | None) -> DeliveryHistory:
         self.get(owner, webhook_id)

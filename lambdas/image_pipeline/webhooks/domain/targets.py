@@ -85,13 +85,20 @@ class TargetUnresolved(TargetRefused):
 @dataclass(frozen=True)
 class TargetPolicy:
     allow_http: bool = False
-    # Networks let through despite the rules (the local mode's loopback receiver); empty in AWS.
+    # Networks let through despite the rules (the local mode's loopback receiver, on any port); empty in AWS.
     allowed_networks: tuple[IPNetwork, ...] = ()
+    # Ports a URL may name: 443 unless the environment's config allows others (WebhookConfig.allowed_ports),
+    # so that nobody can use our addresses to probe ssh, redis or anything else listening somewhere.
+    allowed_ports: tuple[int, ...] = (443,)
 
     @classmethod
-    def of(cls, allow_http: bool, allowed_networks: str) -> TargetPolicy:
+    def of(cls, allow_http: bool, allowed_networks: str, allowed_ports: str = "443") -> TargetPolicy:
         networks = tuple(ipaddress.ip_network(n.strip()) for n in allowed_networks.split(",") if n.strip())
-        return cls(allow_http=allow_http, allowed_networks=networks)
+        ports = tuple(int(p) for p in allowed_ports.split(",") if p.strip())
+        return cls(allow_http=allow_http, allowed_networks=networks, allowed_ports=ports)
+
+    def allows_network(self, address: IPAddress) -> bool:
+        return any(address.version == net.version and address in net for net in self.allowed_networks)
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,7 @@ def refusal_reason(address: IPAddress) -> str | None:
 
 
 def check_address(address: IPAddress, policy: TargetPolicy) -> None:
-    if any(address.version == net.version and address in net for net in policy.allowed_networks):
+    if policy.allows_network(address):
         return
     reason = refusal_reason(address)
     if reason:
@@ -206,6 +213,7 @@ def resolve_checked(target: Target, policy: TargetPolicy, resolver: Resolver = s
     literal = target.literal_address
     if literal is not None:
         check_address(literal, policy)
+        _check_port(target, [literal], policy)
         return [literal]
     try:
         answers = resolver(target.host, target.port)
@@ -219,7 +227,15 @@ def resolve_checked(target: Target, policy: TargetPolicy, resolver: Resolver = s
             addresses.append(address)
     if not addresses:
         raise TargetUnresolved(f"webhook host {target.host} does not resolve")
+    _check_port(target, addresses, policy)
     return addresses
+
+
+def _check_port(target: Target, addresses: list[IPAddress], policy: TargetPolicy) -> None:
+    if target.port in policy.allowed_ports or all(policy.allows_network(a) for a in addresses):
+        return
+    allowed = ", ".join(str(p) for p in policy.allowed_ports)
+    raise _refuse("", f"webhook URL refused (port {target.port}: only port {allowed} may receive webhooks)")
 
 
 def check_url(url: str, policy: TargetPolicy, resolver: Resolver = system_resolver) -> Target:

@@ -1,0 +1,193 @@
+"""Who may use a delivery slot now: a bound per endpoint, a share per owner, a circuit breaker per endpoint.
+
+The dispatcher's slots (instances x threads) are shared by every owner. An attempt to an endpoint that
+never answers holds its slot for the whole time limit, and an invocation holding one slow attempt takes no
+new batch until it ends. So before an attempt the dispatcher takes a lease on one of the endpoint's slots
+and one of the owner's: when either is full, or the endpoint's breaker is open, the job does not attempt
+at all: it waits up to a second in place when the slots were taken moments ago for an endpoint not known to
+hang (likely a quick attempt), else it goes back to the queue until the first of those leases runs out
+(not an attempt, never toward the dead-letter queue).
+One owner can hold at most ``owner_share`` slots, fewer than the dispatcher's instances, so every other
+owner always finds an instance that is not waiting on them.
+
+Leases live in a store with conditional writes (DynamoDB) and expire after the attempt's time limit plus a
+margin, so a crashed instance cannot keep a slot. The breaker opens after ``breaker_failures`` attempts in
+a row that got no HTTP answer (timeout, refused, connection, TLS, DNS); while open, jobs wait for it;
+afterwards one probe at a time goes through (half-open): an answer closes the breaker, another failure
+opens it again for twice as long (up to ``breaker_max_open_seconds``). ``POST /webhooks/{id}/enable``
+closes it at once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from image_pipeline.webhooks.domain.model import ENVIRONMENT_WEBHOOK_ID, Failure, Subscription
+from image_pipeline.webhooks.domain.ports import BreakerChange, FlowScope, FlowState, FlowStore
+
+# Failures that say the endpoint is not answering (and so holds slots for long): they count toward the breaker.
+BREAKER_FAILURES = frozenset({Failure.TIMEOUT, Failure.REFUSED, Failure.CONNECTION, Failure.TLS, Failure.DNS})
+
+
+@dataclass(frozen=True)
+class FairnessSettings:
+    endpoint_concurrency: int = 2  # attempts in flight to one endpoint
+    owner_share: int = 1  # attempts in flight to one owner's endpoints together
+    lease_seconds: float = 20.0  # the attempt's time limit plus a margin
+    breaker_failures: int = 3
+    breaker_open_seconds: float = 60.0
+    breaker_max_open_seconds: float = 900.0
+    # A job that found no free slot comes back after a random wait in this range.
+    defer_min_seconds: float = 1.0
+    defer_max_seconds: float = 3.0
+    # When every slot it may take is held by an attempt that began less than this long ago (most likely a
+    # fast endpoint), a job waits for one here, polling, instead of going back to the queue for seconds.
+    patience_seconds: float = 1.0
+    poll_seconds: float = 0.05
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Slots held for one attempt: one of the endpoint's and one of its owner's."""
+
+    endpoint: FlowScope
+    endpoint_slot: int
+    owner: FlowScope
+    owner_slot: int
+    token: str
+    failures_before: int
+
+
+@dataclass(frozen=True)
+class Deferral:
+    reason: str  # endpoint_busy, owner_busy, breaker_open, breaker_probing
+    until: float
+    # The slots were all taken by attempts that began moments ago: worth waiting for here.
+    young: bool = False
+
+
+def owner_scope(subscription: Subscription) -> FlowScope:
+    # The environment's fixed endpoint belongs to no user: it has a share of its own.
+    return FlowScope("owner", subscription.owner or ENVIRONMENT_WEBHOOK_ID)
+
+
+class FlowControl:
+    def __init__(
+        self,
+        *,
+        store: FlowStore,
+        settings: FairnessSettings,
+        uniform: Callable[[float, float], float] = random.uniform,
+        new_token: Callable[[], str] = lambda: uuid.uuid4().hex,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._uniform = uniform
+        self._new_token = new_token
+        self._clock = clock
+        self._sleep = sleep
+
+    def admit(self, subscription: Subscription, now: float) -> Lease | Deferral:
+        """A lease on a slot of the endpoint and one of its owner, or when (and why) to come back."""
+        settings = self._settings
+        polls = int(settings.patience_seconds / settings.poll_seconds) if settings.poll_seconds > 0 else 0
+        for _ in range(polls):
+            admission = self._admit_once(subscription, now)
+            if isinstance(admission, Lease) or not admission.young:
+                return admission
+            self._sleep(settings.poll_seconds)
+            now = self._clock()
+        return self._admit_once(subscription, now)
+
+    def _admit_once(self, subscription: Subscription, now: float) -> Lease | Deferral:
+        settings = self._settings
+        endpoint = FlowScope("endpoint", subscription.webhook_id)
+        state = self._store.flow_state(endpoint)
+        if state.open_until is not None and state.open_until > now:
+            return Deferral("breaker_open", state.open_until + self._short_wait())
+        tripped = state.failures >= settings.breaker_failures
+        # Half-open: one probe at a time, on slot 0.
+        free = self._free(state, 1 if tripped else settings.endpoint_concurrency, now)
+        if not free:
+            if tripped:
+                return Deferral("breaker_probing", max(now, state.leases.get(0, now)) + self._short_wait())
+            return self._busy("endpoint_busy", state, now)
+        owner = owner_scope(subscription)
+        owner_state = self._store.flow_state(owner)
+        owner_free = self._free(owner_state, settings.owner_share, now)
+        if not owner_free:
+            return self._busy("owner_busy", owner_state, now)
+        token = self._new_token()
+        expires = now + settings.lease_seconds
+        endpoint_slot = self._pick(free)
+        if not self._store.take_slot(
+            endpoint, endpoint_slot, token, now, expires, settings.breaker_failures, state.failures > 0
+        ):
+            return Deferral("endpoint_busy", now + self._short_wait(), young=True)  # lost a race just now
+        owner_slot = self._pick(owner_free)
+        suspect = state.failures > 0  # the endpoint's last attempt got no answer: this one may hang too
+        if not self._store.take_slot(owner, owner_slot, token, now, expires, None, suspect):
+            self._store.free_slot(endpoint, endpoint_slot, token, None)
+            return Deferral("owner_busy", now + self._short_wait(), young=True)
+        return Lease(endpoint, endpoint_slot, owner, owner_slot, token, state.failures)
+
+    def release(self, lease: Lease, failure: Failure | None, status: int | None, now: float) -> None:
+        """Frees both slots; the endpoint's breaker learns how the attempt went."""
+        self._store.free_slot(
+            lease.endpoint, lease.endpoint_slot, lease.token, self._breaker_change(lease, failure, status, now)
+        )
+        self._store.free_slot(lease.owner, lease.owner_slot, lease.token, None)
+
+    def _breaker_change(
+        self, lease: Lease, failure: Failure | None, status: int | None, now: float
+    ) -> BreakerChange | None:
+        settings = self._settings
+        if failure in BREAKER_FAILURES:
+            failures = lease.failures_before + 1
+            open_until = None
+            if failures >= settings.breaker_failures:
+                doubling = 2.0 ** min(failures - settings.breaker_failures, 20)
+                open_until = now + min(settings.breaker_open_seconds * doubling, settings.breaker_max_open_seconds)
+            return BreakerChange(failed=True, open_until=open_until)
+        if status is not None and lease.failures_before > 0:
+            return BreakerChange(failed=False, open_until=None)  # an answer, whatever it said: closed
+        return None  # nothing changes (an answer while closed, or a failure of ours)
+
+    def _busy(self, reason: str, state: FlowState, now: float) -> Deferral:
+        """Slots held by attempts that began moments ago (likely quick): try again shortly. Held for longer (a
+        slow endpoint, up to its time limit): come back when the first of those leases runs out, not before,
+        so that a flood of jobs for slow endpoints costs one deferral each per attempt time, not one a second."""
+        settings = self._settings
+        held = {slot: expires for slot, expires in state.leases.items() if expires > now}
+        young = [now - (expires - settings.lease_seconds) < settings.patience_seconds for expires in held.values()]
+        if held and all(young) and not state.suspect & held.keys():
+            return Deferral(reason, now + self._short_wait(), young=True)
+        # Spread over a few seconds: the jobs that queued up behind a slow attempt do not all come back at once.
+        spread = self._uniform(settings.defer_min_seconds, settings.defer_min_seconds + settings.lease_seconds / 2)
+        return Deferral(reason, max(now, min(held.values(), default=now)) + spread)
+
+    def _free(self, state: FlowState, slots: int, now: float) -> list[int]:
+        return [slot for slot in range(slots) if slot not in state.leases or state.leases[slot] <= now]
+
+    def _pick(self, free: list[int]) -> int:
+        # Spread the contenders over the free slots, so two of them rarely race for the same one.
+        return free[min(len(free) - 1, int(self._uniform(0, len(free))))]
+
+    def _short_wait(self) -> float:
+        return self._uniform(self._settings.defer_min_seconds, self._settings.defer_max_seconds)
+
+
+class Unbounded:
+    """No bounds, no breaker: for tools that time the delivery attempts alone."""
+
+    def admit(self, subscription: Subscription, now: float) -> Lease:
+        scope = FlowScope("endpoint", subscription.webhook_id)
+        return Lease(scope, 0, scope, 0, "", 0)
+
+    def release(self, lease: Lease, failure: Failure | None, status: int | None, now: float) -> None: ...
