@@ -551,7 +551,7 @@ def test_label_search_finds_my_images_with_that_label_above_the_confidence_most_
     api.complete(bobs, {"Dog": 99.9}, etag="e4")
     found = api("GET", "/images?label=DOG&minConfidence=90").body["items"]
     assert [item["imageId"] for item in found] == [ids[1], ids[0]]
-    assert all(item["status"] == "COMPLETED" and item["results"]["labels"] for item in found)
+    assert all(item["status"] == "COMPLETED" and item["topLabels"] for item in found)
     paged = api("GET", "/images?label=dog&limit=1")
     assert paged.body["nextToken"]
     assert len(paged.body["items"]) == 1
