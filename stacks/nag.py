@@ -37,6 +37,12 @@ def acknowledge_findings(*, data: DataStack, recognition: RecognitionStack, api:
         "Read of objects under the upload prefix only (s3:GetObject, s3:GetObjectVersion); keys are "
         "chosen by uploaders, so the prefix wildcard is the narrowest possible resource.",
     )
+    acknowledge(
+        worker.uploads_discard_policy,
+        f"AwsSolutions-IAM5[Resource::{data.export_name('ImageBucketArn')}/{UPLOAD_PREFIX}*]",
+        "Removal of an object no image owns (a late upload after a delete, a second upload on a spent ticket), "
+        "by version, under the upload prefix only; keys are chosen by uploaders, so the prefix is the narrowest.",
+    )
     default_policy = worker.role.node.find_child("DefaultPolicy")
     acknowledge(
         default_policy,

@@ -1,7 +1,7 @@
 // The page: sign-in, uploads with progress, live status, my images, search, detail, re-analysis and delete.
 import { Auth } from "./lib/auth.js";
 import { Api, uploadRefusal, uploadToS3 } from "./lib/api.js";
-import { card, detailInfo, displayName, el, errorText, figure, formatBytes } from "./lib/render.js";
+import { card, detailInfo, displayName, el, errorText, figure, formatBytes, topLabels } from "./lib/render.js";
 
 const MAX_BYTES = 15 * 1024 * 1024;
 const TYPES = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png" };
@@ -255,7 +255,7 @@ function uploadItem(file) {
       if (result.status === "FAILED") {
         set("failed", `Failed: ${errorText(result.error)}`);
       } else {
-        const labels = (result.results?.labels || []).slice(0, 3).map((l) => l.name);
+        const labels = topLabels(result, 3).map((l) => l.name);
         set("done", labels.length ? `Done: ${labels.join(", ")}` : "Done");
       }
       if (!node.querySelector(".upload-open")) {
@@ -477,9 +477,11 @@ function wireDetail() {
 
 async function openDetail(imageId) {
   state.detailId = imageId;
-  if (!state.images.has(imageId)) {
+  // Listings bring summaries; the detail shows the full result, fetched once the image is finished.
+  const known = state.images.get(imageId);
+  if (!known || (known.status !== "PENDING" && !known.results && !known.error)) {
     try {
-      state.images.set(imageId, await state.api.getImage(imageId));
+      state.images.set(imageId, { ...known, ...(await state.api.getImage(imageId)) });
     } catch (error) {
       notify(error.message, { error: true });
       return;

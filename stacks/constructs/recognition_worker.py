@@ -90,6 +90,19 @@ class RecognitionWorker(Construct):
                 )
             ],
         )
+        # An object no image will own (a late upload after a delete, a second upload on a spent ticket) is
+        # removed by the worker: exactly its version, under the upload prefix only.
+        self.uploads_discard_policy = iam.Policy(
+            self,
+            "UploadsDiscardPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                    resources=[bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")],
+                )
+            ],
+        )
         role.add_to_policy(iam.PolicyStatement(actions=TABLE_ACTIONS, resources=[table.table_arn]))
         events_topic.grant_publish(role)
         # A message held back by the Rekognition quota is sent again (as a new message, with a delay).

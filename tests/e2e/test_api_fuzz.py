@@ -128,6 +128,8 @@ def test_every_operation_keeps_the_contract_under_generated_and_hostile_input(cl
     assert not failures, f"{len(failures)} failures:\n\n" + "\n\n".join(failures)
     assert len(run.statistic.tested_operations) == 12
     # And the stateful phase chained real resources: it read, listed and deleted images it had created
-    for answer in (("POST /images", 201, False), ("GET /images/{imageId}", 200, True), ("GET /images", 200, False)):
+    for answer in (("POST /images", 201, False), ("GET /images/{imageId}", 200, True)):
         assert run.stateful[answer] > 0, (answer, run.stateful)
+    # (a listing counts whether schemathesis reached it on its own or through POST /images' ListImages link)
+    assert run.stateful[("GET /images", 200, False)] + run.stateful[("GET /images", 200, True)] > 0, run.stateful
     assert run.stateful[("DELETE /images/{imageId}", 204, True)] > 0, run.stateful

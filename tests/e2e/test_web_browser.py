@@ -165,9 +165,15 @@ def test_user_uploads_two_images_sees_boxes_searches_by_label_and_deletes_one(
     expect(_card(page, photo)).to_be_visible()
     expect(_card(page, text)).to_have_count(0)
 
-    # When they list all images again and delete the printed text
-    page.locator("#search-clear").click()
-    _card(page, text).get_by_test_id("card-open").click()
+    # When they list all images again (the listing brings summaries) and open the printed text
+    with page.expect_response(lambda response: "/images?" in response.url and "label=" not in response.url) as listed:
+        page.locator("#search-clear").click()
+    assert all("results" not in item for item in listed.value.json()["items"])
+    with page.expect_response(lambda response: response.url.endswith(f"/images/{text}")):
+        _card(page, text).get_by_test_id("card-open").click()
+    # Then the detail shows its full result, fetched for it: the lines of text it found
+    expect(detail.get_by_test_id("detail-text").locator("li").first).to_contain_text("%")
+    # When they delete it
     page.get_by_test_id("delete-button").click()
     page.get_by_test_id("delete-confirm").click()
     # Then its card is gone, the photograph stays, and the API no longer knows the image

@@ -20,9 +20,9 @@ from image_pipeline.api import composition as api_composition
 from image_pipeline.api import handler as api_module
 from image_pipeline.api.settings import ApiSettings
 from image_pipeline.recognition.domain.image_header import ImageFacts
-from image_pipeline.results.adapters.results_table import IndexNames, ResultsStore, content_pk
+from image_pipeline.results.adapters.results_table import IndexNames, ResultsStore, content_pk, image_item
 from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status, now_iso
-from image_pipeline.shared.dynamo import from_item
+from image_pipeline.shared.dynamo import from_item, to_item
 from image_pipeline.shared.errors import AnalysisInProgress
 from tests.support.api_calls import Answer, call, proxy_event
 from tests.support.images import image_bytes
@@ -84,13 +84,15 @@ class Api:
         return record
 
     def analyse(
-        self, image_id: str, labels: dict[str, float], etag: str = "etag-1"
+        self, image_id: str, labels: dict[str, float], etag: str = "etag-1", results: dict[str, Any] | None = None
     ) -> tuple[ImageRecord, Callable[[], None]]:
         """The worker's analysis up to its save: it holds the lock and read the image; the save is returned."""
         table = ResultsStore(self.stores.dynamodb, self.stores.table)
         previous = table.get_image(image_id)
         assert previous is not None
-        results = {"labels": [{"name": n, "confidence": c, "parents": [], "instances": []} for n, c in labels.items()]}
+        results = results or {
+            "labels": [{"name": n, "confidence": c, "parents": [], "instances": []} for n, c in labels.items()]
+        }
         record = ImageRecord(
             image_id=image_id,
             owner=previous.owner,
@@ -444,10 +446,53 @@ def test_a_rare_status_among_many_images_is_paged_in_few_reads_without_gaps_or_r
     second, end = listing.list_by_owner(ALICE, Status.FAILED, 2, start)
     # Then the pages hold the three newest first, none twice, and reading them took a handful of queries
     # (not one query per page-sized slice of the 240 pending images)
-    assert [record.image_id for record in first + second] == list(reversed(failed))
+    assert [record.image_id for record, _ in first + second] == list(reversed(failed))
     assert counting.queries <= 6
     if end is not None:
         assert listing.list_by_owner(ALICE, Status.FAILED, 2, end)[0] == []
+
+
+def _heavy_results(seed: int) -> dict[str, Any]:
+    """A face- and text-heavy result of about 100 kB (DetectText finds up to 100 words, DetectFaces up to 100 faces)."""
+    box = {"left": 0.1, "top": 0.2, "width": 0.3, "height": 0.4}
+    landmarks = [{"type": f"landmark{n}", "x": 0.5, "y": 0.5} for n in range(30)]
+    return {
+        "labels": [{"name": f"Label{n}", "confidence": 99.0 - n, "parents": [], "instances": []} for n in range(20)],
+        "text": {
+            "lines": [{"text": f"line {seed} {n} " * 4, "confidence": 99.1, "boundingBox": box} for n in range(50)],
+            "words": [{"text": f"w{n}", "confidence": 98.0, "boundingBox": box, "lineId": n} for n in range(100)],
+        },
+        "faces": [{"boundingBox": box, "confidence": 99.9, "landmarks": landmarks} for _ in range(60)],
+        "moderation": {
+            "unsafe": seed % 2 == 0,
+            "labels": [{"name": "Suggestive", "confidence": 91.0}] * (1 - seed % 2),
+        },
+    }
+
+
+def test_face_and_text_heavy_results_list_in_a_small_answer_of_summaries(api: Api) -> None:
+    # Given 64 images whose results are about 105 kB each (6.7 MB in all, past Lambda's 6 MB answer)
+    for seed in range(64):
+        image_id = api.create(filename=f"crowd{seed}.jpg").body["imageId"]
+        record, _ = api.analyse(image_id, {}, etag=f"etag-{seed}", results=_heavy_results(seed))
+        # the image item as the worker's save writes it (one put: moto copies the table in every transaction)
+        api.stores.dynamodb.put_item(TableName=api.stores.table, Item=to_item(image_item(record)))
+    full = api("GET", f"/images/{image_id}")
+    assert len(json.dumps(full.body)) > 100_000
+    # When the owner lists them, 100 a page
+    answer = api("GET", "/images?limit=100")
+    # Then the answer holds a summary of each, far below the limit; the full result stays one GET away
+    assert answer.status == 200
+    assert len(answer.body["items"]) == 64
+    assert len(json.dumps(answer.body)) < 150_000
+    newest = answer.body["items"][0]
+    assert newest["imageId"] == image_id
+    assert [label["name"] for label in newest["topLabels"]] == ["Label0", "Label1", "Label2", "Label3", "Label4"]
+    assert newest["counts"] == {"labels": 20, "text": 50, "faces": 60, "moderation": 0, "celebrities": None}
+    assert (newest["moderationFlagged"], newest["filename"]) == (False, "crowd63.jpg")
+    assert answer.body["items"][1]["moderationFlagged"] is True
+    assert "results" not in newest
+    assert api("GET", f"/images/{image_id}").body == full.body
 
 
 def test_a_token_from_another_listing_or_user_or_a_forged_one_is_refused(api: Api) -> None:
@@ -510,7 +555,7 @@ def test_label_search_finds_my_images_with_that_label_above_the_confidence_most_
     api.complete(bobs, {"Dog": 99.9}, etag="e4")
     found = api("GET", "/images?label=DOG&minConfidence=90").body["items"]
     assert [item["imageId"] for item in found] == [ids[1], ids[0]]
-    assert all(item["status"] == "COMPLETED" and item["results"]["labels"] for item in found)
+    assert all(item["status"] == "COMPLETED" and item["topLabels"] for item in found)
     paged = api("GET", "/images?label=dog&limit=1")
     assert paged.body["nextToken"]
     assert len(paged.body["items"]) == 1

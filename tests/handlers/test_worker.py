@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
+from image_pipeline.events.adapters.sns_events import SnsEventPublisher
 from image_pipeline.recognition import composition as worker_composition
 from image_pipeline.recognition import intake
+from image_pipeline.recognition.adapters.rekognition import RekognitionRecognizer
 from image_pipeline.recognition.domain.image_header import MAX_IMAGE_BYTES
+from image_pipeline.recognition.intake import process_message
 from image_pipeline.results.adapters.results_table import ResultsStore
 from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
 from tests.handlers.conftest import Harness
@@ -59,31 +65,177 @@ def test_an_image_id_and_owner_from_the_api_metadata_are_kept(harness: Harness) 
     assert (image["imageId"], image["owner"]) == ("0f8a5c1e-api", "bob")
 
 
-def test_an_upload_landing_after_its_image_was_deleted_does_not_bring_the_image_back(harness: Harness) -> None:
-    # Given an image the API created (PENDING) and its owner deleted before the upload arrived
+def _pending(harness: Harness, image_id: str, owner: str = "bob") -> tuple[ResultsStore, ImageRecord]:
+    """What POST /images stores before the upload: a PENDING image under its key, its ticket unspent."""
     table = ResultsStore(harness.pipeline.dynamodb, harness.pipeline.table)
-    key = "uploads/bob/0f8a5c1e-gone.jpg"
     now = now_iso()
     record = ImageRecord(
-        image_id="0f8a5c1e-gone",
-        owner="bob",
+        image_id=image_id,
+        owner=owner,
         status=Status.PENDING,
         created_at=now,
         updated_at=now,
-        object={"bucket": harness.pipeline.bucket, "key": key, "etag": None, "versionId": None},
+        object={"bucket": harness.pipeline.bucket, "key": f"uploads/{owner}/{image_id}.jpg", "etag": None,
+                "versionId": None},
         object_identity="",
         features=("labels",),
-    )
+    )  # fmt: skip
     table.create_pending(record)
+    return table, record
+
+
+def _upload_with_ticket(harness: Harness, record: ImageRecord, seed: int) -> None:
+    """An upload through the image's presigned POST: its key and the metadata the policy pins."""
+    metadata = {"owner": record.owner, "features": "labels", "image-id": record.image_id}
+    harness.upload(str(record.object["key"]), image_bytes(seed=seed), **metadata)
+
+
+def _versions(harness: Harness, key: str) -> list[str]:
+    listed = harness.pipeline.s3.list_object_versions(Bucket=harness.pipeline.bucket, Prefix=key)
+    return [version["VersionId"] for version in listed.get("Versions", [])]
+
+
+def test_an_upload_landing_after_its_image_was_deleted_does_not_bring_the_image_back(harness: Harness) -> None:
+    # Given an image the API created (PENDING) and its owner deleted before the upload arrived
+    table, record = _pending(harness, "0f8a5c1e-gone")
     table.delete_image(record)
     # When the upload made with the still valid presigned POST lands
-    harness.upload(key, image_bytes(), owner="bob", features="labels", **{"image-id": "0f8a5c1e-gone"})
+    _upload_with_ticket(harness, record, seed=1)
     [batch] = harness.drain()
-    # Then it is not analysed (no cost) and the image stays deleted
+    # Then it is not analysed (no cost), the image stays deleted, and the object is removed (no erasure gap)
     assert batch.failed_ids == []
     assert harness.rekognition.calls == {}
     assert harness.images() == []
     assert harness.events() == []
+    assert harness.pipeline.s3.list_objects_v2(Bucket=harness.pipeline.bucket).get("Contents", []) == []
+
+
+def test_one_upload_ticket_buys_one_analysis_later_objects_on_its_key_are_removed_unread(harness: Harness) -> None:
+    # Given an image created through the API and analysed from its first upload
+    table, record = _pending(harness, "0f8a5c1e-once")
+    _upload_with_ticket(harness, record, seed=1)
+    harness.drain()
+    first = table.get_image(record.image_id)
+    assert first is not None
+    assert first.status is Status.COMPLETED
+    # When the same presigned POST is used three more times, with other bytes each time
+    for seed in (2, 3, 4):
+        _upload_with_ticket(harness, record, seed=seed)
+        [batch] = harness.drain()
+        assert batch.failed_ids == []
+    # Then only the first upload was paid for and announced; the result is exactly as it was
+    assert harness.rekognition.calls == {"DetectLabels": 1}
+    assert len(harness.events()) == 1
+    assert table.get_image(record.image_id) == first
+    # and what the later uploads left under the key is removed (the bucket keeps no versions in dev)
+    assert harness.pipeline.s3.list_objects_v2(Bucket=harness.pipeline.bucket).get("Contents", []) == []
+
+
+def test_in_a_versioned_bucket_a_later_upload_is_removed_and_the_first_stays_displayable(harness: Harness) -> None:
+    # Given a versioned bucket (every environment but dev) and an image analysed from its first upload
+    harness.pipeline.s3.put_bucket_versioning(
+        Bucket=harness.pipeline.bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    table, record = _pending(harness, "0f8a5c1e-vers")
+    key = str(record.object["key"])
+    _upload_with_ticket(harness, record, seed=1)
+    harness.drain()
+    [first_version] = _versions(harness, key)
+    # When the ticket is used again
+    _upload_with_ticket(harness, record, seed=2)
+    harness.drain()
+    # Then the second version is gone, the first (the one the result names) is the object again
+    assert _versions(harness, key) == [first_version]
+    stored = table.get_image(record.image_id)
+    assert stored is not None
+    assert stored.object["versionId"] == first_version
+    assert harness.rekognition.calls == {"DetectLabels": 1}
+    assert len(harness.events()) == 1
+
+
+def test_an_upload_landing_while_the_first_is_analysed_is_removed_unread(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a versioned bucket and an image whose first upload is being analysed
+    harness.pipeline.s3.put_bucket_versioning(
+        Bucket=harness.pipeline.bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    table, record = _pending(harness, "0f8a5c1e-mid")
+    key = str(record.object["key"])
+    analyze = RekognitionRecognizer.analyze
+    competing: list[list[str]] = []
+
+    def analyze_while_another_upload_lands(self: RekognitionRecognizer, ref: Any, features: Any) -> Any:
+        if not competing:
+            # the second upload lands, and its event is processed, while Rekognition looks at the first
+            _upload_with_ticket(harness, record, seed=2)
+            [message] = harness.receive_raw()
+            competing.append(process_message(worker_composition.components().analysis, message["Body"]))
+            harness.pipeline.sqs.delete_message(
+                QueueUrl=harness.pipeline.queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+        return analyze(self, ref, features)
+
+    monkeypatch.setattr(RekognitionRecognizer, "analyze", analyze_while_another_upload_lands)
+    _upload_with_ticket(harness, record, seed=1)
+    [batch] = harness.drain()
+    # Then the second upload was refused at once (not retried), removed, and the first analysis saved
+    assert batch.failed_ids == []
+    assert competing == [["TICKET_SPENT"]]
+    stored = table.get_image(record.image_id)
+    assert stored is not None
+    assert stored.status is Status.COMPLETED
+    assert _versions(harness, key) == [stored.object["versionId"]]
+    assert harness.rekognition.calls == {"DetectLabels": 1}
+    assert len(harness.events()) == 1
+
+
+def test_a_delete_between_the_event_and_its_bookkeeping_leaves_the_image_deleted(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an upload whose image its owner deletes right after the worker published the event
+    table, record = _pending(harness, "0f8a5c1e-pub")
+    publish = SnsEventPublisher.publish
+
+    def publish_then_delete(self: SnsEventPublisher, event: dict[str, Any]) -> None:
+        publish(self, event)
+        stored = table.get_image(record.image_id)
+        assert stored is not None
+        table.delete_image(stored)
+
+    monkeypatch.setattr(SnsEventPublisher, "publish", publish_then_delete)
+    _upload_with_ticket(harness, record, seed=1)
+    [batch] = harness.drain()
+    # Then the worker's bookkeeping (mark_published) did not bring a stub of the image back
+    assert batch.failed_ids == []
+    assert harness.images() == []
+    assert table.get_image(record.image_id) is None  # so GET and DELETE answer 404, not 500, for good
+
+
+def test_a_failed_save_gives_the_lock_back_at_once_so_the_redelivery_is_analysed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a save the table refuses once (throttled)
+    save = ResultsStore.save
+    refusals = [ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")]
+
+    def save_refused_once(self: ResultsStore, *args: Any, **kwargs: Any) -> None:
+        if refusals:
+            raise refusals.pop()
+        save(self, *args, **kwargs)
+
+    monkeypatch.setattr(ResultsStore, "save", save_refused_once)
+    harness.upload("uploads/cat.jpg", image_bytes(), features="labels")
+    first = harness.feed()
+    assert len(first.failed_ids) == 1
+    # Then no lock is left, and the redelivery (before the lock would have expired) is analysed
+    assert harness.items("LOCK") == []
+    harness.expire_visibility(first)
+    second = harness.feed()
+    assert (second.received, second.failed_ids) == (1, [])
+    assert harness.only_image()["status"] == "COMPLETED"
+    assert harness.rekognition.calls == {"DetectLabels": 2}
+    assert len(harness.events()) == 1
 
 
 def test_the_owner_can_find_images_by_label_above_a_confidence(harness: Harness) -> None:

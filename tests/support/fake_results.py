@@ -26,6 +26,13 @@ class FakeResults:
         if self.locks.get(image_id) == token:
             del self.locks[image_id]
 
+    def claim_upload(self, image_id: str, object_identity: str) -> bool:
+        image = self.images.get(image_id)
+        if image is None or image.object_identity not in ("", object_identity):
+            return False
+        self.images[image_id] = replace(image, object_identity=object_identity)
+        return True
+
     def was_deleted(self, image_id: str) -> bool:
         return image_id in self.deleted
 
@@ -43,7 +50,8 @@ class FakeResults:
         self.release_lock(record.image_id, lock_token)
 
     def mark_published(self, image_id: str) -> None:
-        self.images[image_id] = replace(self.images[image_id], event_published=True)
+        if image_id in self.images:  # like the table's conditional update: a deleted image stays deleted
+            self.images[image_id] = replace(self.images[image_id], event_published=True)
 
     def get_partial(self, image_id: str, object_identity: str) -> dict[str, Any]:
         identity, results = self.partials.get(image_id, ("", {}))

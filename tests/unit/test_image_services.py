@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ from image_pipeline.recognition.domain.analysis import AnalysisOutcome, Analysis
 from image_pipeline.recognition.domain.features import Feature, FeatureSet
 from image_pipeline.recognition.domain.ports import ObjectInfo, Recognition
 from image_pipeline.recognition.domain.s3_events import ObjectRef
-from image_pipeline.results.domain.library import ImageLibrary, ImageQuery
+from image_pipeline.results.domain.library import ImageLibrary, ImageQuery, Listed
 from image_pipeline.results.domain.records import ImageRecord, Status
 from image_pipeline.shared.errors import AnalysisInProgress, NotFound, RecognitionUnavailable
 from image_pipeline.shared.page_tokens import decode_token
@@ -24,20 +25,28 @@ LABELS = {"labels": [{"name": "Dog", "confidence": 97.5}]}
 
 @dataclass
 class FakeObjects:
+    """A versioned bucket: each put is a new version; an event names its version."""
+
     blobs: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
     reads: int = 0
 
     def put(self, key: str, body: bytes, **metadata: str) -> ObjectRef:
         self.blobs[key] = (body, metadata)
-        return ObjectRef(bucket="images", key=key, etag=None, version_id=None, size=len(body))
+        self.versions[key] = f"v{len(self.versions) + 1}-{hash(body) & 0xFFFF}"
+        return ObjectRef(bucket="images", key=key, etag=None, version_id=self.versions[key], size=len(body))
 
     def describe(self, ref: ObjectRef) -> ObjectInfo:
         body, metadata = self.blobs[ref.key]
-        return ObjectInfo(size=len(body), etag=f"etag-{hash(body) & 0xFFFF}", version_id="v1", metadata=metadata)
+        version = self.versions[ref.key]
+        return ObjectInfo(size=len(body), etag=f"etag-{hash(body) & 0xFFFF}", version_id=version, metadata=metadata)
 
     def read_range(self, ref: ObjectRef, first: int, last: int) -> bytes:
         self.reads += 1
         return self.blobs[ref.key][0][first : last + 1]
+
+    def remove(self, ref: ObjectRef) -> None:
+        self.blobs.pop(ref.key, None)
 
 
 @dataclass
@@ -135,6 +144,56 @@ def test_a_rekognition_failure_is_retried_later_and_leaves_no_lock_or_result(ana
     assert analysis.publisher.events == []
 
 
+def _pending(analysis: Analysis, image_id: str) -> None:
+    """What POST /images stores: a PENDING image whose upload ticket nobody has spent yet."""
+    analysis.results.images[image_id] = ImageRecord(
+        image_id=image_id,
+        owner="alice",
+        status=Status.PENDING,
+        created_at="2026-01-01T00:00:00.000Z",
+        updated_at="2026-01-01T00:00:00.000Z",
+        object={"bucket": "images", "key": f"uploads/alice/{image_id}.jpg", "etag": None, "versionId": None},
+        object_identity="",
+        features=("labels",),
+    )
+
+
+def test_an_upload_ticket_buys_one_analysis_later_objects_are_removed_unread(analysis: Analysis) -> None:
+    # Given an image created through the API and analysed from its first upload
+    _pending(analysis, "img-1")
+    assert analysis.service.process(upload(analysis, "img-1", image_bytes(seed=1))) is AnalysisOutcome.ANALYZED
+    first = analysis.results.images["img-1"]
+    # When the same presigned POST is used again with other bytes
+    later = upload(analysis, "img-1", image_bytes(seed=2))
+    # Then the new object is not analysed, not announced, removed, and the result is as it was
+    assert analysis.service.process(later) is AnalysisOutcome.TICKET_SPENT
+    assert len(analysis.recognizer.calls) == 1
+    assert len(analysis.publisher.events) == 1
+    assert later.key not in analysis.objects.blobs
+    assert analysis.results.images["img-1"] == first
+    assert analysis.results.locks == {}
+
+
+def test_a_failed_save_gives_the_lock_back_so_the_redelivery_is_analysed_at_once(analysis: Analysis) -> None:
+    # Given a save that is refused once (throttled, or a cancelled transaction)
+    save = analysis.results.save
+    failures = [RecognitionUnavailable("throttled")]
+
+    def save_once(record: ImageRecord, **kwargs: Any) -> None:
+        if failures:
+            raise failures.pop()
+        save(record, **kwargs)
+
+    analysis.results.save = save_once  # type: ignore[method-assign]
+    ref = upload(analysis, "img-1")
+    with pytest.raises(RecognitionUnavailable):
+        analysis.service.process(ref)
+    # Then the lock is gone at once and the redelivery is analysed (no wait for the lock to expire)
+    assert analysis.results.locks == {}
+    assert analysis.service.process(ref) is AnalysisOutcome.ANALYZED
+    assert len(analysis.recognizer.calls) == 2
+
+
 def test_an_upload_another_delivery_is_analysing_is_retried(analysis: Analysis) -> None:
     analysis.results.locks["img-1"] = "other-delivery"
     with pytest.raises(AnalysisInProgress):
@@ -156,19 +215,19 @@ class FakeCatalog:
 
     def list_by_owner(
         self, owner: str, status: Status | None, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+    ) -> tuple[list[Listed], dict[str, Any] | None]:
         self.starts.append(start)
         mine = sorted((r for r in self.images.values() if r.owner == owner), key=lambda r: r.created_at, reverse=True)
         offset = int(start["offset"]) if start else 0
-        page = mine[offset : offset + limit]
+        page = [(record, {"offset": str(offset + n + 1)}) for n, record in enumerate(mine[offset : offset + limit])]
         more = offset + limit < len(mine)
         return page, ({"offset": str(offset + limit)} if more else None)
 
     def list_by_label(
         self, owner: str, label: str, min_confidence: float, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+    ) -> tuple[list[Listed], dict[str, Any] | None]:
         found = [
-            r
+            (r, {"id": r.image_id})
             for r in self.images.values()
             if r.owner == owner
             and any(x["name"].lower() == label and x["confidence"] >= min_confidence for x in r.labels())
@@ -232,11 +291,11 @@ def test_list_pages_newest_first_with_a_token_only_that_listing_accepts(
 ) -> None:
     service, catalog, _ = library
     first = service.list("alice", ImageQuery(limit=2))
-    assert [r.image_id for r in first.items] == ["a2", "a1"]
+    assert [r["imageId"] for r in first.items] == ["a2", "a1"]
     assert first.next_token is not None
     assert decode_token(first.next_token, "owner:alice:") == {"offset": "2"}
     second = service.list("alice", ImageQuery(limit=2, next_token=first.next_token))
-    assert ([r.image_id for r in second.items], second.next_token) == (["a0"], None)
+    assert ([r["imageId"] for r in second.items], second.next_token) == (["a0"], None)
     assert catalog.starts[-1] == {"offset": "2"}
 
 
@@ -247,6 +306,37 @@ def test_list_by_label_finds_only_completed_images_of_the_owner(
     assert len(service.list("alice", ImageQuery(label=" DOG ", min_confidence=80)).items) == 3
     assert service.list("alice", ImageQuery(label="dog", status=Status.PENDING)).items == []
     assert service.list("bob", ImageQuery(label="dog")).items == []
+
+
+def test_a_listing_shows_summaries_and_cuts_a_page_at_its_byte_bound_where_the_next_page_continues(
+    library: tuple[ImageLibrary, FakeCatalog, FakeSigner],
+) -> None:
+    _, catalog, signer = library
+    many = [{"name": f"Label {n}", "confidence": 50 + n} for n in range(40)]
+    for n in range(3, 10):
+        catalog.images[f"a{n}"] = stored(f"a{n}", "alice", f"2026-11-2{n}T00:00:00Z", many)
+    # Given a page bound that holds about two summaries
+    [summary] = (
+        ImageLibrary(catalog=catalog, objects=signer, display_seconds=1).list("alice", ImageQuery(limit=1)).items
+    )
+    one = len(json.dumps(summary, separators=(",", ":")))
+    service = ImageLibrary(catalog=catalog, objects=signer, display_seconds=300, page_bytes=2 * one + 10)
+    # When all of alice's ten images are listed, 100 a page
+    seen, token, pages = [], None, 0
+    while True:
+        page = service.list("alice", ImageQuery(limit=100, next_token=token))
+        seen += [item["imageId"] for item in page.items]
+        pages, token = pages + 1, page.next_token
+        if token is None:
+            break
+    # Then each page held the summaries that fit, the next page went on exactly there, nothing twice or missing
+    assert seen == [f"a{n}" for n in range(9, -1, -1)]
+    assert pages == 5
+    # and a summary names the five most confident labels and how many there are, never the whole result
+    assert [label["name"] for label in summary["topLabels"]] == [f"Label {n}" for n in range(39, 34, -1)]
+    assert summary["counts"] == {"labels": 40}
+    assert summary["moderationFlagged"] is False
+    assert "results" not in summary
 
 
 def test_delete_removes_the_object_and_the_result_of_the_owners_image_only(

@@ -98,7 +98,8 @@ export function figure(result, { url, captions = false, revealed = false, onReve
     }
     overlay.append(group);
   }
-  const unsafe = Boolean(result.results?.moderation?.unsafe) && !revealed;
+  // A listing's summary carries the flag; a full result (GET /images/{id}) carries moderation's answer.
+  const unsafe = Boolean(result.moderationFlagged || result.results?.moderation?.unsafe) && !revealed;
   const node = el("figure", { class: `viewer${unsafe ? " unsafe" : ""}`, "data-image-id": result.imageId }, img, overlay);
   img.addEventListener("error", () => node.classList.add("missing"));
   if (unsafe) {
@@ -124,8 +125,13 @@ export function figure(result, { url, captions = false, revealed = false, onReve
   return node;
 }
 
+// The most confident labels: a listing's summary names them (topLabels), a full result has them all.
+export function topLabels(result, count) {
+  return (result.topLabels || result.results?.labels || []).slice(0, count);
+}
+
 export function card(result, { url, revealed, onOpen, onReveal }) {
-  const labels = (result.results?.labels || []).slice(0, 4);
+  const labels = topLabels(result, 4);
   const summary =
     result.status === "FAILED"
       ? el("p", { class: "error small", "data-testid": "card-error", text: errorText(result.error) })

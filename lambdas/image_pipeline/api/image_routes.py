@@ -13,8 +13,8 @@ from image_pipeline.api.composition import components
 from image_pipeline.api.contract import QUOTA_429, WITH_BODY, link, responses
 from image_pipeline.api.identity import current_owner
 from image_pipeline.recognition.domain.features import Feature
-from image_pipeline.results.domain.library import ImageLibrary, ImageQuery
-from image_pipeline.results.domain.records import ImageRecord, Status
+from image_pipeline.results.domain.library import PAGE_BYTES, ImageLibrary, ImageQuery
+from image_pipeline.results.domain.records import SUMMARY_LABELS, ImageRecord, Status
 
 router = Router()  # type: ignore[no-untyped-call]
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -71,8 +71,8 @@ class ErrorView(BaseModel):
     message: str
 
 
-class ImageResult(BaseModel):
-    """The stored result (docs/result-schema.md); ``results`` holds one entry per requested feature."""
+class ImageView(BaseModel):
+    """What the full result and a listing's summary both say of an image."""
 
     schemaVersion: int  # noqa: N815
     imageId: Uuid  # noqa: N815
@@ -81,15 +81,47 @@ class ImageResult(BaseModel):
     updatedAt: Timestamp  # noqa: N815
     filename: str | None = None
     features: list[str]
-    object: dict[str, str | None]
     image: ImageFactsView | None = None
-    results: dict[str, Any] | None = None
     error: ErrorView | None = None
     reusedFrom: str | None = None  # noqa: N815
 
 
+class ImageResult(ImageView):
+    """The stored result (docs/result-schema.md); ``results`` holds one entry per requested feature."""
+
+    object: dict[str, str | None]
+    results: dict[str, Any] | None = None
+
+
+class LabelView(BaseModel):
+    name: str
+    confidence: float
+
+
+class FeatureCounts(BaseModel):
+    """How many things each analysed feature found; null for a feature the image was not analysed for."""
+
+    labels: int | None = None
+    text: int | None = Field(default=None, description="Lines of text")
+    faces: int | None = None
+    moderation: int | None = Field(default=None, description="Moderation labels")
+    celebrities: int | None = Field(default=None, description="Recognised celebrities")
+
+
+class ImageSummary(ImageView):
+    """One image in a listing: small whatever the image holds; the full result is GET /images/{imageId}."""
+
+    topLabels: list[LabelView] = Field(  # noqa: N815
+        description=f"The {SUMMARY_LABELS} most confident labels at most, the most confident first"
+    )
+    counts: FeatureCounts
+    moderationFlagged: bool = Field(description="Moderation found unsafe content")  # noqa: N815
+
+
 class ImagePage(BaseModel):
-    items: list[ImageResult]
+    items: list[ImageSummary] = Field(
+        description=f"Summaries; a page also stops before they pass {PAGE_BYTES:,} bytes (nextToken continues there)"
+    )
     nextToken: str | None = Field(default=None, description="Pass it back for the next page; none on the last")  # noqa: N815
 
 
@@ -146,7 +178,7 @@ def create_image(request: UploadRequest) -> Response[UploadTicketResponse]:
 
 @router.get(
     "/images",
-    summary="My images, newest first; or by label, most confident first",
+    summary="My images, newest first; or by label, most confident first: a summary of each",
     tags=["images"],
     operation_id="listImages",
     responses=responses(
@@ -162,7 +194,7 @@ def list_images(
 ) -> ImagePage:
     query = ImageQuery(label=label, min_confidence=min_confidence, status=status, limit=limit, next_token=next_token)
     page = library().list(current_owner(router), query)
-    return ImagePage(items=[view(record) for record in page.items], nextToken=page.next_token)
+    return ImagePage(items=[ImageSummary.model_validate(item) for item in page.items], nextToken=page.next_token)
 
 
 @router.get(

@@ -50,3 +50,9 @@ class S3ObjectStore:
     def read_range(self, ref: ObjectRef, first: int, last: int) -> bytes:
         response = self._call("get_object", ref, Range=f"bytes={first}-{last}")
         return response["Body"].read()  # type: ignore[no-any-return]
+
+    def remove(self, ref: ObjectRef) -> None:
+        target = {"Bucket": ref.bucket, "Key": ref.key}
+        if ref.version_id:
+            target["VersionId"] = ref.version_id
+        self._s3.delete_object(**target)

@@ -43,6 +43,7 @@ class AnalysisOutcome(StrEnum):
     DUPLICATE = "DUPLICATE"
     SUPERSEDED = "SUPERSEDED"
     DEFERRED = "DEFERRED"  # held back by the Rekognition quota: put back on the queue
+    TICKET_SPENT = "TICKET_SPENT"
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,10 @@ class ImageAnalysis:
         if self._already_done(previous, pinned):
             return AnalysisOutcome.DUPLICATE
         if previous is None and self._repository.was_deleted(upload.image_id):
+            self._discard(pinned, "its image was deleted")
             raise ObjectSuperseded(f"image {upload.image_id} was deleted: its late upload is not analysed")
+        if self._ticket_spent(previous, pinned):
+            return AnalysisOutcome.TICKET_SPENT
         token = uuid.uuid4().hex
         if not self._repository.acquire_lock(upload.image_id, token, self._settings.lock_seconds):
             raise AnalysisInProgress(f"image {upload.image_id} is being analysed by another delivery")
@@ -109,11 +113,16 @@ class ImageAnalysis:
             if self._already_done(previous, pinned):
                 self._repository.release_lock(upload.image_id, token)
                 return AnalysisOutcome.DUPLICATE
+            if previous is not None and not self._repository.claim_upload(upload.image_id, pinned.identity):
+                self._repository.release_lock(upload.image_id, token)
+                self._discard(pinned, "its upload ticket was spent by another object, or its image was deleted")
+                return AnalysisOutcome.TICKET_SPENT
             record, content, outcome = self._analyse(pinned, info, upload, previous, token)
+            # A failed save (throttled, refused) gives the lock back at once: a redelivery need not wait for it.
+            self._repository.save(record, previous=previous, content=content, lock_token=token)
         except Exception:
             self._repository.release_lock(upload.image_id, token)
             raise
-        self._repository.save(record, previous=previous, content=content, lock_token=token)
         self._announce(record)
         count("ImagesProcessed" if record.status is Status.COMPLETED else "ImagesFailed")
         count("ProcessingLatency", (time.perf_counter() - started) * 1000, unit="Milliseconds")
@@ -122,6 +131,20 @@ class ImageAnalysis:
             count("EndToEndLatency", max(0.0, waited), unit="Milliseconds")
         logger.info("Image processed", extra={"outcome": outcome.value, "status": record.status.value})
         return outcome
+
+    def _ticket_spent(self, previous: ImageRecord | None, ref: ObjectRef) -> bool:
+        """One ``POST /images`` buys one analysis: an object that lands on the image's key after the ticket was
+        spent (by the first object that arrived) is removed unread; the image and its result stay as they are."""
+        if previous is None or not previous.object_identity or previous.object_identity == ref.identity:
+            return False
+        self._discard(ref, "its upload ticket was spent by an earlier object")
+        return True
+
+    def _discard(self, ref: ObjectRef, reason: str) -> None:
+        """An object no image will own: removed, so that nothing is kept out of its owner's reach."""
+        self._objects.remove(ref)
+        count("UploadsDiscarded")
+        logger.info("Upload discarded", extra={"reason": reason})
 
     def _already_done(self, previous: ImageRecord | None, ref: ObjectRef) -> bool:
         if previous is None or not previous.is_terminal or previous.object_identity != ref.identity:

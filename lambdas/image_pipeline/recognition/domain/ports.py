@@ -27,6 +27,10 @@ class ObjectStore(Protocol):
         """Bytes ``first..last`` (inclusive) of exactly that object."""
         ...
 
+    def remove(self, ref: ObjectRef) -> None:
+        """Exactly that object: its version in a versioned bucket, the key in a bucket without versions."""
+        ...
+
 
 @dataclass(frozen=True)
 class Recognition:
@@ -62,6 +66,11 @@ class ResultsRepository(Protocol):
 
     def release_lock(self, image_id: str, token: str) -> None: ...
 
+    def claim_upload(self, image_id: str, object_identity: str) -> bool:
+        """The image's upload ticket is spent on this object: True when it was unspent or already this
+        object's; False when another object spent it, or the image is gone."""
+        ...
+
     def was_deleted(self, image_id: str) -> bool:
         """The image's owner deleted it (an upload for it may still land later)."""
         ...
@@ -74,7 +83,9 @@ class ResultsRepository(Protocol):
         """Image item, label index items and content item in one transaction; releases the lock."""
         ...
 
-    def mark_published(self, image_id: str) -> None: ...
+    def mark_published(self, image_id: str) -> None:
+        """Note the event as published; an image deleted meanwhile stays deleted."""
+        ...
 
     def get_partial(self, image_id: str, object_identity: str) -> dict[str, Any]:
         """Results of the features already analysed for exactly this object (by an earlier, unfinished pass)."""

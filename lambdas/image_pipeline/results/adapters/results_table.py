@@ -172,6 +172,11 @@ def _start_key(start: dict[str, Any], partition: tuple[str, str], sort: str, flo
     return start_key(start, {"pk", "sk", name, sort}, lambda key: key[name] == value and key[sort] >= floor)
 
 
+def _position(item: dict[str, Any], key_names: tuple[str, ...]) -> dict[str, Any]:
+    """Where an item sits in a listing: the start key of a page that continues after it."""
+    return {name: item[name] for name in key_names}
+
+
 def _lock_item(image_id: str, token: str, expires_at: int) -> dict[str, Any]:
     """The analysis lock of an image: held by ``token`` until ``expires_at`` (epoch seconds, the table's TTL)."""
     return to_item({"pk": image_pk(image_id), "sk": LOCK_SK, "token": token, "expiresAt": expires_at})
@@ -226,6 +231,24 @@ class ResultsStore:
         except ClientError as error:
             if not _conditional_failure(error):
                 raise
+
+    def claim_upload(self, image_id: str, object_identity: str) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._key(image_pk(image_id), IMAGE_SK),
+                UpdateExpression="SET objectIdentity = :mine",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND "
+                    "(attribute_not_exists(objectIdentity) OR objectIdentity = :unspent OR objectIdentity = :mine)"
+                ),
+                ExpressionAttributeValues={":mine": {"S": object_identity}, ":unspent": {"S": ""}},
+            )
+        except ClientError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
 
     def was_deleted(self, image_id: str) -> bool:
         response = self._db.get_item(TableName=self._table, Key=self._key(image_pk(image_id), DELETED_SK))
@@ -318,12 +341,18 @@ class ResultsStore:
             raise
 
     def mark_published(self, image_id: str) -> None:
-        self._db.update_item(
-            TableName=self._table,
-            Key=self._key(image_pk(image_id), IMAGE_SK),
-            UpdateExpression="SET eventPublished = :true",
-            ExpressionAttributeValues={":true": {"BOOL": True}},
-        )
+        # Conditional: an update on a key with no item would create one (a stub without imageId or owner).
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._key(image_pk(image_id), IMAGE_SK),
+                UpdateExpression="SET eventPublished = :true",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":true": {"BOOL": True}},
+            )
+        except ClientError as error:
+            if not _conditional_failure(error):
+                raise
 
     # --- the API's side: pending images, listings, deletion ---
 
@@ -400,7 +429,7 @@ class ResultsStore:
             found = [from_item(item) for item in page.get("Items", [])]
             if len(found) > wanted:
                 items += found[:wanted]
-                return items, {name: items[-1][name] for name in key_names}
+                return items, _position(items[-1], key_names)
             items += found
             start = page.get("LastEvaluatedKey")
             if start is None or len(items) >= limit:
@@ -408,7 +437,7 @@ class ResultsStore:
 
     def list_by_owner(
         self, owner: str, status: Status | None, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+    ) -> tuple[list[tuple[ImageRecord, dict[str, Any]]], dict[str, Any] | None]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": self._index().by_owner,
@@ -422,12 +451,13 @@ class ResultsStore:
             request["ExpressionAttributeValues"][":status"] = {"S": status.value}
         if start:
             request["ExclusiveStartKey"] = _start_key(start, ("gsi1pk", owner_pk(owner)), "gsi1sk")
-        items, last = self._page(request, limit, ("pk", "sk", "gsi1pk", "gsi1sk"))
-        return [record_from_item(item) for item in items], last
+        key_names = ("pk", "sk", "gsi1pk", "gsi1sk")
+        items, last = self._page(request, limit, key_names)
+        return [(record_from_item(item), _position(item, key_names)) for item in items], last
 
     def list_by_label(
         self, owner: str, label: str, min_confidence: float, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+    ) -> tuple[list[tuple[ImageRecord, dict[str, Any]]], dict[str, Any] | None]:
         partition, floor = label_pk(owner, label), confidence_sort_key(min_confidence)
         request: dict[str, Any] = {
             "TableName": self._table,
@@ -438,9 +468,10 @@ class ResultsStore:
         }
         if start:
             request["ExclusiveStartKey"] = _start_key(start, ("gsi2pk", partition), "gsi2sk", floor)
-        hits, last = self._page(request, limit, ("pk", "sk", "gsi2pk", "gsi2sk"))
+        key_names = ("pk", "sk", "gsi2pk", "gsi2sk")
+        hits, last = self._page(request, limit, key_names)
         images = self._get_images([hit["imageId"] for hit in hits])
-        return [images[hit["imageId"]] for hit in hits if hit["imageId"] in images], last
+        return [(images[hit["imageId"]], _position(hit, key_names)) for hit in hits if hit["imageId"] in images], last
 
     def _get_images(self, image_ids: list[str]) -> dict[str, ImageRecord]:
         found: dict[str, ImageRecord] = {}

@@ -5,6 +5,7 @@ Every operation is scoped to the caller: an image of somebody else is reported e
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,10 +24,26 @@ class ImageQuery:
     next_token: str | None = None
 
 
+# A listing's page stops before its summaries pass this many bytes of JSON (Lambda answers at most 6 MB).
+PAGE_BYTES = 1_000_000
+# An image in a listing, with its position there (the index key a page that ends with it continues after).
+Listed = tuple[ImageRecord, dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Page:
-    items: list[ImageRecord]
+    """Summaries (``ImageRecord.summary()``), each with the image's filename; the next page's token."""
+
+    items: list[dict[str, Any]]
     next_token: str | None
+
+
+def summary_of(record: ImageRecord) -> dict[str, Any]:
+    return {**record.summary(), "filename": record.extra.get("filename")}
+
+
+def _json_bytes(value: dict[str, Any]) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 class ImageObjects(Protocol):
@@ -42,13 +59,13 @@ class ImageCatalog(Protocol):
 
     def list_by_owner(
         self, owner: str, status: Status | None, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
-        """Newest first; ``start``/the returned key are the index's plain key values."""
+    ) -> tuple[list[Listed], dict[str, Any] | None]:
+        """Newest first; ``start``, each image's position and the returned key are the index's plain key values."""
         ...
 
     def list_by_label(
         self, owner: str, label: str, min_confidence: float, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[ImageRecord], dict[str, Any] | None]:
+    ) -> tuple[list[Listed], dict[str, Any] | None]:
         """Most confident first."""
         ...
 
@@ -58,10 +75,13 @@ class ImageCatalog(Protocol):
 
 
 class ImageLibrary:
-    def __init__(self, *, catalog: ImageCatalog, objects: ImageObjects, display_seconds: int) -> None:
+    def __init__(
+        self, *, catalog: ImageCatalog, objects: ImageObjects, display_seconds: int, page_bytes: int = PAGE_BYTES
+    ) -> None:
         self._catalog = catalog
         self._objects = objects
         self._display_seconds = display_seconds
+        self._page_bytes = page_bytes
 
     def get(self, owner: str, image_id: str) -> ImageRecord:
         record = self._catalog.get_image(image_id)
@@ -81,7 +101,16 @@ class ImageLibrary:
             scope = f"owner:{owner}:{query.status or ''}"
             start = decode_token(query.next_token, scope) if query.next_token else None
             items, last = self._catalog.list_by_owner(owner, query.status, query.limit, start)
-        return Page(items=items, next_token=encode_token(last, scope) if last else None)
+        summaries: list[dict[str, Any]] = []
+        size = 0
+        for index, (record, _) in enumerate(items):
+            summary = summary_of(record)
+            size += _json_bytes(summary) + 1
+            if summaries and size > self._page_bytes:
+                # Cut here: the next page continues with this image, exactly after the last one shown.
+                return Page(items=summaries, next_token=encode_token(items[index - 1][1], scope))
+            summaries.append(summary)
+        return Page(items=summaries, next_token=encode_token(last, scope) if last else None)
 
     def display_url(self, owner: str, image_id: str) -> tuple[str, str]:
         record = self.get(owner, image_id)

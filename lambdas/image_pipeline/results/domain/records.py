@@ -13,6 +13,8 @@ from typing import Any
 from image_pipeline.recognition.domain.image_header import ImageFacts
 
 SCHEMA_VERSION = 1
+# A listing's summary names this many of an image's labels, the most confident first.
+SUMMARY_LABELS = 5
 
 
 class Status(StrEnum):
@@ -82,8 +84,31 @@ class ImageRecord:
             doc["reusedFrom"] = self.reused_from
         return doc
 
+    def summary(self) -> dict[str, Any]:
+        """What a listing shows of the result: small and bounded whatever the image holds (the full result
+        is ``document()``): top labels, how many findings per feature, whether moderation flagged it."""
+        doc = self.document()
+        for heavy in ("results", "object", "owner"):
+            doc.pop(heavy, None)
+        results = self.results or {}
+        top = sorted(self.labels(), key=lambda label: -float(label.get("confidence", 0.0)))[:SUMMARY_LABELS]
+        doc["topLabels"] = [{"name": label["name"], "confidence": label["confidence"]} for label in top]
+        doc["counts"] = {feature: _findings(feature, found) for feature, found in results.items()}
+        doc["moderationFlagged"] = bool((results.get("moderation") or {}).get("unsafe", False))
+        return doc
+
     def labels(self) -> list[dict[str, Any]]:
         return list((self.results or {}).get("labels", []))
+
+
+def _findings(feature: str, found: Any) -> int:
+    """How many things a feature found: labels, text lines, faces, moderation labels, celebrities."""
+    if isinstance(found, list):
+        return len(found)
+    if isinstance(found, dict):
+        listed = {"text": "lines", "moderation": "labels", "celebrities": "celebrities"}.get(feature, "")
+        return len(found.get(listed, []))
+    return 0
 
 
 @dataclass(frozen=True)
