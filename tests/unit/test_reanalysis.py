@@ -19,7 +19,7 @@ from image_pipeline.recognition.domain.reanalysis import (
 )
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.results.domain.records import ImageRecord, Status
-from image_pipeline.shared.errors import Conflict, ImageRejected, NotFound
+from image_pipeline.shared.errors import Conflict, ImageRejected, NotFound, RecognitionUnavailable
 from tests.support.fake_results import FakeResults
 
 LABELS, TEXT, FACES = Feature.LABELS, Feature.TEXT, Feature.FACES
@@ -191,3 +191,25 @@ def test_an_image_rekognition_rejects_is_failed_announced_and_keeps_its_earlier_
     assert record.results == STORED
     assert [event["type"] for event in publisher.events] == ["image.failed"]
     assert catalog.locks == {}
+
+
+def test_a_failed_save_of_a_reanalysis_gives_the_lock_back_at_once() -> None:
+    # Given an accepted reanalysis whose save is refused once (throttled, or a cancelled transaction)
+    catalog, recognizer, publisher = Catalog(images={"img-1": completed()}), Recognizer(), Publisher()
+    Reanalyses(catalog=catalog, queue=(queue := Queue())).request("alice", "img-1", frozenset({FACES}), force=False)
+    [request] = parse_work(queue.bodies[0])
+    assert isinstance(request, ReanalysisRequest)
+    save = catalog.save
+
+    def refused(record: ImageRecord, **kwargs: Any) -> None:
+        catalog.save = save  # type: ignore[method-assign]
+        raise RecognitionUnavailable("throttled")
+
+    catalog.save = refused  # type: ignore[method-assign]
+    service = worker(catalog, recognizer, publisher)
+    with pytest.raises(RecognitionUnavailable):
+        service.reanalyse(request)
+    # Then the lock is gone at once and the redelivery finishes the reanalysis
+    assert catalog.locks == {}
+    assert service.reanalyse(request) is AnalysisOutcome.ANALYZED
+    assert [event["type"] for event in publisher.events] == ["image.analyzed"]

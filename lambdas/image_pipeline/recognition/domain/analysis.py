@@ -224,10 +224,11 @@ class ImageAnalysis:
                 self._repository.release_lock(request.image_id, token)
                 return AnalysisOutcome.DUPLICATE
             record = self._reanalysed(request, previous, token)
+            # As for an upload: a failed save gives the lock back at once.
+            self._repository.save(record, previous=previous, content=None, lock_token=token)
         except Exception:
             self._repository.release_lock(request.image_id, token)
             raise
-        self._repository.save(record, previous=previous, content=None, lock_token=token)
         self._announce(record)
         count("ImagesReanalysed" if record.status is Status.COMPLETED else "ImagesFailed")
         return AnalysisOutcome.ANALYZED if record.status is Status.COMPLETED else AnalysisOutcome.FAILED
