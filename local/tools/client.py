@@ -71,7 +71,8 @@ class AppClient:
         local = outputs.get("Local", {})
         self.api_url = str(find_output(outputs, "ApiUrl"))
         self._endpoint = local.get("AwsEndpointUrl")
-        self._region = local.get("Region", "us-east-1")
+        # A deployment's outputs name no region: a user pool id starts with its own (eu-west-1_AbC123).
+        self._region = local.get("Region") or str(find_output(outputs, "UserPoolId")).split("_", 1)[0]
         self._username = username or local.get("DemoUsername")
         self._password = password or local.get("DemoPassword")
         self._token: str | None = None
