@@ -29,13 +29,13 @@ def clients() -> Iterator[dict[str, Any]]:
 def template(**extra_policy: Any) -> dict[str, Any]:
     grant = {
         "Effect": "Allow",
-        "Action": ["sqs:SendMessage", "kms:Decrypt"],
-        "Resource": [{"Fn::GetAtt": ["Queue", "Arn"]}, {"Fn::GetAtt": ["Key", "Arn"]}],
+        "Action": ["sqs:SendMessage", "logs:PutLogEvents"],
+        "Resource": [{"Fn::GetAtt": ["Queue", "Arn"]}, {"Fn::GetAtt": ["Logs", "Arn"]}],
     }
     return {
         "Resources": {
             "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
-            "Key": {"Type": "AWS::KMS::Key", "Properties": {}},
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {}},
             "Role": {
                 "Type": "AWS::IAM::Role",
                 "Properties": {
@@ -79,8 +79,8 @@ def test_a_function_role_and_its_policy_are_created_resolved(clients: dict[str, 
     assert function.role_arn.startswith("arn:aws:iam::123456789012:role/Work-Role-")
     statements = statements_of(role_policies(function.role_arn))
     assert evaluate(statements, Request("sqs:SendMessage", queue_arn)) is Decision.ALLOW
-    # and the grant on the ignored key names an ARN no local call uses (moto would refuse the placeholder)
-    assert json.dumps(statements).count("arn:aws:ignored-locally:::Key/Arn") == 1
+    # and the grant on the ignored log group names an ARN no local call uses (moto would refuse the placeholder)
+    assert json.dumps(statements).count("arn:aws:ignored-locally:::Logs/Arn") == 1
     # AWS managed policies are not in moto: attached nowhere, they grant nothing locally
     role_name = function.role_arn.rsplit("/", 1)[-1]
     assert clients["iam"].list_attached_role_policies(RoleName=role_name)["AttachedPolicies"] == []

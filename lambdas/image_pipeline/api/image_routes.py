@@ -40,7 +40,9 @@ class UploadRequest(BaseModel):
 
 
 class ReanalysisRequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"features": ["labels", "faces"], "force": False}]}
+    )
 
     features: list[Feature] = Field(min_length=1, max_length=5, description="The features wanted now")
     force: bool = Field(

@@ -79,7 +79,10 @@ class QueuedTest(BaseModel):
 class RecoverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"since": "2026-11-29T00:00:00Z"}]})
 
-    since: datetime = Field(description="Send again every delivery that failed, of events since then (last 30 days)")
+    since: datetime = Field(
+        description="Send again every delivery that failed, of events since then; records are kept 30 days, "
+        "so an earlier time recovers those 30 days"
+    )
 
 
 class Requeued(BaseModel):
