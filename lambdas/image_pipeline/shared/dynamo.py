@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 from image_pipeline.shared.errors import InvalidRequest
 
@@ -23,6 +24,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | set | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+def conditional_failure(error: ClientError) -> bool:
+    """A write refused by its ConditionExpression (the state it expected is not there)."""
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 def to_item(document: dict[str, Any]) -> dict[str, Any]:

@@ -14,13 +14,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from image_pipeline.shared.dynamo import conditional_failure
+
 RATE_SK = "RATE"
 _KEEP_SECONDS = 60
 _ATTEMPTS = 3
-
-
-def _conditional_failure(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 class DynamoSlotLedger:
@@ -52,7 +50,7 @@ class DynamoSlotLedger:
                 )
                 return wanted
             except ClientError as error:
-                if not _conditional_failure(error):
+                if not conditional_failure(error):
                     raise
                 used = int(error.response.get("Item", {}).get("used", {}).get("N", capacity))
                 wanted = capacity - used

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from image_pipeline.recognition.domain.features import Feature, feature_key
 from image_pipeline.recognition.domain.image_header import ImageFacts
 from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status
-from image_pipeline.shared.dynamo import from_item, start_key, to_item
+from image_pipeline.shared.dynamo import conditional_failure, from_item, start_key, to_item
 from image_pipeline.shared.errors import AnalysisInProgress
 
 if TYPE_CHECKING:
@@ -145,10 +145,6 @@ def record_from_item(item: dict[str, Any]) -> ImageRecord:
     return replace(record, extra={key: value for key, value in item.items() if key not in own})
 
 
-def _conditional_failure(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
-
-
 # BatchWriteItem takes 25 requests, BatchGetItem 100 keys.
 _WRITE_BATCH = 25
 # Items a filtered listing evaluates per read (DynamoDB also stops a read at 1 MB).
@@ -214,7 +210,7 @@ class ResultsStore:
                 ExpressionAttributeValues={":now": {"N": str(now)}},
             )
         except ClientError as error:
-            if _conditional_failure(error):
+            if conditional_failure(error):
                 return False
             raise
         return True
@@ -229,7 +225,7 @@ class ResultsStore:
                 ExpressionAttributeValues={":token": {"S": token}},
             )
         except ClientError as error:
-            if not _conditional_failure(error):
+            if not conditional_failure(error):
                 raise
 
     def claim_upload(self, image_id: str, object_identity: str) -> bool:
@@ -245,7 +241,7 @@ class ResultsStore:
                 ExpressionAttributeValues={":mine": {"S": object_identity}, ":unspent": {"S": ""}},
             )
         except ClientError as error:
-            if _conditional_failure(error):
+            if conditional_failure(error):
                 return False
             raise
         return True
@@ -351,7 +347,7 @@ class ResultsStore:
                 ExpressionAttributeValues={":true": {"BOOL": True}},
             )
         except ClientError as error:
-            if not _conditional_failure(error):
+            if not conditional_failure(error):
                 raise
 
     # --- the API's side: pending images, listings, deletion ---
@@ -377,7 +373,7 @@ class ResultsStore:
                 },
             )
         except ClientError as error:
-            if _conditional_failure(error):
+            if conditional_failure(error):
                 return False
             raise
         return True
@@ -403,7 +399,7 @@ class ResultsStore:
                 },
             )
         except ClientError as error:
-            if _conditional_failure(error):
+            if conditional_failure(error):
                 return False
             raise
         return True
@@ -540,5 +536,5 @@ class ResultsStore:
                 ExpressionAttributeValues={":id": {"S": record.image_id}},
             )
         except ClientError as error:
-            if not _conditional_failure(error):
+            if not conditional_failure(error):
                 raise

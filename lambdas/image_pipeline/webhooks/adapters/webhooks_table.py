@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from image_pipeline.shared.dynamo import from_item, start_key, to_item
+from image_pipeline.shared.dynamo import conditional_failure, from_item, start_key, to_item
 from image_pipeline.webhooks.domain.model import (
     AttemptRecord,
     DeliveryJob,
@@ -60,10 +60,6 @@ _SLOT = "slot"
 
 def webhook_pk(webhook_id: str) -> str:
     return f"WEBHOOK#{webhook_id}"
-
-
-def _conditional_failure(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 def subscription_item(subscription: Subscription) -> dict[str, Any]:
@@ -167,7 +163,7 @@ class WebhookStore:
         try:
             return self._db.update_item(**arguments)
         except ClientError as error:
-            if _conditional_failure(error):
+            if conditional_failure(error):
                 return None
             raise
 
@@ -281,7 +277,7 @@ class WebhookStore:
         try:
             self._db.put_item(TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
-            if _conditional_failure(error):
+            if conditional_failure(error):
                 return False
             raise
         return True
