@@ -309,3 +309,41 @@ def test_nobody_waits_in_place_behind_an_endpoint_that_got_no_answer(clocked: Cl
     assert isinstance(deferral, Deferral)
     assert (deferral.reason, now[0]) == ("owner_busy", started)
     assert deferral.until == started + SETTINGS.lease_seconds + SETTINGS.defer_min_seconds
+
+
+def test_a_job_waits_in_place_only_behind_its_own_instance(clocked: Clocked) -> None:
+    now = clocked.now
+    sleeps: list[str] = []
+    one_slot = dataclasses.replace(SETTINGS, owner_share=1)
+
+    def instance(name: str) -> FlowControl:
+        def sleep(seconds: float) -> None:
+            sleeps.append(name)
+            now[0] += seconds
+
+        return FlowControl(
+            store=clocked.table, settings=one_slot, uniform=lambda low, high: low, clock=lambda: now[0], sleep=sleep
+        )
+
+    first, second = instance("first"), instance("second")
+    other = (
+        clocked.stacks.webhook_service(DISPATCHER_HANDLER)
+        .create("alice", "http://127.0.0.1:9/other", ["image.analyzed"])
+        .subscription
+    )
+    # Given alice's one slot taken a moment ago by an attempt on the first instance (an endpoint never seen
+    # failing: the attempt may well be quick)
+    assert isinstance(first.admit(clocked.subscription, now[0]), Lease)
+    # When the second instance receives a job of hers, Then it waits in place only briefly (its whole batch
+    # waits with it: one owner's flood would hold two instances), then goes back to the queue for a moment
+    started = now[0]
+    deferral = second.admit(other, started)
+    assert isinstance(deferral, Deferral)
+    assert (deferral.reason, deferral.until - now[0]) == ("owner_busy", one_slot.defer_min_seconds)
+    assert set(sleeps) == {"second"}
+    assert now[0] - started == pytest.approx(one_slot.foreign_patience_seconds, abs=one_slot.poll_seconds)
+    # And the first instance, which waits on her attempt anyway, waits for that slot up to the whole patience
+    sleeps.clear()
+    assert isinstance(first.admit(other, started), Deferral)
+    assert set(sleeps) == {"first"}
+    assert now[0] - started == pytest.approx(one_slot.patience_seconds, abs=one_slot.poll_seconds)

@@ -394,6 +394,11 @@ class WebhookStore:
             for name, lease in plain.items()
             if name.startswith(_SLOT) and isinstance(lease, dict)
         }
+        holders = {
+            int(name.removeprefix(_SLOT)): str(lease.get("token", ""))
+            for name, lease in plain.items()
+            if name.startswith(_SLOT) and isinstance(lease, dict)
+        }
         open_until = plain.get("openUntil")
         suspect = frozenset(
             int(name.removeprefix(_SLOT))
@@ -402,6 +407,7 @@ class WebhookStore:
         )
         return FlowState(
             leases=leases,
+            holders=holders,
             suspect=suspect,
             failures=int(plain.get("failures", 0)),
             open_until=float(open_until) if open_until is not None else None,

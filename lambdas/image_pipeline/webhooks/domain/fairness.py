@@ -4,11 +4,13 @@ The dispatcher's slots (instances x threads) are shared by every owner. An attem
 never answers holds its slot for the whole time limit, and an invocation holding one slow attempt takes no
 new batch until it ends. So before an attempt the dispatcher takes a lease on one of the endpoint's slots
 and one of the owner's: when either is full, or the endpoint's breaker is open, the job does not attempt
-at all: it waits up to a second in place when the slots were taken moments ago for an endpoint not known to
-hang (likely a quick attempt), else it goes back to the queue until the first of those leases runs out
-(not an attempt, never toward the dead-letter queue).
+at all: it waits up to a second in place when the slots were taken moments ago, by this same instance, for
+an endpoint not known to hang (likely a quick attempt), else it goes back to the queue until the first of
+those leases runs out (not an attempt, never toward the dead-letter queue).
 One owner can hold at most ``owner_share`` slots, fewer than the dispatcher's instances, so every other
-owner always finds an instance that is not waiting on them.
+owner always finds an instance that is not waiting on them. Waiting in place holds an instance too (its
+whole batch waits for the job), so a job only waits behind a lease of its own instance, which that owner's
+attempt holds already: a flood of one owner's jobs never makes a second instance wait on that owner.
 
 Leases live in a store with conditional writes (DynamoDB) and expire after the attempt's time limit plus a
 margin, so a crashed instance cannot keep a slot. The breaker opens after ``breaker_failures`` attempts in
@@ -21,6 +23,7 @@ closes it at once.
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -47,6 +50,9 @@ class FairnessSettings:
     # When every slot it may take is held by an attempt that began less than this long ago (most likely a
     # fast endpoint), a job waits for one here, polling, instead of going back to the queue for seconds.
     patience_seconds: float = 1.0
+    # ... and when those slots are another instance's (this instance would wait on an owner it serves nobody
+    # of): one owner's flood holds a second instance for at most this long.
+    foreign_patience_seconds: float = 0.25
     poll_seconds: float = 0.05
 
 
@@ -66,7 +72,7 @@ class Lease:
 class Deferral:
     reason: str  # endpoint_busy, owner_busy, breaker_open, breaker_probing
     until: float
-    # The slots were all taken by attempts that began moments ago: worth waiting for here.
+    # The slots were all taken moments ago (likely quick attempts): worth waiting for here.
     young: bool = False
 
 
@@ -92,6 +98,9 @@ class FlowControl:
         self._new_token = new_token
         self._clock = clock
         self._sleep = sleep
+        # The tokens of the leases this instance holds now (its threads' attempts in flight).
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
 
     def admit(self, subscription: Subscription, now: float) -> Lease | Deferral:
         """A lease on a slot of the endpoint and one of its owner, or when (and why) to come back."""
@@ -135,10 +144,14 @@ class FlowControl:
         if not self._store.take_slot(owner, owner_slot, token, now, expires, None, suspect):
             self._store.free_slot(endpoint, endpoint_slot, token, None)
             return Deferral("owner_busy", now + self._short_wait(), young=True)
+        with self._held_lock:
+            self._held.add(token)
         return Lease(endpoint, endpoint_slot, owner, owner_slot, token, state.failures)
 
     def release(self, lease: Lease, failure: Failure | None, status: int | None, now: float) -> None:
         """Frees both slots; the endpoint's breaker learns how the attempt went."""
+        with self._held_lock:
+            self._held.discard(lease.token)
         self._store.free_slot(
             lease.endpoint, lease.endpoint_slot, lease.token, self._breaker_change(lease, failure, status, now)
         )
@@ -160,15 +173,33 @@ class FlowControl:
         return None  # nothing changes (an answer while closed, or a failure of ours)
 
     def _busy(self, reason: str, state: FlowState, now: float) -> Deferral:
-        """Slots held by attempts that began moments ago (likely quick): try again shortly. Held for longer (a
-        slow endpoint, up to its time limit): come back when the first of those leases runs out, not before,
-        so that a flood of jobs for slow endpoints costs one deferral each per attempt time, not one a second."""
+        """Slots held by attempts that began moments ago (likely quick): wait for one here, or try again shortly.
+        Held for longer (a slow endpoint, up to its time limit): come back when the first of those leases runs
+        out, not before, so that a flood of jobs for slow endpoints costs one deferral each per attempt time,
+        not one a second.
+
+        Waiting here holds this instance (its whole batch waits for the job). Behind a lease of this same
+        instance that costs nobody anything (the instance waits on that owner's attempt anyway), so a job waits
+        up to ``patience_seconds``; behind another instance's lease only ``foreign_patience_seconds``, so that
+        one owner's flood holds a second instance for at most that long."""
         settings = self._settings
         held = {slot: expires for slot, expires in state.leases.items() if expires > now}
-        young = [now - (expires - settings.lease_seconds) < settings.patience_seconds for expires in held.values()]
-        if held and all(young) and not state.suspect & held.keys():
-            return Deferral(reason, now + self._short_wait(), young=True)
+        if not held or state.suspect & held.keys():
+            return self._until_expiry(reason, held, now)
+        with self._held_lock:
+            mine = {slot for slot in held if state.holders.get(slot) in self._held}
+        ages = {slot: now - (expires - settings.lease_seconds) for slot, expires in held.items()}
+        if all(age < settings.patience_seconds for age in ages.values()):
+            worth_waiting = all(
+                age < (settings.patience_seconds if slot in mine else settings.foreign_patience_seconds)
+                for slot, age in ages.items()
+            )
+            return Deferral(reason, now + self._short_wait(), young=worth_waiting)
+        return self._until_expiry(reason, held, now)
+
+    def _until_expiry(self, reason: str, held: dict[int, float], now: float) -> Deferral:
         # Spread over a few seconds: the jobs that queued up behind a slow attempt do not all come back at once.
+        settings = self._settings
         spread = self._uniform(settings.defer_min_seconds, settings.defer_min_seconds + settings.lease_seconds / 2)
         return Deferral(reason, max(now, min(held.values(), default=now)) + spread)
 

@@ -115,6 +115,7 @@ class FlowScope:
 @dataclass(frozen=True)
 class FlowState:
     leases: dict[int, float] = field(default_factory=dict)  # slot -> when its lease expires (epoch seconds)
+    holders: dict[int, str] = field(default_factory=dict)  # slot -> the token of the lease that holds it
     # Slots held for an endpoint that had just failed (likely slow): nobody waits for those in place.
     suspect: frozenset[int] = frozenset()
     failures: int = 0  # attempts in a row without an HTTP answer
