@@ -347,3 +347,55 @@ def test_a_job_waits_in_place_only_behind_its_own_instance(clocked: Clocked) -> 
     assert isinstance(first.admit(other, started), Deferral)
     assert set(sleeps) == {"first"}
     assert now[0] - started == pytest.approx(one_slot.patience_seconds, abs=one_slot.poll_seconds)
+
+
+def test_a_flood_for_a_slow_owner_costs_one_read_of_the_store_not_one_per_job(clocked: Clocked) -> None:
+    now = clocked.now
+    reads: list[FlowScope] = []
+
+    class CountingStore:
+        """The table, counting the reads of flow state."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(clocked.table, name)
+
+        def flow_state(self, scope: FlowScope) -> object:
+            reads.append(scope)
+            return clocked.table.flow_state(scope)
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    one_slot = dataclasses.replace(SETTINGS, owner_share=1)
+    flows = FlowControl(
+        store=CountingStore(),  # type: ignore[arg-type]
+        settings=one_slot,
+        uniform=lambda low, high: low,
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    service = clocked.stacks.webhook_service(DISPATCHER_HANDLER)
+    others = [service.create("alice", f"http://127.0.0.1:9/o{n}", ["image.analyzed"]).subscription for n in range(3)]
+    # Given alice's one slot held for two seconds already by an attempt (a slow endpoint)
+    lease = flows.admit(clocked.subscription, now[0])
+    assert isinstance(lease, Lease)
+    now[0] += 2
+    # When jobs for her other endpoints come one after the other
+    reads.clear()
+    deferrals = [flows.admit(other, now[0]) for other in others]
+    # Then each goes back to the queue until her lease runs out, and only the first read the store
+    assert {(d.reason, d.until) for d in deferrals if isinstance(d, Deferral)} == {
+        ("owner_busy", now[0] - 2 + one_slot.lease_seconds + one_slot.defer_min_seconds)
+    }
+    assert len(reads) == 2  # the first job's endpoint and owner
+    # And once this instance has freed her slot, or the verdict is a second old, the store is read again
+    flows.release(lease, None, 204, now[0])
+    assert isinstance(flows.admit(others[0], now[0]), Lease)
+    assert len(reads) == 4
+    now[0] += 2
+    reads.clear()
+    assert isinstance(flows.admit(others[1], now[0]), Deferral)
+    assert isinstance(flows.admit(others[2], now[0]), Deferral)
+    now[0] += one_slot.remember_seconds
+    assert isinstance(flows.admit(others[2], now[0]), Deferral)
+    assert len(reads) == 4  # the first and the third read both scopes; the second read none

@@ -53,6 +53,10 @@ class FairnessSettings:
     # ... and when those slots are another instance's (this instance would wait on an owner it serves nobody
     # of): one owner's flood holds a second instance for at most this long.
     foreign_patience_seconds: float = 0.25
+    # A verdict "busy until the leases run out" is kept this long by the instance that read it: the next jobs
+    # for that endpoint or owner go back to the queue without reading the store again (a flood of one owner's
+    # jobs to slow endpoints costs a queue write each, not two more reads).
+    remember_seconds: float = 1.0
     poll_seconds: float = 0.05
 
 
@@ -98,8 +102,10 @@ class FlowControl:
         self._new_token = new_token
         self._clock = clock
         self._sleep = sleep
-        # The tokens of the leases this instance holds now (its threads' attempts in flight).
+        # The tokens of the leases this instance holds now (its threads' attempts in flight), and the verdicts
+        # it read lately: scope -> (reason, the time the wait is counted from, when it was read).
         self._held: set[str] = set()
+        self._verdicts: dict[FlowScope, tuple[str, float, float]] = {}
         self._held_lock = threading.Lock()
 
     def admit(self, subscription: Subscription, now: float) -> Lease | Deferral:
@@ -117,8 +123,14 @@ class FlowControl:
     def _admit_once(self, subscription: Subscription, now: float) -> Lease | Deferral:
         settings = self._settings
         endpoint = FlowScope("endpoint", subscription.webhook_id)
+        owner = owner_scope(subscription)
+        for scope in (endpoint, owner):
+            remembered = self._remembered(scope, now)
+            if remembered is not None:
+                return remembered
         state = self._store.flow_state(endpoint)
         if state.open_until is not None and state.open_until > now:
+            # (not remembered: POST /webhooks/{id}/enable closes the breaker, and the next job must see it at once)
             return Deferral("breaker_open", state.open_until + self._short_wait())
         tripped = state.failures >= settings.breaker_failures
         # Half-open: one probe at a time, on slot 0.
@@ -126,12 +138,11 @@ class FlowControl:
         if not free:
             if tripped:
                 return Deferral("breaker_probing", max(now, state.leases.get(0, now)) + self._short_wait())
-            return self._busy("endpoint_busy", state, now)
-        owner = owner_scope(subscription)
+            return self._busy(endpoint, "endpoint_busy", state, now)
         owner_state = self._store.flow_state(owner)
         owner_free = self._free(owner_state, settings.owner_share, now)
         if not owner_free:
-            return self._busy("owner_busy", owner_state, now)
+            return self._busy(owner, "owner_busy", owner_state, now)
         token = self._new_token()
         expires = now + settings.lease_seconds
         endpoint_slot = self._pick(free)
@@ -152,6 +163,8 @@ class FlowControl:
         """Frees both slots; the endpoint's breaker learns how the attempt went."""
         with self._held_lock:
             self._held.discard(lease.token)
+            self._verdicts.pop(lease.endpoint, None)  # its slots are free again (at least the one released)
+            self._verdicts.pop(lease.owner, None)
         self._store.free_slot(
             lease.endpoint, lease.endpoint_slot, lease.token, self._breaker_change(lease, failure, status, now)
         )
@@ -172,7 +185,7 @@ class FlowControl:
             return BreakerChange(failed=False, open_until=None)  # an answer, whatever it said: closed
         return None  # nothing changes (an answer while closed, or a failure of ours)
 
-    def _busy(self, reason: str, state: FlowState, now: float) -> Deferral:
+    def _busy(self, scope: FlowScope, reason: str, state: FlowState, now: float) -> Deferral:
         """Slots held by attempts that began moments ago (likely quick): wait for one here, or try again shortly.
         Held for longer (a slow endpoint, up to its time limit): come back when the first of those leases runs
         out, not before, so that a flood of jobs for slow endpoints costs one deferral each per attempt time,
@@ -185,7 +198,7 @@ class FlowControl:
         settings = self._settings
         held = {slot: expires for slot, expires in state.leases.items() if expires > now}
         if not held or state.suspect & held.keys():
-            return self._until_expiry(reason, held, now)
+            return self._until_expiry(scope, reason, held, now)
         with self._held_lock:
             mine = {slot for slot in held if state.holders.get(slot) in self._held}
         ages = {slot: now - (expires - settings.lease_seconds) for slot, expires in held.items()}
@@ -195,13 +208,33 @@ class FlowControl:
                 for slot, age in ages.items()
             )
             return Deferral(reason, now + self._short_wait(), young=worth_waiting)
-        return self._until_expiry(reason, held, now)
+        return self._until_expiry(scope, reason, held, now)
 
-    def _until_expiry(self, reason: str, held: dict[int, float], now: float) -> Deferral:
+    def _until_expiry(self, scope: FlowScope, reason: str, held: dict[int, float], now: float) -> Deferral:
+        return self._verdict(scope, reason, max(now, min(held.values(), default=now)), now)
+
+    def _verdict(self, scope: FlowScope, reason: str, base: float, now: float) -> Deferral:
+        """A deferral counted from ``base``, remembered for ``remember_seconds`` for the scope's next jobs."""
+        with self._held_lock:
+            self._verdicts[scope] = (reason, base, now)
+        return self._deferral(reason, base)
+
+    def _remembered(self, scope: FlowScope, now: float) -> Deferral | None:
+        with self._held_lock:
+            verdict = self._verdicts.get(scope)
+        if verdict is None:
+            return None
+        reason, base, read_at = verdict
+        # Only while fresh, and only while the lease it waits for is still ahead.
+        if not read_at <= now < read_at + self._settings.remember_seconds or base <= now:
+            return None
+        return self._deferral(reason, base)
+
+    def _deferral(self, reason: str, base: float) -> Deferral:
         # Spread over a few seconds: the jobs that queued up behind a slow attempt do not all come back at once.
         settings = self._settings
         spread = self._uniform(settings.defer_min_seconds, settings.defer_min_seconds + settings.lease_seconds / 2)
-        return Deferral(reason, max(now, min(held.values(), default=now)) + spread)
+        return Deferral(reason, base + spread)
 
     def _free(self, state: FlowState, slots: int, now: float) -> list[int]:
         return [slot for slot in range(slots) if slot not in state.leases or state.leases[slot] <= now]
