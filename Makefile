@@ -9,7 +9,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: install browser fonts test lint unit synth deploy destroy diff bootstrap clean openapi redrive doctor lock smoke ci-stack
+.PHONY: install browser fonts test lint unit synth deploy destroy diff bootstrap clean openapi redrive seal-secrets doctor lock smoke ci-stack
 
 # Everything from requirements-dev.lock (dev tools, CDK app, Lambda runtime, analyzer), every file checked
 # against its hash. The locks come from the requirements files: `make lock` after changing one.
@@ -118,6 +118,10 @@ destroy: install
 OUTPUTS ?= cdk-outputs-$(ENV).json
 redrive: $(VENV)/.installed
 	PYTHONPATH=.:lambdas $(PY) -m ops.redrive_webhooks --outputs $(OUTPUTS)
+
+# Seals webhook secrets stored plain by a deployment older than the webhook secrets key (once, after deploy).
+seal-secrets: $(VENV)/.installed
+	PYTHONPATH=.:lambdas $(PY) -m ops.seal_secrets --outputs $(OUTPUTS)
 
 # The e2e suite against a deployment's outputs file, as a Cognito user made for it and removed afterwards
 # (ops/smoke_user.py; needs cognito-idp admin rights on the pool). The deploy workflow runs it.

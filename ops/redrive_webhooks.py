@@ -30,27 +30,29 @@ def output_value(document: dict[str, Any], key: str) -> str:
     raise KeyError(f"no output {key} in the outputs file")
 
 
+def client_for(document: dict[str, Any], service: str) -> Any:
+    """A client for the deployment the outputs file describes: the local mode's emulator (its endpoint is in
+    the file; it takes any credentials), or AWS with the caller's profile."""
+    local = document.get("Local")
+    if not local:
+        return boto3.client(service)
+    return boto3.client(
+        service,
+        endpoint_url=local["AwsEndpointUrl"],
+        region_name=local.get("Region", "us-east-1"),
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--outputs", type=Path, required=True, help="cdk deploy --outputs-file, or the local mode's")
     parser.add_argument("--limit", type=int, default=10_000)
     arguments = parser.parse_args(argv)
     document = json.loads(arguments.outputs.read_text())
-    local = document.get("Local")
-    # The local mode's emulator takes any credentials; AWS takes the caller's profile.
-    client = (
-        boto3.client(
-            "sqs",
-            endpoint_url=local["AwsEndpointUrl"],
-            region_name=local.get("Region", "us-east-1"),
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        if local
-        else boto3.client("sqs")
-    )
     queue = SqsJobQueue(
-        client,
+        client_for(document, "sqs"),
         output_value(document, outputs.WEBHOOK_DISPATCH_QUEUE_URL),
         output_value(document, outputs.WEBHOOK_DEAD_LETTER_QUEUE_URL),
     )

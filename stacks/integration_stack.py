@@ -101,6 +101,8 @@ class IntegrationStack(Stack):
         )
         CfnOutput(self, outputs.WEBHOOK_DISPATCH_QUEUE_URL, value=self.dispatch.queue.queue_url)
         CfnOutput(self, outputs.WEBHOOK_DEAD_LETTER_QUEUE_URL, value=self.dispatch.dead_letter_queue.queue_url)
+        # make seal-secrets reads it (it seals secrets stored plain before they were sealed).
+        CfnOutput(self, outputs.WEBHOOK_SECRETS_KEY_ARN, value=self.secrets_key.key.key_arn)
         if self.endpoint_secret is not None:
             CfnOutput(self, outputs.WEBHOOK_ENDPOINT_SECRET_ARN, value=self.endpoint_secret.secret_arn)
 

@@ -24,12 +24,15 @@ from image_pipeline.events.domain.events import build_event
 from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
 from image_pipeline.webhooks import composition as dispatcher_composition
 from image_pipeline.webhooks import handler as dispatcher
+from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.model import Subscription
+from image_pipeline.webhooks.domain.secrets import seal_plain_secrets
 from image_pipeline.webhooks.domain.subscriptions import WebhookService
 from image_pipeline.webhooks.domain.targets import TargetPolicy
 from local.tools.webhook_receiver import WebhookReceiver
+from ops.seal_secrets import main as seal_secrets_main
 from tests.support.lambda_sqs import BatchResult, feed_once
 from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized
@@ -556,6 +559,91 @@ def test_the_table_and_its_index_hold_nothing_a_thief_could_sign_with(
     assert '"WebhookAttempts"' in logged.out  # a positive control: what the dispatcher printed was captured
     assert not [secret for secret in secrets if secret in logged.out + logged.err]
     assert "whsec_" not in logged.out + logged.err
+
+
+LEGACY_SECRET = "whsec_" + base64.b64encode(b"a secret of the first release, 32b").decode()
+
+
+def _as_the_first_release_wrote_it(dispatch: Dispatch, webhook_id: str) -> None:
+    """The subscription's secret stored plain, as before secrets were sealed (no secretsVersion either)."""
+    dispatch.dynamodb.update_item(
+        TableName=dispatch.table_name,
+        Key={"pk": {"S": f"WEBHOOK#{webhook_id}"}, "sk": {"S": "WEBHOOK"}},
+        UpdateExpression="SET secrets = :plain REMOVE secretsVersion",
+        ExpressionAttributeValues={":plain": {"L": [{"M": {"value": {"S": LEGACY_SECRET}}}]}},
+    )
+
+
+def test_make_seal_secrets_seals_what_the_first_release_stored_plain_and_receivers_notice_nothing(
+    dispatch: Dispatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with WebhookReceiver() as receiver:
+        # Given a webhook whose secret an older release stored plain, and its receiver trusting that secret
+        subscription, _ = dispatch.subscribe(receiver.url)
+        _as_the_first_release_wrote_it(dispatch, subscription.webhook_id)
+        receiver.trust(LEGACY_SECRET)
+        # When an event comes before the secrets are sealed, Then it is still delivered, signed with it
+        dispatch.publish(image_event(image_id="img-before"))
+        dispatch.drain()
+        # When the operator runs make seal-secrets (once; then again)
+        outputs = tmp_path / "cdk-outputs-dev.json"
+        environment = dispatch.stacks.environment(DISPATCHER_HANDLER)
+        outputs.write_text(
+            json.dumps(
+                {
+                    "ImagePipeline-dev-Data": {"WebhooksTableName": dispatch.table_name},
+                    "ImagePipeline-dev-Integration": {"WebhookSecretsKeyArn": environment["WEBHOOK_SECRETS_KEY_ARN"]},
+                }
+            )
+        )
+        assert seal_secrets_main(["--outputs", str(outputs)]) == 0
+        assert seal_secrets_main(["--outputs", str(outputs)]) == 0
+        # Then the same secret is stored sealed (it opens with the key and the webhook's context only), a scan
+        # of the table finds it nowhere in the clear, and receivers go on verifying with it
+        items = dispatch.dynamodb.scan(TableName=dispatch.table_name)["Items"]
+        assert not [blob for item in items for blob in _blobs(item) if LEGACY_SECRET.encode() in blob]
+        [stored] = dispatch.subscription(subscription.webhook_id).secrets
+        opened = dispatch.kms.decrypt(
+            CiphertextBlob=base64.b64decode(stored.value),
+            EncryptionContext={"webhookId": subscription.webhook_id, "owner": "alice"},
+        )["Plaintext"]
+        assert (stored.sealed, opened.decode()) == (True, LEGACY_SECRET)
+        dispatch.publish(image_event(image_id="img-after"))
+        dispatch.drain()
+    assert sorted(e.payload["data"]["imageId"] for e in receiver.events) == ["img-after", "img-before"]
+    printed = capsys.readouterr().out
+    assert "sealed 1 plain secret(s) of 1" in printed
+    assert "sealed 0 plain secret(s) of 0" in printed  # the second run found nothing to do
+
+
+def test_sealing_never_overwrites_a_rotation_that_lands_in_between(dispatch: Dispatch) -> None:
+    subscription, _ = dispatch.subscribe("http://127.0.0.1:9/hook")
+    _as_the_first_release_wrote_it(dispatch, subscription.webhook_id)
+    rotations: list[str] = []
+
+    class RotatedInBetween:
+        """The table; the owner rotates the secret right after the sealing read the item, before it writes."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(dispatch.table, name)
+
+        def replace_secrets(self, webhook_id: str, secrets: Any, read_version: int) -> bool:
+            if not rotations:
+                rotations.append(dispatch.service.rotate_secret("alice", webhook_id).secret)
+            return dispatch.table.replace_secrets(webhook_id, secrets, read_version)
+
+    sealer = KmsSecrets(dispatch.kms, dispatch.stacks.environment(DISPATCHER_HANDLER)["WEBHOOK_SECRETS_KEY_ARN"])
+    report = seal_plain_secrets(RotatedInBetween(), sealer)
+    # Then the rotation's new secret stays current, and the plain one it kept as previous is sealed (by the
+    # rotation itself: the sealing's write was refused, it read the item again and found nothing plain)
+    current, previous = dispatch.subscription(subscription.webhook_id).secrets
+    context = {"webhookId": subscription.webhook_id, "owner": "alice"}
+    plain = [
+        dispatch.kms.decrypt(CiphertextBlob=base64.b64decode(s.value), EncryptionContext=context)["Plaintext"].decode()
+        for s in (current, previous)
+    ]
+    assert (current.sealed, previous.sealed, plain) == (True, True, [rotations[0], LEGACY_SECRET])
+    assert (report.subscriptions, report.sealed) == (1, 0)
 
 
 def test_a_name_that_now_resolves_to_a_private_address_is_refused_at_delivery(

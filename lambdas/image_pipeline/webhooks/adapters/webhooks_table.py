@@ -17,6 +17,7 @@ A slot is an attribute ``slot<n>`` = ``{token, expiresAt}`` (a lease); the break
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -85,13 +86,20 @@ def _secrets_document(secrets: tuple[SigningSecret, ...]) -> list[dict[str, Any]
     return [{"sealed": s.value, "expiresAt": s.expires_at} for s in secrets]
 
 
+def _secret(document: dict[str, Any]) -> SigningSecret:
+    # A plain ``value``: written before secrets were sealed (``make seal-secrets`` seals those in place).
+    if "sealed" not in document:
+        return SigningSecret(document["value"], document.get("expiresAt"), sealed=False)
+    return SigningSecret(document["sealed"], document.get("expiresAt"))
+
+
 def subscription_from_item(item: dict[str, Any]) -> Subscription:
     return Subscription(
         webhook_id=item["webhookId"],
         owner=item["owner"],
         url=item["url"],
         events=tuple(item["events"]),
-        secrets=tuple(SigningSecret(s["sealed"], s.get("expiresAt")) for s in item.get("secrets", [])),
+        secrets=tuple(_secret(s) for s in item.get("secrets", [])),
         created_at=item["createdAt"],
         status=SubscriptionStatus(item.get("status", SubscriptionStatus.ACTIVE.value)),
         failing_since=item.get("failingSince"),
@@ -194,6 +202,21 @@ class WebhookStore:
         for page in self._db.get_paginator("query").paginate(**self._owner_query(owner)):
             subscriptions += [subscription_from_item(from_item(item)) for item in page["Items"]]
         return subscriptions
+
+    def all_subscriptions(self) -> Iterator[Subscription]:
+        """Every subscription of every owner (a scan of the table: for maintenance, never on a request)."""
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "sk = :sk",
+            "ExpressionAttributeValues": {":sk": {"S": SUBSCRIPTION_SK}},
+        }
+        while True:
+            page = self._db.scan(**arguments)
+            for item in page.get("Items", []):
+                yield subscription_from_item(from_item(item))
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def count_subscriptions(self, owner: str) -> int:
         return int(self._db.query(**self._owner_query(owner, Select="COUNT"))["Count"])

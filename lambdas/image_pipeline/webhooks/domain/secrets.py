@@ -7,7 +7,7 @@ webhook's item cannot be opened.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,8 +44,53 @@ def rotated(
     """The new current secret, then the previous current one until ``overlap_end`` (none when it is expired at
     once). Older secrets, still in a previous overlap, are retired: never more than two."""
     current = [s for s in secrets if s.expires_at is None]
-    kept = () if expire_previous else tuple(SigningSecret(s.value, overlap_end) for s in current[:1])
+    kept = () if expire_previous else tuple(SigningSecret(s.value, overlap_end, s.sealed) for s in current[:1])
     return (SigningSecret(new_sealed), *kept)
+
+
+def sealed_all(
+    secrets: tuple[SigningSecret, ...], context: SecretContext, sealer: SecretSealer
+) -> tuple[SigningSecret, ...]:
+    """The same secrets with every plain one sealed: an item written before secrets were sealed (a plain
+    ``value``) keeps signing with the same secrets, and receivers notice nothing."""
+    return tuple(s if s.sealed else SigningSecret(sealer.seal(s.value, context), s.expires_at) for s in secrets)
+
+
+@dataclass(frozen=True)
+class SealingReport:
+    subscriptions: int  # subscriptions read
+    sealed: int  # of which had plain secrets, now sealed
+    secrets: int  # plain secrets sealed
+
+
+class PlainSecretsRepository(Protocol):
+    def all_subscriptions(self) -> Iterator[Subscription]: ...
+
+    def get_subscription(self, webhook_id: str) -> Subscription | None: ...
+
+    def replace_secrets(self, webhook_id: str, secrets: tuple[SigningSecret, ...], read_version: int) -> bool: ...
+
+
+def seal_plain_secrets(repository: PlainSecretsRepository, sealer: SecretSealer, attempts: int = 3) -> SealingReport:
+    """Seals every secret still stored plain (items written before secrets were sealed), one conditional write
+    per subscription: a rotation that lands in between is never overwritten (its item is read again). Running
+    it again finds nothing to do."""
+    read = sealed = count = 0
+    for found in repository.all_subscriptions():
+        read += 1
+        subscription: Subscription | None = found
+        for _ in range(attempts):
+            if subscription is None or all(s.sealed for s in subscription.secrets):
+                break
+            plain = sum(not s.sealed for s in subscription.secrets)
+            secrets = sealed_all(subscription.secrets, context_of(subscription), sealer)
+            if repository.replace_secrets(subscription.webhook_id, secrets, subscription.secrets_version):
+                sealed, count = sealed + 1, count + plain
+                break
+            subscription = repository.get_subscription(found.webhook_id)
+        else:
+            raise RuntimeError(f"webhook {found.webhook_id}: its secrets kept changing; run again")
+    return SealingReport(subscriptions=read, sealed=sealed, secrets=count)
 
 
 def signing_secrets(subscription: Subscription, now: float, opener: Callable[[str, SecretContext], str]) -> list[str]:

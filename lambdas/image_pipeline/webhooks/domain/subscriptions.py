@@ -20,7 +20,7 @@ from image_pipeline.webhooks.domain.payload import (
     webhook_test_event,
 )
 from image_pipeline.webhooks.domain.ports import FlowScope, FlowStore, WebhookRepository
-from image_pipeline.webhooks.domain.secrets import SecretContext, SecretSealer, rotated
+from image_pipeline.webhooks.domain.secrets import SecretContext, SecretSealer, rotated, sealed_all
 from image_pipeline.webhooks.domain.signing import generate_secret
 from image_pipeline.webhooks.domain.targets import Resolver, TargetPolicy, check_url, system_resolver
 
@@ -121,6 +121,7 @@ class WebhookService:
             subscription = self.get(owner, webhook_id)
             overlap_end = self._clock() + ROTATION_OVERLAP_SECONDS
             kept = rotated(subscription.secrets, sealed, overlap_end, expire_previous=expire_previous)
+            kept = sealed_all(kept, SecretContext(webhook_id, owner), self._secrets)  # a plain one of old
             if self._repository.replace_secrets(webhook_id, kept, subscription.secrets_version):
                 return RotatedSecret(
                     secret=secret, previous_secret_expires_at=None if expire_previous else iso(overlap_end)
