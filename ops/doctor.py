@@ -74,6 +74,21 @@ class Finding:
         return [head] if self.fix is None else [head, f"      -> {self.fix}"]
 
 
+# An index's key schema and projection, comparable between a template and DescribeTable's answer.
+IndexShape = tuple[tuple[tuple[str, str], ...], str, tuple[str, ...]]
+
+
+def index_shapes(indexes: Iterable[dict[str, Any]]) -> dict[str, IndexShape]:
+    return {
+        str(index["IndexName"]): (
+            tuple((str(k["AttributeName"]), str(k["KeyType"])) for k in index["KeySchema"]),
+            str(index.get("Projection", {}).get("ProjectionType", "ALL")),
+            tuple(sorted(index.get("Projection", {}).get("NonKeyAttributes", []))),
+        )
+        for index in indexes
+    }
+
+
 @dataclass(frozen=True)
 class Plan:
     """What the synthesized app needs from the account, read from its cloud assembly and the environment config."""
@@ -91,6 +106,8 @@ class Plan:
     alarm_emails: tuple[str, ...]
     webhook_endpoints: tuple[str, ...]
     create_actions: tuple[str, ...] = field(default=())
+    # Each DynamoDB table's global indexes in the templates: (stack, logical id, {index name: its shape}).
+    table_indexes: tuple[tuple[str, str, dict[str, IndexShape]], ...] = field(default=())
 
     @property
     def qualifier(self) -> str:
@@ -149,6 +166,11 @@ class Plan:
             ),
             create_actions=tuple(
                 sorted({CREATE_ACTIONS[r.type] for r in assembly.resources() if r.type in CREATE_ACTIONS})
+            ),
+            table_indexes=tuple(
+                (r.stack, r.logical_id, index_shapes(r.properties.get("GlobalSecondaryIndexes", [])))
+                for table_type in ("AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table")
+                for r in assembly.resources(table_type)
             ),
         )
 
@@ -264,6 +286,45 @@ def check_stacks(cloudformation: Any, plan: Plan) -> list[Finding]:
             )
         else:
             findings.append(Finding(Status.PASS, "stack state", f"{name}: {status}"))
+    return findings
+
+
+def check_table_indexes(cloudformation: Any, dynamodb: Any, plan: Plan) -> list[Finding]:
+    """A deploy changes each deployed table's global indexes in a way DynamoDB and CloudFormation accept: no
+    index changed in place (its keys or projection), at most one added or removed per update."""
+    findings = []
+    for stack, logical_id, wanted in plan.table_indexes:
+        try:
+            physical = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId=logical_id)[
+                "StackResourceDetail"
+            ]["PhysicalResourceId"]
+        except ClientError as error:
+            if "does not exist" in str(error):
+                findings.append(Finding(Status.PASS, "table indexes", f"{stack}/{logical_id}: not deployed yet"))
+                continue
+            raise
+        deployed = index_shapes(dynamodb.describe_table(TableName=physical)["Table"].get("GlobalSecondaryIndexes", []))
+        changed = sorted(name for name in set(wanted) & set(deployed) if wanted[name] != deployed[name])
+        added, removed = sorted(set(wanted) - set(deployed)), sorted(set(deployed) - set(wanted))
+        where = f"{stack}/{logical_id} ({physical})"
+        if changed or len(added) + len(removed) > 1:
+            legacy = removed == ["ByOwner"] and added == ["ByOwnerListing"]
+            fix = (
+                'deploy once with CDK_CONTEXT="-c webhooksLegacyOwnerIndex=true", run make seal-secrets, then deploy '
+                "without it (docs/runbook.md, Upgrading)"
+                if legacy
+                else "add or remove one index per deploy; to change an index, add one under a new name, move the "
+                "code to it, then remove the old one"
+            )
+            what = [f"{name} would change in place" for name in changed] + (
+                [f"{len(added)} index(es) added ({', '.join(added)}) and {len(removed)} removed ({', '.join(removed)})"]
+                if len(added) + len(removed) > 1
+                else []
+            )
+            findings.append(Finding(Status.FAIL, "table indexes", f"{where}: {'; '.join(what)}", fix))
+        else:
+            change = f"adds {added[0]}" if added else f"removes {removed[0]}" if removed else "no index change"
+            findings.append(Finding(Status.PASS, "table indexes", f"{where}: {change}"))
     return findings
 
 
@@ -522,6 +583,7 @@ def run_checks(
     checks: list[tuple[str, Callable[[], Finding | list[Finding]]]] = [
         ("cdk bootstrap", lambda: check_bootstrap(client("cloudformation"), client("ssm"), plan, region)),
         ("stack state", lambda: check_stacks(client("cloudformation"), plan)),
+        ("table indexes", lambda: check_table_indexes(client("cloudformation"), client("dynamodb"), plan)),
         ("rekognition", lambda: check_rekognition(client("rekognition"), plan, region, offered_regions)),
         ("rekognition quota", lambda: check_rekognition_quotas(client("service-quotas"), plan, region)),
         ("lambda concurrency", lambda: check_lambda_concurrency(client("lambda"), plan, region)),

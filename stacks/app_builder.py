@@ -45,6 +45,8 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
         config = dataclasses.replace(
             config, webhooks=dataclasses.replace(config.webhooks, endpoint_url=str(webhook_endpoint))
         )
+    if str(app.node.try_get_context("webhooksLegacyOwnerIndex")).lower() == "true":
+        config = dataclasses.replace(config, webhooks=dataclasses.replace(config.webhooks, legacy_owner_index=True))
     extra_origins = app.node.try_get_context("extraCorsOrigins")
     if extra_origins:
         origins = tuple(origin.strip() for origin in str(extra_origins).split(",") if origin.strip())

@@ -101,6 +101,10 @@ class WebhookConfig:
     # set with ``-c webhookEndpoint=https://...``.
     endpoint_url: str | None = None
     endpoint_events: tuple[str, ...] = WEBHOOK_EVENT_TYPES
+    # Upgrading a deployment made before the owner index stopped projecting the secrets: True for one deploy
+    # (``-c webhooksLegacyOwnerIndex=true``) keeps the old index while the new one is built; the next deploy,
+    # without it, removes the old one. See docs/runbook.md ("Upgrading").
+    legacy_owner_index: bool = False
 
     def __post_init__(self) -> None:
         if not 2 <= self.max_concurrency <= 1000 or not 1 <= self.batch_size <= 10:

@@ -14,16 +14,23 @@ from image_pipeline.webhooks.adapters.webhooks_table import OWNER_INDEX_ATTRIBUT
 from stacks.config import EnvironmentConfig
 from stacks.constructs.single_table import IndexSpec, single_table
 
-OWNER_INDEX = "ByOwner"
+OWNER_INDEX = "ByOwnerListing"
+# The first release's owner index: every attribute projected, the secrets included. DynamoDB cannot change an
+# index's projection in place, nor can one deploy both add an index and remove one: a deployment that has it
+# keeps it for one deploy (``WebhookConfig.legacy_owner_index``, ``-c webhooksLegacyOwnerIndex=true``) while
+# the new one is built, the functions still querying it; the next deploy, without the flag, removes it.
+LEGACY_OWNER_INDEX = "ByOwner"
 
 
 class WebhooksTable(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, construct_id)
-        self.owner_index = OWNER_INDEX
+        legacy = config.webhooks.legacy_owner_index
+        indexes = [IndexSpec(OWNER_INDEX, "gsi1pk", "gsi1sk", include=OWNER_INDEX_ATTRIBUTES)]
+        if legacy:
+            indexes.insert(0, IndexSpec(LEGACY_OWNER_INDEX, "gsi1pk", "gsi1sk"))
+        # The index the functions query: the old one while the new one may still be backfilling.
+        self.owner_index = LEGACY_OWNER_INDEX if legacy else OWNER_INDEX
         self.table = single_table(
-            self,
-            config=config,
-            indexes=[IndexSpec(OWNER_INDEX, "gsi1pk", "gsi1sk", include=OWNER_INDEX_ATTRIBUTES)],
-            encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+            self, config=config, indexes=indexes, encryption=dynamodb.TableEncryptionV2.aws_managed_key()
         )

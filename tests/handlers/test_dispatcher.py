@@ -548,7 +548,7 @@ def test_the_table_and_its_index_hold_nothing_a_thief_could_sign_with(
     # And the owner index, queried as the listing does, carries no secrets at all
     listed = dispatch.dynamodb.query(
         TableName=dispatch.table_name,
-        IndexName="ByOwner",
+        IndexName="ByOwnerListing",
         KeyConditionExpression="gsi1pk = :owner",
         ExpressionAttributeValues={":owner": {"S": "OWNER#alice"}},
     )["Items"]

@@ -24,6 +24,9 @@ def test_the_plan_names_the_stacks_bootstrap_operations_and_concurrency_of_the_a
     assert {"lambda:CreateFunction", "s3:CreateBucket", "dynamodb:CreateTable"} <= set(plan.create_actions)
     assert plan.alarm_emails == ()
     assert plan.webhook_endpoints == ()
+    # Every table's global indexes, as the deploy will ask for them (the index check compares the deployed ones)
+    indexes = {name for stack, _, shapes in plan.table_indexes for name in shapes if stack.endswith("-Data")}
+    assert indexes == {"ByOwner", "ByOwnerLabel", "ByOwnerListing"}
 
 
 def test_the_plan_sees_the_alarm_email_and_the_webhook_endpoint_given_as_context() -> None:

@@ -29,6 +29,12 @@ def with_endpoint() -> Synthesized:
     return synthesize("prod", webhookEndpoint=ENDPOINT)
 
 
+@pytest.fixture(scope="session")
+def upgrading() -> Synthesized:
+    """The first deploy of an upgrade from the first release (its owner index still projecting everything)."""
+    return synthesize("prod", webhooksLegacyOwnerIndex="true")
+
+
 def _function(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
     return only(template, "AWS::Lambda::Function", lambda r: r["Properties"].get("Handler") == handler)
 
@@ -152,7 +158,7 @@ def test_webhooks_table_is_kms_encrypted_with_ttl_and_an_owner_index(synthesized
         data,
         "AWS::DynamoDB::GlobalTable",
         lambda r: (
-            any(i["IndexName"] == "ByOwner" for i in r["Properties"]["GlobalSecondaryIndexes"])
+            any(i["IndexName"] == "ByOwnerListing" for i in r["Properties"]["GlobalSecondaryIndexes"])
             and len(r["Properties"]["GlobalSecondaryIndexes"]) == 1
         ),
     )
@@ -316,7 +322,7 @@ def test_the_owner_index_never_carries_the_secrets(synthesized: Synthesized) -> 
     _, table = only(
         synthesized.template("Data"),
         "AWS::DynamoDB::GlobalTable",
-        lambda r: [i["IndexName"] for i in r["Properties"]["GlobalSecondaryIndexes"]] == ["ByOwner"],
+        lambda r: [i["IndexName"] for i in r["Properties"]["GlobalSecondaryIndexes"]] == ["ByOwnerListing"],
     )
     [index] = table["Properties"]["GlobalSecondaryIndexes"]
     assert index["Projection"]["ProjectionType"] == "INCLUDE"
@@ -342,3 +348,41 @@ def test_an_alarm_watches_disabled_endpoints(integration: dict[str, Any]) -> Non
     )
     assert alarm["TreatMissingData"] == "notBreaching"
     assert alarm["AlarmActions"]
+
+
+def _owner_indexes(synth: Synthesized) -> dict[str, dict[str, Any]]:
+    _, table = only(
+        synth.template("Data"),
+        "AWS::DynamoDB::GlobalTable",
+        lambda r: any(i["IndexName"] == "ByOwnerListing" for i in r["Properties"]["GlobalSecondaryIndexes"]),
+    )
+    return {i["IndexName"]: i for i in table["Properties"]["GlobalSecondaryIndexes"]}
+
+
+def test_upgrading_from_the_first_releases_owner_index_takes_two_deploys_of_one_index_change_each(
+    synthesized: Synthesized, upgrading: Synthesized
+) -> None:
+    # DynamoDB cannot change an index's projection in place, and CloudFormation refuses to add one index and
+    # remove another in one update. The first release had ByOwner projecting every attribute (the secrets too).
+    first_release = {
+        "IndexName": "ByOwner",
+        "KeySchema": [
+            {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+            {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    # Given the upgrade's first deploy (-c webhooksLegacyOwnerIndex=true)
+    during, after = _owner_indexes(upgrading), _owner_indexes(synthesized)
+    # Then it keeps that index exactly as it was and adds the new one (one index change), and the functions
+    # query the old one meanwhile (the new one may still be backfilling)
+    assert during["ByOwner"] == first_release
+    assert during["ByOwnerListing"] == after["ByOwnerListing"]
+    for part, handler in (("Integration", DISPATCHER), ("Api", API)):
+        variables = _function(upgrading.template(part), handler)[1]["Properties"]["Environment"]["Variables"]
+        assert variables["WEBHOOKS_OWNER_INDEX"] == "ByOwner"
+    # And the next deploy, without the flag, removes the old one (one index change) and queries the new one
+    assert set(after) == {"ByOwnerListing"}
+    for part, handler in (("Integration", DISPATCHER), ("Api", API)):
+        variables = _function(synthesized.template(part), handler)[1]["Properties"]["Environment"]["Variables"]
+        assert variables["WEBHOOKS_OWNER_INDEX"] == "ByOwnerListing"

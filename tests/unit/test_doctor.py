@@ -32,7 +32,9 @@ from ops.doctor import (
     check_rekognition,
     check_rekognition_quotas,
     check_stacks,
+    check_table_indexes,
     check_webhook_endpoint,
+    index_shapes,
     main,
     report,
     run_checks,
@@ -157,6 +159,95 @@ def test_a_stack_stuck_in_a_failed_rollback_fails_with_the_command_that_frees_it
     assert data.status is Status.PASS
     assert recognition.status is Status.FAIL
     assert recognition.fix == "aws cloudformation continue-update-rollback --stack-name ImagePipeline-dev-Recognition"
+
+
+# -- DynamoDB indexes a deploy would change ---------------------------------------------------------------------
+KEYS = [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}]
+FIRST_RELEASE_INDEX = {"IndexName": "ByOwner", "KeySchema": KEYS, "Projection": {"ProjectionType": "ALL"}}
+LISTING_INDEX = {
+    "IndexName": "ByOwnerListing",
+    "KeySchema": KEYS,
+    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["url", "webhookId"]},
+}
+
+
+def deployed_table(indexes: list[dict[str, Any]]) -> tuple[Any, Any, list[Stubber]]:
+    """CloudFormation naming the webhooks table of the Data stack, and DynamoDB describing it with ``indexes``."""
+    cloudformation, cfn_stub = stubbed("cloudformation")
+    dynamodb, ddb_stub = stubbed("dynamodb")
+    cfn_stub.add_response(
+        "describe_stack_resource",
+        {
+            "StackResourceDetail": {
+                "LogicalResourceId": "WebhooksTable",
+                "PhysicalResourceId": "webhooks-1",
+                "ResourceType": "AWS::DynamoDB::GlobalTable",
+                "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
+                "ResourceStatus": "UPDATE_COMPLETE",
+            }
+        },
+        {"StackName": "ImagePipeline-prod-Data", "LogicalResourceId": "WebhooksTable"},
+    )
+    ddb_stub.add_response(
+        "describe_table",
+        {
+            "Table": {
+                "TableName": "webhooks-1",
+                "GlobalSecondaryIndexes": [
+                    {**index, "IndexStatus": "ACTIVE"}
+                    for index in indexes  # type: ignore[dict-item]
+                ],
+            }
+        },
+        {"TableName": "webhooks-1"},
+    )
+    return cloudformation, dynamodb, [cfn_stub, ddb_stub]
+
+
+def with_indexes(*indexes: dict[str, Any]) -> Plan:
+    return plan("prod", table_indexes=(("ImagePipeline-prod-Data", "WebhooksTable", index_shapes(indexes)),))
+
+
+def test_an_upgrade_that_would_swap_the_owner_index_in_one_deploy_fails_with_the_two_step_way() -> None:
+    # Given a deployment of the first release (its owner index projecting every attribute, the secrets too)
+    cloudformation, dynamodb, stubs = deployed_table([FIRST_RELEASE_INDEX])
+    # When the templates replace it with the listing index in one deploy
+    with stubs[0], stubs[1]:
+        [finding] = check_table_indexes(cloudformation, dynamodb, with_indexes(LISTING_INDEX))
+    # Then the doctor fails before CloudFormation would ("Cannot perform more than one GSI creation or deletion")
+    assert finding.status is Status.FAIL
+    assert "1 index(es) added (ByOwnerListing) and 1 removed (ByOwner)" in finding.message
+    assert finding.fix is not None
+    assert "webhooksLegacyOwnerIndex=true" in finding.fix
+
+
+def test_the_upgrades_first_deploy_adds_one_index_and_passes() -> None:
+    cloudformation, dynamodb, stubs = deployed_table([FIRST_RELEASE_INDEX])
+    with stubs[0], stubs[1]:
+        [finding] = check_table_indexes(cloudformation, dynamodb, with_indexes(FIRST_RELEASE_INDEX, LISTING_INDEX))
+    assert (finding.status, finding.message) == (
+        Status.PASS,
+        "ImagePipeline-prod-Data/WebhooksTable (webhooks-1): adds ByOwnerListing",
+    )
+
+
+def test_an_index_whose_projection_would_change_in_place_fails() -> None:
+    cloudformation, dynamodb, stubs = deployed_table([FIRST_RELEASE_INDEX])
+    narrowed = {**LISTING_INDEX, "IndexName": "ByOwner"}
+    with stubs[0], stubs[1]:
+        [finding] = check_table_indexes(cloudformation, dynamodb, with_indexes(narrowed))
+    assert finding.status is Status.FAIL
+    assert "ByOwner would change in place" in finding.message
+
+
+def test_a_table_not_deployed_yet_passes() -> None:
+    cloudformation, stub = stubbed("cloudformation")
+    stub.add_client_error(
+        "describe_stack_resource", "ValidationError", "Stack 'ImagePipeline-prod-Data' does not exist"
+    )
+    with stub:
+        [finding] = check_table_indexes(cloudformation, None, with_indexes(LISTING_INDEX))
+    assert finding.status is Status.PASS
 
 
 # -- Rekognition in the region -----------------------------------------------------------------------------------

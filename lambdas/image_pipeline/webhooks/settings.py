@@ -12,7 +12,7 @@ class _WebhookSettings(EnvironmentSettings):
     """What the dispatcher and the webhook routes both read."""
 
     table_name: str = Field(alias="WEBHOOKS_TABLE_NAME", min_length=1)
-    owner_index: str = Field(alias="WEBHOOKS_OWNER_INDEX", default="ByOwner")
+    owner_index: str = Field(alias="WEBHOOKS_OWNER_INDEX", min_length=1)
     dispatch_queue_url: str = Field(alias="DISPATCH_QUEUE_URL", min_length=1)
     # The KMS key that seals signing secrets: the API encrypts with it, the dispatcher decrypts.
     secrets_key_arn: str = Field(alias="WEBHOOK_SECRETS_KEY_ARN", min_length=1)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 SUBSCRIPTION_SK = "WEBHOOK"
 DELIVERY_PREFIX = "DELIVERY#"
 FLOW_SK = "FLOW"
-OWNER_INDEX = "ByOwner"
+OWNER_INDEX = "ByOwnerListing"
 # What the owner index carries besides its keys (stacks/constructs/webhooks_table.py projects exactly these).
 OWNER_INDEX_ATTRIBUTES = (
     "webhookId",
