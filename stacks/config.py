@@ -101,6 +101,9 @@ class WebhookConfig:
     # set with ``-c webhookEndpoint=https://...``.
     endpoint_url: str | None = None
     endpoint_events: tuple[str, ...] = WEBHOOK_EVENT_TYPES
+    # A result too large for the event reaches the receiver as a presigned link minted at each attempt, valid
+    # this long at most (and never past the dispatcher's role session: docs/webhooks.md#large-results).
+    results_url_seconds: int = 3600
 
     def __post_init__(self) -> None:
         if not 2 <= self.max_concurrency <= 1000 or not 1 <= self.batch_size <= 10:
@@ -125,6 +128,8 @@ class WebhookConfig:
             raise ValueError("webhooks: allowed_ports must name ports 1..65535")
         if self.test_sends_per_minute < 1:
             raise ValueError("webhooks: test_sends_per_minute >= 1")
+        if not 60 <= self.results_url_seconds <= 43200:
+            raise ValueError("webhooks: results_url_seconds 60..43200 (a role session lasts 12 hours at most)")
 
     @property
     def dispatcher_timeout(self) -> Duration:

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import boto3
 
+from image_pipeline.results.adapters.s3_images import S3ImageObjects
 from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
 from image_pipeline.webhooks.adapters.secrets import SecretValue
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
@@ -55,10 +56,12 @@ def components() -> DispatcherComponents:
             ),
             disable_after_seconds=settings.disable_after_days * 86400,
             delivery_retention_seconds=settings.delivery_retention_days * 86400,
+            results_url_seconds=settings.results_url_seconds,
         ),
         secrets=KmsSecrets(boto3.client("kms"), settings.secrets_key_arn),
         fixed=fixed,
         flows=FlowControl(store=store, settings=fairness(settings)),
+        links=S3ImageObjects(boto3.client("s3"), settings.results_bucket_name),
     )
     pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="webhook")
     return DispatcherComponents(dispatcher=dispatcher, pool=pool)

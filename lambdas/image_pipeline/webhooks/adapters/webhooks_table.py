@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from image_pipeline.results.domain.documents import ResultsRef
 from image_pipeline.shared.dynamo import conditional_failure, from_item, start_key, to_item
 from image_pipeline.webhooks.domain.model import (
     AttemptRecord,
@@ -128,6 +129,7 @@ def _stored_job(item: dict[str, Any]) -> DeliveryJob | None:
         event_type=item["eventType"],
         body=item["body"],
         first_attempt_at=created,
+        results=ResultsRef.from_document(item.get("resultsRef")),
     )
 
 
@@ -273,6 +275,7 @@ class WebhookStore:
             "expiresAt": expires_at,
             # What resend and recover send again (never shown by the delivery listing).
             "body": job.body,
+            **({"resultsRef": job.results.document()} if job.results else {}),
         }
         try:
             self._db.put_item(TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
