@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -659,6 +660,9 @@ def test_a_large_result_reaches_the_receiver_as_a_link_to_exactly_the_stored_jso
     expires = datetime.fromisoformat(data["resultsUrlExpiresAt"]).timestamp()
     assert 3590 <= expires - time.time() <= 3600
     assert_published(received.payload)
+    # signed with Signature Version 4, for the configured lifetime (botocore's default for S3 is SigV2)
+    query = parse_qs(urlsplit(data["resultsUrl"]).query)
+    assert (query["X-Amz-Algorithm"], query["X-Amz-Expires"]) == (["AWS4-HMAC-SHA256"], ["3600"])
     # and the link, with no token, fetches exactly the stored JSON
     fetched = requests.get(data["resultsUrl"], timeout=5)
     assert fetched.status_code == 200
