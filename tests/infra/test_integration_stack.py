@@ -149,6 +149,20 @@ def test_the_dispatcher_may_read_result_documents_only_to_sign_links_to_them(int
     assert "ImageBucketName" in json.dumps(variables["RESULTS_BUCKET_NAME"])
 
 
+def test_result_documents_expire_when_their_deliveries_can_no_longer_be_resent(synthesized: Synthesized) -> None:
+    # Given the image bucket in the data stack
+    [bucket] = [
+        b
+        for b in resources_of(synthesized.template("Data"), "AWS::S3::Bucket").values()
+        if "CorsConfiguration" in b["Properties"]
+    ]
+    rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    # Then documents under the results prefix expire after the delivery records' retention
+    rule = rules["ExpireResultDocuments"]
+    assert (rule["Prefix"], rule["Status"]) == ("results/", "Enabled")
+    assert rule["ExpirationInDays"] == synthesized.pipeline.config.webhooks.delivery_retention_days
+
+
 def test_the_api_function_gets_the_webhook_settings_and_grants(synthesized: Synthesized) -> None:
     api = synthesized.template("Api")
     _, function = _function(api, API)
