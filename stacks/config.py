@@ -95,15 +95,15 @@ class WebhookConfig:
     breaker_max_open_seconds: int = 900
     # POST /webhooks/{id}/test per webhook and minute (429 with Retry-After beyond).
     test_sends_per_minute: int = 5
+    # A result too large for the event reaches the receiver as a presigned link minted at each attempt, valid
+    # this long at most (and never past the dispatcher's role session: docs/webhooks.md#large-results).
+    results_url_seconds: int = 3600
     # Ports a webhook URL may name; an environment may allow more (e.g. 8443) explicitly.
     allowed_ports: tuple[int, ...] = (443,)
     # The environment's own third-party endpoint (https), its secret made in Secrets Manager;
     # set with ``-c webhookEndpoint=https://...``.
     endpoint_url: str | None = None
     endpoint_events: tuple[str, ...] = WEBHOOK_EVENT_TYPES
-    # A result too large for the event reaches the receiver as a presigned link minted at each attempt, valid
-    # this long at most (and never past the dispatcher's role session: docs/webhooks.md#large-results).
-    results_url_seconds: int = 3600
 
     def __post_init__(self) -> None:
         if not 2 <= self.max_concurrency <= 1000 or not 1 <= self.batch_size <= 10:
