@@ -64,8 +64,10 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
         webhooks_table=data.webhooks_table,
         owner_index=data.webhooks_owner_index,
         events_topic=recognition.image_events,
+        bucket=data.bucket,
         env=env,
     )
+    integration.add_stack_dependency(data, "reads result documents through the data stack's exports")
     api = ApiStack(
         app,
         stack_name(config, "Api"),
@@ -102,7 +104,7 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
     Tags.of(app).add("project", PROJECT)
     Tags.of(app).add("environment", config.name)
     acknowledge_findings(data=data, recognition=recognition, api=api)
-    acknowledge_integration(integration)
+    acknowledge_integration(integration, data=data)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return PipelineApp(
         app=app,

@@ -95,6 +95,9 @@ class WebhookConfig:
     breaker_max_open_seconds: int = 900
     # POST /webhooks/{id}/test per webhook and minute (429 with Retry-After beyond).
     test_sends_per_minute: int = 5
+    # A result too large for the event reaches the receiver as a presigned link minted at each attempt, valid
+    # this long at most (and never past the dispatcher's role session: docs/webhooks.md#large-results).
+    results_url_seconds: int = 3600
     # Ports a webhook URL may name; an environment may allow more (e.g. 8443) explicitly.
     allowed_ports: tuple[int, ...] = (443,)
     # The environment's own third-party endpoint (https), its secret made in Secrets Manager;
@@ -129,6 +132,8 @@ class WebhookConfig:
             raise ValueError("webhooks: allowed_ports must name ports 1..65535")
         if self.test_sends_per_minute < 1:
             raise ValueError("webhooks: test_sends_per_minute >= 1")
+        if not 60 <= self.results_url_seconds <= 43200:
+            raise ValueError("webhooks: results_url_seconds 60..43200 (a role session lasts 12 hours at most)")
 
     @property
     def dispatcher_timeout(self) -> Duration:

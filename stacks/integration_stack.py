@@ -9,6 +9,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -44,6 +45,7 @@ class IntegrationStack(Stack):
         webhooks_table: dynamodb.ITableV2,
         owner_index: str,
         events_topic: sns.ITopic,
+        bucket: s3.IBucket,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -66,6 +68,7 @@ class IntegrationStack(Stack):
             events_topic=events_topic,
             endpoint_secret=self.endpoint_secret,
             secrets_key_arn=self.secrets_key.key.key_arn,
+            results_bucket=bucket,
         )
         self.secrets_key.grant_open(self.dispatch.role)
         self.monitoring = QueueConsumerMonitoring(

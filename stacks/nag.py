@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+from image_pipeline.results.domain.documents import RESULTS_PREFIX
 from stacks.api_stack import ApiStack
 from stacks.config import UPLOAD_PREFIX
 from stacks.data_stack import DataStack
@@ -43,6 +44,12 @@ def acknowledge_findings(*, data: DataStack, recognition: RecognitionStack, api:
         "Removal of an object no image owns (a late upload after a delete, a second upload on a spent ticket), "
         "by version, under the upload prefix only; keys are chosen by uploaders, so the prefix is the narrowest.",
     )
+    acknowledge(
+        worker.results_write_policy,
+        f"AwsSolutions-IAM5[Resource::{data.export_name('ImageBucketArn')}/{RESULTS_PREFIX}*]",
+        "Writes result documents too large for an event (s3:PutObject only), keyed by owner and image id under "
+        "the results prefix; the prefix is the narrowest fixed resource.",
+    )
     default_policy = worker.role.node.find_child("DefaultPolicy")
     acknowledge(
         default_policy,
@@ -74,6 +81,12 @@ def acknowledge_api(api: ApiStack, *, data: DataStack) -> None:
         "Presigned upload, display and delete links for keys the function itself chooses under the upload "
         "prefix (<prefix><owner>/<image id>.<ext>); the prefix is the narrowest fixed resource.",
     )
+    acknowledge(
+        handler.objects_policy,
+        f"AwsSolutions-IAM5[Resource::{data.export_name('ImageBucketArn')}/{RESULTS_PREFIX}*]",
+        "DELETE /images/{id} removes the image's result document (results/<owner>/<image id>.json, every version): "
+        "delete only, under the results prefix, the narrowest fixed resource.",
+    )
     rest = api.rest_api
     acknowledge(
         rest.api.node.find_child("CloudWatchRole"),
@@ -104,8 +117,14 @@ def acknowledge_api(api: ApiStack, *, data: DataStack) -> None:
     )
 
 
-def acknowledge_integration(integration: IntegrationStack) -> None:
-    """Webhook dispatch: the dispatcher's X-Ray grant, and the fixed endpoint's secret."""
+def acknowledge_integration(integration: IntegrationStack, *, data: DataStack) -> None:
+    """Webhook dispatch: the dispatcher's X-Ray and result-document grants, and the fixed endpoint's secret."""
+    acknowledge(
+        integration.dispatch.results_read_policy,
+        f"AwsSolutions-IAM5[Resource::{data.export_name('ImageBucketArn')}/{RESULTS_PREFIX}*]",
+        "Presigned links to result documents too large for an event (results/<owner>/<image id>.json): read "
+        "only, under the results prefix, the narrowest fixed resource (any owner's image may be delivered).",
+    )
     dispatcher_policy = integration.dispatch.role.node.find_child("DefaultPolicy")
     acknowledge(
         dispatcher_policy,

@@ -5,7 +5,9 @@
 It verifies every request with the ``standardwebhooks`` library (the signature over
 ``webhook-id.webhook-timestamp.body``; timestamps more than 5 minutes off are refused, so a captured
 request cannot be replayed later), hands each ``webhook-id`` to the application once (retries of a
-delivery it already accepted are answered 200 and dropped), and prints what it got. The local mode and
+delivery it already accepted are answered 200 and dropped), fetches the full results of an event too large
+to carry them from its ``resultsUrl`` (a presigned link that expires: fetched on receipt, no token), and
+prints what it got. The local mode and
 ``make demo`` start it in-process::
 
     receiver = WebhookReceiver(secret).start()
@@ -21,6 +23,8 @@ import json
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +33,8 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 MAX_BODY_BYTES = 1024 * 1024
+# A result document is at most a DynamoDB item (400 KB); anything past this is not read.
+MAX_RESULTS_BYTES = 4 * 1024 * 1024
 # Retries of one delivery come for about a day and a half: remember ids for longer than that.
 REMEMBER_IDS_SECONDS = 48 * 3600
 
@@ -39,6 +45,8 @@ class ReceivedEvent:
     timestamp: int
     payload: dict[str, Any]
     received_at: float
+    # An event too large to carry its results: what its resultsUrl answered (None when the fetch failed).
+    results: dict[str, Any] | None = None
 
     @property
     def type(self) -> str:
@@ -52,6 +60,8 @@ class ReceiverStats:
     duplicates: int = 0
     rejected: int = 0
     scripted_failures: int = 0
+    results_fetched: int = 0
+    results_fetch_failures: int = 0
     statuses: list[int] = field(default_factory=list)
 
 
@@ -187,7 +197,10 @@ class WebhookReceiver:
                 self.stats.statuses.append(200)
                 return 200, {"duplicate": True}, {}
             self._seen[message_id] = now
-            event = ReceivedEvent(message_id, int(headers["webhook-timestamp"]), payload, now)
+        # Outside the lock: a slow link never holds up another delivery.
+        results = self._fetch_results(payload.get("data", {}))
+        event = ReceivedEvent(message_id, int(headers["webhook-timestamp"]), payload, now, results)
+        with self._arrived:
             self.events.append(event)
             self.stats.accepted += 1
             self.stats.statuses.append(200)
@@ -214,6 +227,23 @@ class WebhookReceiver:
             return payload if isinstance(payload, dict) else None
         return None
 
+    def _fetch_results(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """``data.resultsUrl`` is a presigned GET of the full results: fetch it now, before it expires."""
+        url = data.get("resultsUrl")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            return None
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                results = json.loads(answer.read(MAX_RESULTS_BYTES))
+        except (urllib.error.URLError, OSError, ValueError):
+            results = None
+        with self._lock:
+            if isinstance(results, dict):
+                self.stats.results_fetched += 1
+                return results
+            self.stats.results_fetch_failures += 1
+        return None
+
     def _forget_older_than(self, cutoff: float) -> None:
         for message_id in [m for m, at in self._seen.items() if at < cutoff]:
             del self._seen[message_id]
@@ -226,6 +256,9 @@ class WebhookReceiver:
         )
         if "results" in data:
             line += f" results={sorted(data['results'])}"
+        if data.get("resultsOmitted"):
+            fetched = sorted(event.results) if event.results is not None else "link failed"
+            line += f" results(link)={fetched}"
         if "error" in data:
             line += f" error={data['error']}"
         if self._echo is not None:

@@ -9,6 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from image_pipeline.api.settings import ApiSettings
+from image_pipeline.results.domain.documents import RESULTS_PREFIX
 from stacks.config import UPLOAD_PREFIX, EnvironmentConfig
 from stacks.constructs.pipeline_function import PipelineFunction
 from stacks.constructs.results_table import LABEL_INDEX, OWNER_INDEX
@@ -76,10 +77,15 @@ class ApiHandler(Construct):
             roles=[self.role],
             statements=[
                 iam.PolicyStatement(actions=OBJECT_ACTIONS, resources=[bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")]),
+                # DELETE /images/{id} also removes a large result's document (every version of it).
+                iam.PolicyStatement(
+                    actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                    resources=[bucket.arn_for_objects(f"{RESULTS_PREFIX}*")],
+                ),
                 iam.PolicyStatement(
                     actions=["s3:ListBucketVersions"],
                     resources=[bucket.bucket_arn],
-                    conditions={"StringLike": {"s3:prefix": [f"{UPLOAD_PREFIX}*"]}},
+                    conditions={"StringLike": {"s3:prefix": [f"{UPLOAD_PREFIX}*", f"{RESULTS_PREFIX}*"]}},
                 ),
             ],
         )

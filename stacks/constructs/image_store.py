@@ -6,6 +6,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from image_pipeline.results.domain.documents import RESULTS_PREFIX
 from stacks.config import EnvironmentConfig
 
 
@@ -52,6 +53,14 @@ class ImageStore(Construct):
                 s3.LifecycleRule(
                     id="ExpireOldVersions",
                     noncurrent_version_expiration=Duration.days(30),
+                ),
+                # Documents of results too large for an event exist for webhook links: they live as long as a
+                # delivery can be resent (the API reads results from the table), and a document written in the
+                # moment its image was deleted does not stay.
+                s3.LifecycleRule(
+                    id="ExpireResultDocuments",
+                    prefix=RESULTS_PREFIX,
+                    expiration=Duration.days(config.webhooks.delivery_retention_days),
                 ),
             ],
             **common,  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from image_pipeline.recognition.settings import WorkerSettings
+from image_pipeline.results.domain.documents import RESULTS_PREFIX
 from stacks.config import UPLOAD_PREFIX, EnvironmentConfig
 from stacks.constructs.pipeline_function import PipelineFunction
 
@@ -56,6 +57,7 @@ class RecognitionWorker(Construct):
             environment=WorkerSettings.environment(
                 table_name=table.table_name,
                 events_topic_arn=events_topic.topic_arn,
+                results_bucket_name=bucket.bucket_name,
                 queue_url=queue.queue_url,
                 default_features=config.default_features,
                 min_confidence_labels=thresholds.labels,
@@ -101,6 +103,15 @@ class RecognitionWorker(Construct):
                     actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
                     resources=[bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")],
                 )
+            ],
+        )
+        # Results too large for an event are written as results/<owner>/<image id>.json: PutObject there only.
+        self.results_write_policy = iam.Policy(
+            self,
+            "ResultsWritePolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{RESULTS_PREFIX}*")])
             ],
         )
         role.add_to_policy(iam.PolicyStatement(actions=TABLE_ACTIONS, resources=[table.table_arn]))

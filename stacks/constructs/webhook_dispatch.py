@@ -10,11 +10,13 @@ from __future__ import annotations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from image_pipeline.results.domain.documents import RESULTS_PREFIX
 from image_pipeline.webhooks.settings import DispatcherSettings
 from stacks.config import EnvironmentConfig
 from stacks.constructs.messaging import queue_with_dead_letters
@@ -45,6 +47,7 @@ class WebhookDispatch(Construct):
         events_topic: sns.ITopic,
         endpoint_secret: secretsmanager.ISecret | None,
         secrets_key_arn: str,
+        results_bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
         webhooks = config.webhooks
@@ -72,6 +75,8 @@ class WebhookDispatch(Construct):
             breaker_failures=webhooks.breaker_failures,
             breaker_open_seconds=webhooks.breaker_open_seconds,
             breaker_max_open_seconds=webhooks.breaker_max_open_seconds,
+            results_bucket_name=results_bucket.bucket_name,
+            results_url_seconds=webhooks.results_url_seconds,
         )
         if webhooks.endpoint_url and endpoint_secret is not None:
             environment |= DispatcherSettings.environment(
@@ -96,6 +101,19 @@ class WebhookDispatch(Construct):
         )
         self.queue.grant_send_messages(role)
         self.dead_letter_queue.grant_send_messages(role)
+        # A presigned link is only as good as its signer's permission: read of result documents (a version of
+        # one), under the results prefix only. The bucket is SSE-S3 encrypted, so no KMS grant is needed.
+        self.results_read_policy = iam.Policy(
+            self,
+            "ResultsReadPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[results_bucket.arn_for_objects(f"{RESULTS_PREFIX}*")],
+                )
+            ],
+        )
         if endpoint_secret is not None:
             endpoint_secret.grant_read(role)
         self.lambda_.function.add_event_source(

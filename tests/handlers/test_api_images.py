@@ -21,6 +21,7 @@ from image_pipeline.api import handler as api_module
 from image_pipeline.api.settings import ApiSettings
 from image_pipeline.recognition.domain.image_header import ImageFacts
 from image_pipeline.results.adapters.results_table import IndexNames, ResultsStore, content_pk, image_item
+from image_pipeline.results.adapters.s3_results import S3ResultDocuments
 from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status, now_iso
 from image_pipeline.shared.dynamo import from_item, to_item
 from image_pipeline.shared.errors import AnalysisInProgress
@@ -589,6 +590,26 @@ def test_deleting_an_image_removes_object_result_label_items_and_content_pointer
     assert versions.get("DeleteMarkers", []) == []
     assert api("GET", f"/images/{image_id}").status == 404
     assert api("GET", "/images?label=dog").body["items"] == []
+
+
+def test_deleting_an_image_removes_every_version_of_its_large_result_document(api: Api) -> None:
+    # Given a versioned bucket (staging, prod) and an analysed image whose result was too large for its event,
+    # written twice (it was reanalysed), and bob's document next to it
+    api.stores.s3.put_bucket_versioning(Bucket=api.stores.bucket, VersioningConfiguration={"Status": "Enabled"})
+    image_id = api.create().body["imageId"]
+    api.complete(image_id, {"Dog": 97.0}, etag="etag-large")
+    documents = S3ResultDocuments(api.stores.s3, api.stores.bucket)
+    first = documents.put(ALICE, image_id, {"labels": ["first"]})
+    second = documents.put(ALICE, image_id, {"labels": ["second"]})
+    assert first.key == second.key == f"results/{ALICE}/{image_id}.json"
+    assert first.version_id != second.version_id
+    documents.put(BOB, image_id, {"labels": ["bob's"]})
+    # When its owner deletes the image
+    assert api("DELETE", f"/images/{image_id}").status == 204
+    # Then no version of her document is left (an old version stays out of reach of any link), bob's stays
+    versions = api.stores.s3.list_object_versions(Bucket=api.stores.bucket, Prefix="results/")
+    left = [(v["Key"], v.get("IsLatest")) for v in [*versions.get("Versions", []), *versions.get("DeleteMarkers", [])]]
+    assert left == [(f"results/{BOB}/{image_id}.json", True)]
 
 
 def test_the_worker_does_not_bring_back_an_image_deleted_during_its_analysis(api: Api) -> None:

@@ -6,13 +6,15 @@ import base64
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -21,6 +23,7 @@ from standardwebhooks.webhooks import Webhook
 
 from image_pipeline.events.domain import events
 from image_pipeline.events.domain.events import build_event
+from image_pipeline.results.adapters.s3_results import S3ResultDocuments
 from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
 from image_pipeline.webhooks import composition as dispatcher_composition
 from image_pipeline.webhooks import handler as dispatcher
@@ -720,3 +723,39 @@ def test_a_name_that_fails_to_resolve_for_a_while_is_retried(
     assert [a["outcome"] for a in delivery["attempts"]] == ["retry", "delivered"]
     assert "resolve" in delivery["attempts"][0]["error"]
     assert delivery["status"] == "DELIVERED"
+
+
+def test_a_large_result_reaches_the_receiver_as_a_link_to_exactly_the_stored_json(
+    endpoint: tuple[Dispatch, Subscription, WebhookReceiver],
+) -> None:
+    # Given an image whose result is too large for its event: the worker wrote it to its document
+    dispatch, subscription, receiver = endpoint
+    bucket = dispatch.stacks.environment(DISPATCHER_HANDLER)["RESULTS_BUCKET_NAME"]
+    instances = [{"boundingBox": {"left": 0.1, "top": 0.2, "width": 0.3, "height": 0.4}, "confidence": 91.0}] * 3000
+    large = {"labels": [{"name": "Starling", "confidence": 91.0, "parents": [], "instances": instances}]}
+    record = replace(image_record(image_id="flock-1"), results=large)
+    event = build_event(record, S3ResultDocuments(dispatch.stacks.s3, bucket))
+    # When its event is delivered (after one refused attempt)
+    receiver.fail_next(1, 503)
+    dispatch.publish(event)
+    dispatch.drain()
+    # Then the receiver got a signed body with a link instead of the results, valid for the configured hour
+    [received] = receiver.events
+    data = received.payload["data"]
+    assert data["resultsOmitted"] is True
+    assert "results" not in data
+    assert "resultsRef" not in data
+    expires = datetime.fromisoformat(data["resultsUrlExpiresAt"]).timestamp()
+    assert 3590 <= expires - time.time() <= 3600
+    assert_published(received.payload)
+    # signed with Signature Version 4, for the configured lifetime (botocore's default for S3 is SigV2)
+    query = parse_qs(urlsplit(data["resultsUrl"]).query)
+    assert (query["X-Amz-Algorithm"], query["X-Amz-Expires"]) == (["AWS4-HMAC-SHA256"], ["3600"])
+    # and the link, with no token, fetches exactly the stored JSON
+    fetched = requests.get(data["resultsUrl"], timeout=5)
+    assert fetched.status_code == 200
+    assert fetched.json() == large
+    stored = dispatch.stacks.s3.get_object(Bucket=bucket, Key="results/alice/flock-1.json")["Body"].read()
+    assert fetched.content == stored
+    [delivery] = dispatch.deliveries(subscription.webhook_id)
+    assert [a["statusCode"] for a in delivery["attempts"]] == [503, 200]

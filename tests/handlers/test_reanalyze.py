@@ -4,11 +4,15 @@ in test_api_images.py."""
 
 from __future__ import annotations
 
+import pytest
+
 from image_pipeline.recognition.adapters.upload_queue import UploadQueue
 from image_pipeline.recognition.domain.features import Feature
 from image_pipeline.recognition.domain.reanalysis import Reanalyses
 from image_pipeline.results.adapters.results_table import ResultsStore
 from tests.handlers.conftest import Harness
+from tests.handlers.test_worker import many_instances, result_document
+from tests.support.fake_rekognition import ANSWERS
 from tests.support.images import image_bytes
 
 
@@ -76,3 +80,23 @@ def test_a_second_delivery_of_the_request_costs_nothing(harness: Harness) -> Non
     harness.drain()
     assert harness.rekognition.calls == {"DetectLabels": 1, "DetectFaces": 1}
     assert len(harness.events()) == 1
+
+
+def test_a_reanalysis_overwrites_the_document_of_a_result_too_large_for_its_event(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an image whose result was too large for its event, so written to its document
+    monkeypatch.setitem(ANSWERS, "DetectLabels", many_instances(91.0))
+    harness.upload("uploads/flock.jpg", image_bytes(), owner="alice", features="labels", **{"image-id": "flock-2"})
+    harness.drain()
+    [first] = harness.events()
+    # When its owner forces a reanalysis and Rekognition now answers otherwise
+    monkeypatch.setitem(ANSWERS, "DetectLabels", many_instances(72.0))
+    reanalyses(harness).request("alice", "flock-2", frozenset({Feature.LABELS}), force=True)
+    harness.drain()
+    # Then the new event names the same document, which now holds the new result, exactly as stored
+    [second] = harness.events()
+    ref, document = result_document(harness, second)
+    assert ref["key"] == first["data"]["resultsRef"]["key"] == "results/alice/flock-2.json"
+    assert document == harness.only_image()["results"]
+    assert document["labels"][0]["confidence"] == 72.0

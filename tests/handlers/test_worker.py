@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from image_pipeline.events.adapters.sns_events import SnsEventPublisher
+from image_pipeline.events.domain.events import MAX_EVENT_BYTES
 from image_pipeline.recognition import composition as worker_composition
 from image_pipeline.recognition import intake
 from image_pipeline.recognition.adapters.rekognition import RekognitionRecognizer
@@ -16,7 +18,7 @@ from image_pipeline.recognition.intake import process_message
 from image_pipeline.results.adapters.results_table import ResultsStore
 from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
 from tests.handlers.conftest import Harness
-from tests.support.fake_rekognition import FEATURE_OPERATIONS
+from tests.support.fake_rekognition import ANSWERS, FEATURE_OPERATIONS
 from tests.support.images import image_bytes, jpeg_with_large_exif
 
 
@@ -552,3 +554,50 @@ def test_uploads_outside_the_prefix_are_not_analysed(harness: Harness) -> None:
     harness.upload("elsewhere/x.jpg", image_bytes())
     assert harness.drain() == []
     assert harness.images() == []
+
+
+def many_instances(confidence: float, count: int = 2500) -> dict[str, Any]:
+    """A DetectLabels answer whose normalised result is over 200 KiB: one label seen thousands of times."""
+    box = {"Width": 0.0123, "Height": 0.0456, "Left": 0.789, "Top": 0.321}
+    instances = [{"BoundingBox": box, "Confidence": confidence} for _ in range(count)]
+    return {"Labels": [{"Name": "Starling", "Confidence": confidence, "Instances": instances}]}
+
+
+def result_document(harness: Harness, event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The event's reference, and the JSON object it names in the bucket (that exact version, if any)."""
+    ref = event["data"]["resultsRef"]
+    version = {"VersionId": ref["versionId"]} if "versionId" in ref else {}
+    stored = harness.pipeline.s3.get_object(Bucket=harness.pipeline.bucket, Key=ref["key"], **version)
+    assert stored["ContentType"] == "application/json"
+    return ref, json.loads(stored["Body"].read())
+
+
+def test_a_result_too_large_for_the_event_is_written_to_the_bucket_and_referenced(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an image on which Rekognition finds a label thousands of times (a result over 200 KiB)
+    monkeypatch.setitem(ANSWERS, "DetectLabels", many_instances(91.0))
+    harness.upload("uploads/flock.jpg", image_bytes(), owner="alice", features="labels", **{"image-id": "flock-1"})
+    # When the worker analyses it
+    [batch] = harness.drain()
+    assert batch.failed_ids == []
+    # Then the event says the results are omitted and names their document, not a URL
+    [event] = harness.events()
+    assert event["data"]["resultsOmitted"] is True
+    assert "results" not in event["data"]
+    assert len(json.dumps(event)) < MAX_EVENT_BYTES
+    ref, document = result_document(harness, event)
+    assert ref["key"] == "results/alice/flock-1.json"
+    assert "http" not in json.dumps(event)
+    # and the document is exactly the stored result, every instance of it
+    image = harness.only_image()
+    assert document == image["results"]
+    assert len(document["labels"][0]["instances"]) == 2500
+
+
+def test_a_result_that_fits_the_event_writes_no_document(harness: Harness) -> None:
+    harness.upload("uploads/cat.jpg", image_bytes(), owner="alice", features="labels")
+    harness.drain()
+    [event] = harness.events()
+    assert "resultsRef" not in event["data"]
+    assert harness.pipeline.s3.list_objects_v2(Bucket=harness.pipeline.bucket, Prefix="results/").get("KeyCount") == 0

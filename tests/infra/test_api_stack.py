@@ -129,6 +129,18 @@ def test_the_function_reaches_only_the_upload_prefix_and_the_results_table(synth
     assert "/uploads/*" in policies
 
 
+def test_the_function_may_only_delete_result_documents(synthesized: Synthesized) -> None:
+    # Given the API function's S3 grants on the results prefix
+    statements = [
+        statement
+        for policy in resources_of(synthesized.template("Api"), "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "/results/*" in json.dumps(statement.get("Resource"))
+    ]
+    # Then DELETE /images/{id} may remove a result document (every version) and do nothing else with it
+    assert [sorted(statement["Action"]) for statement in statements] == [["s3:DeleteObject", "s3:DeleteObjectVersion"]]
+
+
 def test_the_web_page_is_a_private_bucket_behind_cloudfront_with_origin_access_control(api: Template) -> None:
     api.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
     api.resource_count_is("AWS::CloudFront::CloudFrontOriginAccessIdentity", 0)

@@ -60,6 +60,7 @@ def test_an_environment_is_written_with_the_models_names_and_read_back_equal() -
     variables = WorkerSettings.environment(
         table_name="results",
         events_topic_arn="arn:topic",
+        results_bucket_name="images",
         queue_url="https://queue",
         rekognition_quotas="labels=5,text=5,faces=5,moderation=5,celebrities=5",
         default_features=("labels", "text"),
@@ -68,6 +69,7 @@ def test_an_environment_is_written_with_the_models_names_and_read_back_equal() -
     assert variables == {
         "TABLE_NAME": "results",
         "EVENTS_TOPIC_ARN": "arn:topic",
+        "RESULTS_BUCKET_NAME": "images",
         "QUEUE_URL": "https://queue",
         "REKOGNITION_QUOTAS": "labels=5,text=5,faces=5,moderation=5,celebrities=5",
         "DEFAULT_FEATURES": "labels,text",

@@ -133,6 +133,42 @@ def test_the_dispatcher_role_is_least_privilege(integration: dict[str, Any]) -> 
     assert function_id
 
 
+def test_the_dispatcher_may_read_result_documents_only_to_sign_links_to_them(integration: dict[str, Any]) -> None:
+    # Given the dispatcher's role
+    _, function = _function(integration, DISPATCHER)
+    statements = _statements(integration, _role_id(function))
+    s3_statements = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+    # Then its only S3 grant is a read of objects under the results prefix (a presigned link is only as good
+    # as its signer's permission): no write, no delete, no listing, not the upload prefix
+    assert len(s3_statements) == 1
+    (statement,) = s3_statements
+    assert statement["Effect"] == "Allow"
+    assert sorted(_actions(statement)) == ["s3:GetObject", "s3:GetObjectVersion"]
+    resource = statement["Resource"]
+    assert not isinstance(resource, list) or len(resource) == 1
+    text = json.dumps(resource)
+    assert text.endswith('"/results/*"]]}'), text
+    assert "ImageBucketArn" in text  # the data stack's bucket, through its export
+    # And it is told the bucket and the link's lifetime from the config
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["WEBHOOK_RESULTS_URL_SECONDS"] == "3600"
+    assert "ImageBucketName" in json.dumps(variables["RESULTS_BUCKET_NAME"])
+
+
+def test_result_documents_expire_when_their_deliveries_can_no_longer_be_resent(synthesized: Synthesized) -> None:
+    # Given the image bucket in the data stack
+    [bucket] = [
+        b
+        for b in resources_of(synthesized.template("Data"), "AWS::S3::Bucket").values()
+        if "CorsConfiguration" in b["Properties"]
+    ]
+    rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    # Then documents under the results prefix expire after the delivery records' retention
+    rule = rules["ExpireResultDocuments"]
+    assert (rule["Prefix"], rule["Status"]) == ("results/", "Enabled")
+    assert rule["ExpirationInDays"] == synthesized.pipeline.config.webhooks.delivery_retention_days
+
+
 def test_the_api_function_gets_the_webhook_settings_and_grants(synthesized: Synthesized) -> None:
     api = synthesized.template("Api")
     _, function = _function(api, API)

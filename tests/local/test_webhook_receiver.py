@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -62,3 +64,39 @@ def test_a_forged_or_tampered_delivery_is_refused(receiver: WebhookReceiver) -> 
 def test_the_command_line_needs_a_secret() -> None:
     with pytest.raises(SystemExit):
         main(["--port", "0"])
+
+
+class _Document(BaseHTTPRequestHandler):
+    """Serves one JSON document at /results.json (a presigned link's stand-in); anything else is expired."""
+
+    def do_GET(self) -> None:
+        status, body = (200, b'{"labels": [{"name": "Starling"}]}') if self.path == "/results.json" else (403, b"")
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_a_large_result_is_fetched_from_its_link_on_receipt(receiver: WebhookReceiver) -> None:
+    # Given a link server on loopback, and two events too large to carry their results: one link works,
+    # one has expired
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Document)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for n, path in ((1, "/results.json"), (2, "/expired.json")):
+            data = {"imageId": f"big-{n}", "status": "COMPLETED", "resultsOmitted": True, "resultsUrl": base + path}
+            body = json.dumps({"type": "image.analyzed", "version": "1", "data": data})
+            # When each is delivered
+            assert post(receiver, body, webhook_headers([SECRET], f"msg_big_{n}", int(time.time()), body)) == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    # Then the first was handed over with its results, the second without (and counted), both accepted
+    assert [event.results for event in receiver.events] == [{"labels": [{"name": "Starling"}]}, None]
+    assert (receiver.stats.results_fetched, receiver.stats.results_fetch_failures) == (1, 1)
+    assert receiver.lines[0].endswith("results(link)=['labels']")  # type: ignore[attr-defined]
+    assert receiver.lines[1].endswith("results(link)=link failed")  # type: ignore[attr-defined]

@@ -34,7 +34,19 @@ class ImageAnalyzedData(BaseModel):
     image: dict[str, Any] | None = Field(default=None, description="Width, height and format of the image")
     results: dict[str, Any] | None = Field(default=None, description="What was recognised, by feature")
     resultsOmitted: bool | None = Field(  # noqa: N815
-        default=None, description="true when the results were too large for the event: read them with GET /images/{id}"
+        default=None,
+        description="true when the results were too large for the event (over 200 KiB): `results` is left out and "
+        "`resultsUrl` links to them",
+    )
+    resultsUrl: str | None = Field(  # noqa: N815
+        default=None,
+        description="With resultsOmitted: a presigned HTTPS GET URL of the full `results` object as JSON, minted "
+        "for this delivery attempt (each retry carries a fresh one); needs no token. Fetch it on receipt",
+    )
+    resultsUrlExpiresAt: str | None = Field(  # noqa: N815
+        default=None,
+        description="When resultsUrl stops working at the latest (ISO 8601, UTC): an upper bound, as the link "
+        "also ends when the dispatcher's AWS session does (docs/webhooks.md#large-results)",
     )
 
 

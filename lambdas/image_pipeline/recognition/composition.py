@@ -22,6 +22,7 @@ from image_pipeline.recognition.domain.features import Feature, parse_features
 from image_pipeline.recognition.domain.rate_limit import RateLimiter
 from image_pipeline.recognition.settings import WorkerSettings
 from image_pipeline.results.adapters.results_table import ResultsStore
+from image_pipeline.results.adapters.s3_results import S3ResultDocuments
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -50,8 +51,9 @@ def components() -> WorkerComponents:
     dynamodb = boto3.client("dynamodb", config=Config(max_pool_connections=50))
     limiter = RateLimiter(DynamoSlotLedger(dynamodb, settings.table_name), settings.quotas())
     calls = ThreadPoolExecutor(max_workers=settings.image_concurrency * len(Feature), thread_name_prefix="rekognition")
+    s3 = boto3.client("s3")
     analysis = ImageAnalysis(
-        objects=S3ObjectStore(boto3.client("s3")),
+        objects=S3ObjectStore(s3),
         recognizer=RekognitionRecognizer(
             rekognition_client(settings),
             calls,
@@ -70,6 +72,7 @@ def components() -> WorkerComponents:
         settings=AnalysisSettings(
             default_features=parse_features(settings.default_features, frozenset()), lock_seconds=settings.lock_seconds
         ),
+        documents=S3ResultDocuments(s3, settings.results_bucket_name),
     )
     return WorkerComponents(
         analysis=analysis,

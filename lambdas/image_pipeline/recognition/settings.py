@@ -11,6 +11,8 @@ from image_pipeline.shared.settings import EnvironmentSettings
 class WorkerSettings(EnvironmentSettings):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     events_topic_arn: str = Field(alias="EVENTS_TOPIC_ARN", min_length=1)
+    # Where results too large for an event are written (results/<owner>/<image id>.json).
+    results_bucket_name: str = Field(alias="RESULTS_BUCKET_NAME", min_length=1)
     default_features: str = Field(alias="DEFAULT_FEATURES", default="labels")
     min_confidence_labels: float = Field(alias="MIN_CONFIDENCE_LABELS", default=70.0, ge=0, le=100)
     min_confidence_text: float = Field(alias="MIN_CONFIDENCE_TEXT", default=80.0, ge=0, le=100)

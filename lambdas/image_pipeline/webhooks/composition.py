@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import boto3
+from botocore.config import Config
 
+from image_pipeline.results.adapters.s3_images import S3ImageObjects
 from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
 from image_pipeline.webhooks.adapters.secrets import SecretValue
 from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
@@ -55,10 +57,13 @@ def components() -> DispatcherComponents:
             ),
             disable_after_seconds=settings.disable_after_days * 86400,
             delivery_retention_seconds=settings.delivery_retention_days * 86400,
+            results_url_seconds=settings.results_url_seconds,
         ),
         secrets=KmsSecrets(boto3.client("kms"), settings.secrets_key_arn),
         fixed=fixed,
         flows=FlowControl(store=store, settings=fairness(settings)),
+        # Signature Version 4: botocore would presign S3 GETs with the deprecated SigV2 otherwise.
+        links=S3ImageObjects(boto3.client("s3", config=Config(signature_version="s3v4")), settings.results_bucket_name),
     )
     pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="webhook")
     return DispatcherComponents(dispatcher=dispatcher, pool=pool)

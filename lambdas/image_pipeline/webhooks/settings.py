@@ -47,6 +47,9 @@ class DispatcherSettings(_WebhookSettings):
     breaker_failures: int = Field(alias="WEBHOOK_BREAKER_FAILURES", default=3, ge=1, le=100)
     breaker_open_seconds: float = Field(alias="WEBHOOK_BREAKER_OPEN_SECONDS", default=60.0, gt=0, le=900)
     breaker_max_open_seconds: float = Field(alias="WEBHOOK_BREAKER_MAX_OPEN_SECONDS", default=900.0, gt=0, le=86400)
+    # Results too large for an event: the bucket their documents are in, and how long a link to one is valid.
+    results_bucket_name: str = Field(alias="RESULTS_BUCKET_NAME", min_length=1)
+    results_url_seconds: int = Field(alias="WEBHOOK_RESULTS_URL_SECONDS", default=3600, ge=60, le=43200)
     fixed_endpoint_url: str = Field(alias="FIXED_ENDPOINT_URL", default="")
     fixed_endpoint_secret_arn: str = Field(alias="FIXED_ENDPOINT_SECRET_ARN", default="")
     fixed_endpoint_events: str = Field(alias="FIXED_ENDPOINT_EVENTS", default=",".join(IMAGE_EVENT_TYPES))

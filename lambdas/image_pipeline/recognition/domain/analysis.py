@@ -24,6 +24,7 @@ from image_pipeline.recognition.domain.ports import (
 )
 from image_pipeline.recognition.domain.reanalysis import ReanalysisRequest, features_to_call
 from image_pipeline.recognition.domain.s3_events import ObjectRef
+from image_pipeline.results.domain.documents import ResultDocuments
 from image_pipeline.results.domain.records import ContentFingerprint, ImageRecord, Status, now_iso
 from image_pipeline.shared.errors import AnalysisInProgress, ImageRejected, ObjectSuperseded, RecognitionDeferred
 from image_pipeline.shared.telemetry import count, logger
@@ -83,8 +84,11 @@ class ImageAnalysis:
         repository: ResultsRepository,
         publisher: EventPublisher,
         settings: AnalysisSettings,
+        documents: ResultDocuments | None = None,
     ) -> None:
+        """``documents`` keeps results too large for an event (their event then carries a reference to them)."""
         self._objects = objects
+        self._documents = documents
         self._recognizer = recognizer
         self._repository = repository
         self._publisher = publisher
@@ -287,8 +291,9 @@ class ImageAnalysis:
         return ImageFacts(format=image_format, width=width, height=height, size_bytes=size)
 
     def _announce(self, record: ImageRecord) -> None:
-        """Publish the domain event once per outcome; a crash between save and publish is mended on redelivery."""
+        """Publish the domain event once per outcome; a crash between save and publish is mended on redelivery.
+        Results too large for the event are written to their document first (a reanalysis overwrites it)."""
         if record.event_published:
             return
-        self._publisher.publish(build_event(record))
+        self._publisher.publish(build_event(record, self._documents))
         self._repository.mark_published(record.image_id)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from image_pipeline.results.domain.documents import results_key
 from image_pipeline.results.domain.records import ImageRecord, Status, iso_seconds
 from image_pipeline.shared.errors import NotFound
 from image_pipeline.shared.page_tokens import decode_token, encode_token
@@ -124,4 +125,5 @@ class ImageLibrary:
     def delete(self, owner: str, image_id: str) -> None:
         record = self.get(owner, image_id)
         self._objects.remove(str(record.object["key"]))
+        self._objects.remove(results_key(record.owner, record.image_id))  # a large result's document, if any
         self._catalog.delete_image(record)

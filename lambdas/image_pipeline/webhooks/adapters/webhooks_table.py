@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from image_pipeline.results.domain.documents import ResultsRef
 from image_pipeline.shared.dynamo import conditional_failure, from_item, start_key, to_item
 from image_pipeline.webhooks.domain.model import (
     AttemptRecord,
@@ -136,6 +137,7 @@ def _stored_job(item: dict[str, Any]) -> DeliveryJob | None:
         event_type=item["eventType"],
         body=item["body"],
         first_attempt_at=created,
+        results=ResultsRef.from_document(item.get("resultsRef")),
     )
 
 
@@ -296,6 +298,7 @@ class WebhookStore:
             "expiresAt": expires_at,
             # What resend and recover send again (never shown by the delivery listing).
             "body": job.body,
+            **({"resultsRef": job.results.document()} if job.results else {}),
         }
         try:
             self._db.put_item(TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from image_pipeline.results.domain.documents import ResultsRef
 from image_pipeline.shared.telemetry import count, count_by, count_now, logger
 from image_pipeline.webhooks.domain.fairness import Deferral, FlowControl, Unbounded
 from image_pipeline.webhooks.domain.model import (
@@ -36,8 +37,9 @@ from image_pipeline.webhooks.domain.payload import (
     platform_payload,
     serialise,
     webhook_disabled_event,
+    with_results_link,
 )
-from image_pipeline.webhooks.domain.ports import EndpointAnswer, JobQueue, Transport, WebhookRepository
+from image_pipeline.webhooks.domain.ports import EndpointAnswer, JobQueue, ObjectLinks, Transport, WebhookRepository
 from image_pipeline.webhooks.domain.schedule import RetrySchedule, parse_retry_after
 from image_pipeline.webhooks.domain.secrets import SecretOpener, signing_secrets
 from image_pipeline.webhooks.domain.signing import message_id, webhook_headers
@@ -68,6 +70,8 @@ class DispatchSettings:
     disable_after_seconds: float = 5 * 24 * 3600
     # Delivery records (and their attempts) are kept this long.
     delivery_retention_seconds: int = 30 * 24 * 3600
+    # How long the link to a result too large for the event is valid, from the attempt that carries it.
+    results_url_seconds: int = 3600
 
 
 class FixedEndpoints(Protocol):
@@ -121,6 +125,7 @@ class DeliveryQueue:
             body=body,
             first_attempt_at=now,
             not_before=now,
+            results=ResultsRef.from_document(event["data"].get("resultsRef")),
         )
 
     def _register(self, job: DeliveryJob) -> bool:
@@ -146,6 +151,7 @@ class Dispatcher:
         secrets: SecretOpener,
         fixed: FixedEndpoints | None = None,
         flows: FlowControl | Unbounded | None = None,
+        links: ObjectLinks | None = None,
         clock: Callable[[], float] = time.time,
         uniform: Callable[[float, float], float] = random.uniform,
     ) -> None:
@@ -156,6 +162,7 @@ class Dispatcher:
         self._secrets = secrets
         self._fixed = fixed or NoFixedEndpoint()
         self._flows = flows or Unbounded()
+        self._links = links
         self._deliveries = DeliveryQueue(repository=repository, queue=queue, settings=settings, clock=clock)
         self._clock = clock
         self._uniform = uniform
@@ -254,8 +261,9 @@ class Dispatcher:
         try:
             timestamp = int(now)  # fresh per attempt; the id and the body stay the same
             keys = signing_secrets(subscription, now, self._secrets.open)
-            headers = webhook_headers(keys, job.message_id, timestamp, job.body)
-            answer = self._transport.post(subscription.url, job.body.encode(), headers)
+            body = self._body(job, now)
+            headers = webhook_headers(keys, job.message_id, timestamp, body)
+            answer = self._transport.post(subscription.url, body.encode(), headers)
             count("WebhookLatency", answer.latency_ms, unit="Milliseconds")  # attempts that reached the network
             return answer, classify(answer.status)
         except TargetUnresolved:
@@ -267,6 +275,14 @@ class Dispatcher:
         except Exception:  # a bug or an answer nobody foresaw: recorded and retried, never lost in SQS
             logger.exception("Webhook attempt failed inside the dispatcher", extra={"webhook_id": job.webhook_id})
             return EndpointAnswer.failed(Failure.INTERNAL, self._ms_since(started)), AttemptOutcome.RETRY
+
+    def _body(self, job: DeliveryJob, now: float) -> str:
+        """The job's body; for a result too large for the event, with a link minted for this attempt."""
+        if job.results is None or self._links is None:
+            return job.body
+        seconds = self._settings.results_url_seconds
+        url = self._links.presign_display(key=job.results.key, version_id=job.results.version_id, expires_in=seconds)
+        return with_results_link(job.body, url, iso(now + seconds))
 
     def _ms_since(self, started: float) -> int:
         return max(0, round((self._clock() - started) * 1000))

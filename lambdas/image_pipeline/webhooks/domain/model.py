@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from image_pipeline.results.domain.documents import ResultsRef
 from image_pipeline.webhooks.domain.payload import PLATFORM_EVENT_TYPES
 
 # The environment's fixed endpoint (from its config) is delivered to under this webhook id.
@@ -142,6 +143,8 @@ class DeliveryJob:
     first_attempt_at: float
     attempt: int = 1  # the attempt this job will make
     not_before: float = 0.0
+    # A result too large for the event: each attempt links to this document with a fresh presigned URL.
+    results: ResultsRef | None = None
 
     def to_message(self) -> str:
         return json.dumps(
@@ -155,6 +158,7 @@ class DeliveryJob:
                 "firstAttemptAt": self.first_attempt_at,
                 "attempt": self.attempt,
                 "notBefore": self.not_before,
+                **({"resultsRef": self.results.document()} if self.results else {}),
             },
             separators=(",", ":"),
         )
@@ -170,6 +174,7 @@ class DeliveryJob:
             first_attempt_at=float(message["firstAttemptAt"]),
             attempt=int(message["attempt"]),
             not_before=float(message.get("notBefore", 0)),
+            results=ResultsRef.from_document(message.get("resultsRef")),
         )
 
     def deferred(self, not_before: float) -> DeliveryJob:

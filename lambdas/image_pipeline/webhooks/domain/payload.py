@@ -1,7 +1,8 @@
 """What an endpoint receives: ``{type, timestamp, version, data: {imageId, status, results | error}}``.
 
-The body is serialised once per event and endpoint and kept as bytes-to-be across retries, so every
-attempt signs exactly the same body; only the ``webhook-timestamp`` changes.
+The body is serialised once per event and endpoint and kept across retries; only the ``webhook-timestamp``
+changes, and, for a result too large for the event (``resultsOmitted``), the ``resultsUrl`` minted for each
+attempt (and its ``resultsUrlExpiresAt``). Each attempt signs exactly the body it sends.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def image_payload(event: dict[str, Any]) -> dict[str, Any]:
         "version": PAYLOAD_VERSION,
         "data": {name: data[name] for name in _DATA_FIELDS if data.get(name) is not None},
     }
+
+
+def with_results_link(body: str, url: str, expires_at: str) -> str:
+    """The body with a link to the full result: a presigned URL valid until ``expires_at`` at most."""
+    payload = json.loads(body)
+    payload["data"] |= {"resultsUrl": url, "resultsUrlExpiresAt": expires_at}
+    return serialise(payload)
 
 
 def webhook_test_event(webhook_id: str) -> dict[str, Any]:

@@ -164,6 +164,12 @@ class JobQueue(Protocol):
     def dead_letter(self, job: DeliveryJob) -> None: ...
 
 
+class ObjectLinks(Protocol):
+    def presign_display(self, *, key: str, version_id: str | None, expires_in: int) -> str:
+        """A presigned GET URL of one object (version), valid for ``expires_in`` seconds at most."""
+        ...
+
+
 class Transport(Protocol):
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> EndpointAnswer: ...
 
