@@ -12,6 +12,7 @@ from typing import Any
 
 from image_pipeline.events.domain.events import build_event
 from image_pipeline.recognition.domain import image_header
+from image_pipeline.recognition.domain.backfill import BackfillProgress, BackfillRequest, NoProgress
 from image_pipeline.recognition.domain.features import FeatureSet, feature_key, parse_features
 from image_pipeline.recognition.domain.image_header import ImageFacts, NeedMoreBytes
 from image_pipeline.recognition.domain.ports import (
@@ -83,18 +84,21 @@ class ImageAnalysis:
         repository: ResultsRepository,
         publisher: EventPublisher,
         settings: AnalysisSettings,
+        progress: BackfillProgress | None = None,
     ) -> None:
+        self._progress = progress or NoProgress()
         self._objects = objects
         self._recognizer = recognizer
         self._repository = repository
         self._publisher = publisher
         self._settings = settings
 
-    def process(self, ref: ObjectRef) -> AnalysisOutcome:
+    def process(self, ref: ObjectRef, assigned: UploadIdentity | None = None) -> AnalysisOutcome:
+        """``assigned``: the image id, owner and features of a backfilled object (its metadata is not ours)."""
         started = time.perf_counter()
         info = self._objects.describe(ref)  # ObjectSuperseded propagates: the caller skips the record
         pinned = replace(ref, etag=info.etag, version_id=info.version_id or ref.version_id)
-        upload = identify(pinned, info)
+        upload = assigned or identify(pinned, info)
         logger.thread_safe_append_keys(correlation_id=upload.image_id, object_key=ref.key)
         previous = self._repository.get_image(upload.image_id)
         if self._already_done(previous, pinned):
@@ -130,6 +134,27 @@ class ImageAnalysis:
             waited = (datetime.now(UTC) - ref.event_time).total_seconds() * 1000
             count("EndToEndLatency", max(0.0, waited), unit="Milliseconds")
         logger.info("Image processed", extra={"outcome": outcome.value, "status": record.status.value})
+        return outcome
+
+    def backfill(self, request: BackfillRequest) -> AnalysisOutcome:
+        """Analyses a backfilled object for the PENDING image the backfill made, and counts it for its run once it
+        is finished (held back by the quota or retried, it is counted when it comes back)."""
+        assigned = UploadIdentity(
+            image_id=request.image_id,
+            owner=request.owner,
+            features_raw=",".join(sorted(feature.value for feature in request.features)),
+        )
+        try:
+            if request.requested_at is not None:
+                reanalysis = ReanalysisRequest(request.image_id, request.features, False, request.requested_at)
+                outcome = self.reanalyse(reanalysis)
+            else:
+                outcome = self.process(request.ref, assigned)
+        except ObjectSuperseded:
+            self._progress.finished(request.run_id, request.image_id, succeeded=False)
+            raise
+        succeeded = outcome in (AnalysisOutcome.ANALYZED, AnalysisOutcome.REUSED, AnalysisOutcome.DUPLICATE)
+        self._progress.finished(request.run_id, request.image_id, succeeded=succeeded)
         return outcome
 
     def _ticket_spent(self, previous: ImageRecord | None, ref: ObjectRef) -> bool:
