@@ -19,7 +19,7 @@ from image_pipeline.backfill.domain.backfill import (
     backfill_image_id,
     is_image_key,
 )
-from image_pipeline.recognition.domain.analysis import AnalysisOutcome, AnalysisSettings, ImageAnalysis
+from image_pipeline.recognition.domain.analysis import AnalysisSettings, ImageAnalysis
 from image_pipeline.recognition.domain.backfill import BackfillRequest
 from image_pipeline.recognition.domain.features import Feature, FeatureSet
 from image_pipeline.recognition.domain.ports import ObjectInfo, Recognition

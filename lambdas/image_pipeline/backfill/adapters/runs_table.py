@@ -2,7 +2,7 @@
 
 Keys:
 - run:    pk=BACKFILL#<run>  sk=RUN            listed, ignored, skipped, queued, done, failed (ADD), expiresAt
-- marker: pk=BACKFILL#<run>  sk=IMAGE#<id>     the image was counted for the run (expiresAt, TTL)
+- marker: pk=BACKFILL#<run>  sk=COUNTED#<id>   the image was counted for the run (expiresAt, TTL)
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class BackfillRuns:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": {**self._key(run_id, f"IMAGE#{image_id}"), "expiresAt": self._expiry()},
+                            "Item": {**self._key(run_id, f"COUNTED#{image_id}"), "expiresAt": self._expiry()},
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
