@@ -40,8 +40,6 @@ IGNORED: dict[str, str] = {
     "AWS::Cognito::UserPoolRiskConfigurationAttachment": "no threat protection locally",
     "Custom::S3AutoDeleteObjects": "local state lives in memory and disappears on exit",
     "Custom::LogRetention": "function logs go to the console",
-    "AWS::StepFunctions::StateMachine": "the backfill's Distributed Map is not run: `make backfill` lists the prefix "
-    "and invokes the backfill function batch by batch itself (docs/local-mode.md)",
 }
 
 # Lambda functions that only implement CDK custom resources are not run: the custom resource is emulated.
