@@ -176,11 +176,17 @@ def test_worker_role_is_least_privilege(synthesized: Synthesized) -> None:
         "rekognition:DetectText",
         "rekognition:RecognizeCelebrities",
     ]
-    # S3: object reads, and removal of exactly an object (version) no image owns, under the upload prefix only
+    # S3: removal of exactly an object (version) no image owns, under the upload prefix only; object reads there
+    # and under the backfill's library prefix (test_backfill_stack.py: the configured backfill sources)
     s3_actions = sorted(a for a in by_action if a.startswith("s3:"))
     assert s3_actions == ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion"]
-    for action in s3_actions:
-        assert json.dumps(by_action[action]["Resource"]).endswith('"/uploads/*"]]}'), action
+    for statement in statements:
+        resource = json.dumps(statement["Resource"])
+        for action in _actions(statement):
+            if action.startswith("s3:Delete"):
+                assert resource.endswith('"/uploads/*"]]}'), action
+            elif action.startswith("s3:"):
+                assert resource.endswith(('"/uploads/*"]]}', '"/library/*"]]}')), (action, resource)
     # DynamoDB: item reads and writes on the table itself: no Scan, no Query, no index
     table_actions = sorted(a for a in by_action if a.startswith("dynamodb:"))
     assert table_actions == [
