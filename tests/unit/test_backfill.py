@@ -19,7 +19,7 @@ from image_pipeline.backfill.domain.backfill import (
     backfill_image_id,
     is_image_key,
 )
-from image_pipeline.recognition.domain.analysis import AnalysisSettings, ImageAnalysis
+from image_pipeline.recognition.domain.analysis import AnalysisOutcome, AnalysisSettings, ImageAnalysis
 from image_pipeline.recognition.domain.backfill import BackfillRequest
 from image_pipeline.recognition.domain.features import Feature, FeatureSet
 from image_pipeline.recognition.domain.ports import ObjectInfo, Recognition
@@ -259,3 +259,21 @@ def test_a_backfill_message_names_its_object_owner_and_features() -> None:
 def test_a_job_with_a_bad_run_id_or_owner_is_refused(run_id: str, owner: str) -> None:
     with pytest.raises(InvalidRequest):
         BackfillJob(run_id=run_id, bucket="b", owner=owner, features=LABELS_TEXT)
+
+
+def test_a_backfilled_object_is_never_removed_even_when_another_object_claimed_its_image(world: World) -> None:
+    # Given a queued backfill whose image was claimed meanwhile by another version of the object
+    job = BackfillJob(run_id="run-1", bucket="library-bucket", owner="anonymous", features=LABELS_TEXT)
+    listed = world.bucket.listing()[0]
+    world.backfill.run_batch(job, [listed])
+    image_id = backfill_image_id("library-bucket", listed.key, listed.etag)
+    claimed = replace(world.catalog.images[image_id], object_identity=f"library-bucket/{listed.key}#another-version")
+    world.catalog.images[image_id] = claimed
+    # When the worker takes the message
+    (work,) = parse_work(world.queue.bodies.pop())
+    assert isinstance(work, BackfillRequest)
+    # Then nothing is analysed, the source object stays (Bucket.remove would raise), and the image counts as failed
+    assert world.worker.backfill(work) is AnalysisOutcome.TICKET_SPENT
+    assert listed.key in world.bucket.blobs
+    assert world.ledger.runs["run-1"]["failed"] == 1
+    assert world.recognizer.calls == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from image_pipeline.backfill.composition import components
 from image_pipeline.backfill.domain.backfill import BackfillJob, ListedObject
@@ -29,7 +29,8 @@ class BatchInput(BaseModel):
 
 class Item(BaseModel):
     key: str = Field(alias="Key")
-    etag: str = Field(alias="Etag", default="")
+    # Step Functions' S3 item reader says "Etag"; S3's own ListObjectsV2 answer "ETag".
+    etag: str = Field(validation_alias=AliasChoices("Etag", "ETag"), default="")
     size: int = Field(alias="Size", ge=0)
 
 

@@ -104,9 +104,9 @@ class ImageAnalysis:
         if self._already_done(previous, pinned):
             return AnalysisOutcome.DUPLICATE
         if previous is None and self._repository.was_deleted(upload.image_id):
-            self._discard(pinned, "its image was deleted")
+            self._discard(pinned, "its image was deleted", keep=assigned is not None)
             raise ObjectSuperseded(f"image {upload.image_id} was deleted: its late upload is not analysed")
-        if self._ticket_spent(previous, pinned):
+        if self._ticket_spent(previous, pinned, keep=assigned is not None):
             return AnalysisOutcome.TICKET_SPENT
         token = uuid.uuid4().hex
         if not self._repository.acquire_lock(upload.image_id, token, self._settings.lock_seconds):
@@ -119,7 +119,11 @@ class ImageAnalysis:
                 return AnalysisOutcome.DUPLICATE
             if previous is not None and not self._repository.claim_upload(upload.image_id, pinned.identity):
                 self._repository.release_lock(upload.image_id, token)
-                self._discard(pinned, "its upload ticket was spent by another object, or its image was deleted")
+                self._discard(
+                    pinned,
+                    "its upload ticket was spent by another object, or its image was deleted",
+                    keep=assigned is not None,
+                )
                 return AnalysisOutcome.TICKET_SPENT
             record, content, outcome = self._analyse(pinned, info, upload, previous, token)
             # A failed save (throttled, refused) gives the lock back at once: a redelivery need not wait for it.
@@ -157,19 +161,21 @@ class ImageAnalysis:
         self._progress.finished(request.run_id, request.image_id, succeeded=succeeded)
         return outcome
 
-    def _ticket_spent(self, previous: ImageRecord | None, ref: ObjectRef) -> bool:
+    def _ticket_spent(self, previous: ImageRecord | None, ref: ObjectRef, *, keep: bool = False) -> bool:
         """One ``POST /images`` buys one analysis: an object that lands on the image's key after the ticket was
         spent (by the first object that arrived) is removed unread; the image and its result stay as they are."""
         if previous is None or not previous.object_identity or previous.object_identity == ref.identity:
             return False
-        self._discard(ref, "its upload ticket was spent by an earlier object")
+        self._discard(ref, "its upload ticket was spent by an earlier object", keep=keep)
         return True
 
-    def _discard(self, ref: ObjectRef, reason: str) -> None:
-        """An object no image will own: removed, so that nothing is kept out of its owner's reach."""
-        self._objects.remove(ref)
+    def _discard(self, ref: ObjectRef, reason: str, *, keep: bool = False) -> None:
+        """An object no image will own: removed, so that nothing is kept out of its owner's reach. ``keep``: a
+        backfilled object, which belongs to the bucket's owner, is never removed."""
+        if not keep:
+            self._objects.remove(ref)
         count("UploadsDiscarded")
-        logger.info("Upload discarded", extra={"reason": reason})
+        logger.info("Upload discarded", extra={"reason": reason, "object_kept": keep})
 
     def _already_done(self, previous: ImageRecord | None, ref: ObjectRef) -> bool:
         if previous is None or not previous.is_terminal or previous.object_identity != ref.identity:
