@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import pytest
 
@@ -22,13 +21,14 @@ from image_pipeline.backfill.domain.backfill import (
 from image_pipeline.recognition.domain.analysis import AnalysisOutcome, AnalysisSettings, ImageAnalysis
 from image_pipeline.recognition.domain.backfill import BackfillRequest
 from image_pipeline.recognition.domain.features import Feature, FeatureSet
-from image_pipeline.recognition.domain.ports import ObjectInfo, Recognition
+from image_pipeline.recognition.domain.ports import ObjectInfo
 from image_pipeline.recognition.domain.reanalysis import parse_work
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.results.domain.records import ImageRecord, Status
 from image_pipeline.shared.errors import InvalidRequest
 from tests.support.fake_results import FakeResults
 from tests.support.images import image_bytes
+from tests.unit.test_reanalysis import Publisher, Recognizer
 
 LABELS_TEXT = frozenset({Feature.LABELS, Feature.TEXT})
 
@@ -91,23 +91,6 @@ class Bucket:
 
     def listing(self) -> list[ListedObject]:
         return [ListedObject(key, f'"etag-{hash(body) & 0xFFFF}"', len(body)) for key, body in self.blobs.items()]
-
-
-@dataclass
-class Recognizer:
-    calls: list[FeatureSet] = field(default_factory=list)
-
-    def analyze(self, ref: ObjectRef, features: FeatureSet) -> Recognition:
-        self.calls.append(features)
-        return Recognition(results={feature.value: {"seen": True} for feature in features})
-
-
-@dataclass
-class Publisher:
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    def publish(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from image_pipeline.recognition.domain.analysis import OWNER_PATTERN
 from image_pipeline.recognition.domain.backfill import BackfillRequest
 from image_pipeline.recognition.domain.features import FeatureSet
 from image_pipeline.recognition.domain.image_header import MAX_IMAGE_BYTES
@@ -24,7 +25,6 @@ from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
 from image_pipeline.shared.errors import InvalidRequest
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-OWNER_PATTERN = re.compile(r"^[A-Za-z0-9._@+=:-]{1,128}$")
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _BACKFILL_NAMESPACE = uuid.UUID("6d1f3c2a-5b7e-4f09-8a1d-9c3e2b4f5a60")
 
