@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from image_pipeline.backfill.domain.backfill import RunProgress
+from image_pipeline.backfill.adapters.runs_table import BackfillRuns
+from image_pipeline.backfill.domain.backfill import BatchCounts, RunProgress
+from ops import backfill as ops_backfill
 from ops.backfill import FINISHED, BatchFailed, Display, batches, describe, follow, invoke_batch, listed_items
 
 PAGES = [
@@ -121,3 +126,67 @@ def test_a_failed_batch_is_retried_like_the_maps_task_then_stops_the_run() -> No
     assert invoke_batch(FlakyLambda(failures=2), "fn", {}) == {"queued": 1}
     with pytest.raises(BatchFailed, match="boom"):
         invoke_batch(FlakyLambda(failures=3), "fn", {})
+
+
+class FakeStepFunctions:
+    """Starting an execution runs the whole map and the worker at once; then the execution has ``status``."""
+
+    def __init__(self, runs: BackfillRuns, status: str) -> None:
+        self.runs, self.status = runs, status
+        self.started: list[dict[str, Any]] = []
+
+    def start_execution(self, **request: Any) -> dict[str, Any]:
+        self.started.append(request)
+        run_id = json.loads(request["input"])["runId"]
+        self.runs.add(run_id, BatchCounts(listed=3, ignored=1, queued=2))
+        self.runs.finished(run_id, "img-1", succeeded=True)
+        self.runs.finished(run_id, "img-2", succeeded=False)
+        return {"executionArn": "arn"}
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        assert executionArn == f"{MACHINE.replace(':stateMachine:', ':execution:')}:{self.started[0]['name']}"
+        return {"status": self.status}
+
+
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:Backfill"
+
+
+@pytest.mark.parametrize(("status", "code"), [("SUCCEEDED", 0), ("FAILED", 1)])
+def test_in_aws_it_starts_the_state_machine_for_a_new_run_and_follows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], status: str, code: int
+) -> None:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="results",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        sfn = FakeStepFunctions(BackfillRuns(dynamodb, "results"), status)
+        monkeypatch.setattr(
+            ops_backfill, "_client", lambda service, local: {"dynamodb": dynamodb, "stepfunctions": sfn}[service]
+        )
+        document = {
+            "ImagePipeline-prod-Data": {"ResultsTableName": "results", "UploadBucketName": "images"},
+            "ImagePipeline-prod-Recognition": {"BackfillStateMachineArn": MACHINE},
+        }
+        (tmp_path / "outputs.json").write_text(json.dumps(document))
+        arguments = ["--outputs", str(tmp_path / "outputs.json"), "--bucket", "archive", "--prefix", "2024/"]
+        assert ops_backfill.main([*arguments, "--owner", "alice", "--poll-seconds", "0.01"]) == code
+    [started] = sfn.started
+    assert started["stateMachineArn"] == MACHINE
+    assert json.loads(started["input"]) == {
+        "runId": started["name"],
+        "bucket": "archive",
+        "prefix": "2024/",
+        "owner": "alice",
+        "features": "",
+    }
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith(
+        f"{status.lower() if code else 'finished'}: 1 analysed, 0 skipped, 1 failed, 1 not JPEG/PNG, of 3 listed"
+    )
