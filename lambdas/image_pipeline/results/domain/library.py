@@ -53,6 +53,11 @@ class ImageObjects(Protocol):
         """The object under ``key`` and every version of it."""
         ...
 
+    def holds(self, bucket: str, key: str) -> bool:
+        """The object is one the pipeline stores (an upload), not a backfilled image's source, which belongs to its
+        bucket's owner."""
+        ...
+
 
 class ImageCatalog(Protocol):
     def get_image(self, image_id: str) -> ImageRecord | None: ...
@@ -123,5 +128,7 @@ class ImageLibrary:
 
     def delete(self, owner: str, image_id: str) -> None:
         record = self.get(owner, image_id)
-        self._objects.remove(str(record.object["key"]))
+        key = str(record.object["key"])
+        if self._objects.holds(str(record.object.get("bucket", "")), key):
+            self._objects.remove(key)
         self._catalog.delete_image(record)
