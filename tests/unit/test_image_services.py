@@ -370,6 +370,17 @@ def test_deleting_a_backfilled_image_keeps_its_source_object(
     assert signer.removed == []
 
 
+def test_a_backfilled_image_has_no_display_link(library: tuple[ImageLibrary, FakeCatalog, FakeSigner]) -> None:
+    # The API may not read the source bucket: a link would only answer 403
+    service, catalog, _ = library
+    catalog.images["bf1"] = replace(
+        stored("bf1", "alice", "2026-11-30T00:00:00Z"), object={"bucket": "archive", "key": "photos/a.jpg"}
+    )
+    with pytest.raises(NotFound, match="backfilled"):
+        service.display_url("alice", "bf1")
+    assert service.display_url("alice", "a0")[0] == "https://display.example/uploads/alice/a0.jpg"
+
+
 @dataclass
 class FakeUploadSigner:
     signed: list[dict[str, Any]] = field(default_factory=list)

@@ -119,8 +119,11 @@ class ImageLibrary:
 
     def display_url(self, owner: str, image_id: str) -> tuple[str, str]:
         record = self.get(owner, image_id)
+        bucket, key = str(record.object.get("bucket", "")), str(record.object["key"])
+        if not self._objects.holds(bucket, key):
+            raise NotFound(f"image {image_id} was backfilled from s3://{bucket}/{key}: there is no display link for it")
         url = self._objects.presign_display(
-            key=str(record.object["key"]),
+            key=key,
             version_id=record.object.get("versionId"),
             expires_in=self._display_seconds,
         )
