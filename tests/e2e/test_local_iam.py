@@ -22,8 +22,9 @@ from tests.support.synth import synthesize
 pytestmark = pytest.mark.e2e
 
 
-def without_grant(target: Path, stack_part: str, action: str, resource_contains: str) -> Path:
-    """The dev assembly with ``action`` dropped from the one policy statement that grants it on that resource."""
+def without_grant(target: Path, stack_part: str, action: str, resource_contains: str, role_contains: str = "") -> Path:
+    """The dev assembly with ``action`` dropped from the one policy statement that grants it on that resource (to a
+    role whose logical id contains ``role_contains``)."""
     source = synthesize("dev").outdir
     target.mkdir()
     for entry in source.iterdir():
@@ -34,7 +35,7 @@ def without_grant(target: Path, stack_part: str, action: str, resource_contains:
     template = json.loads(template_path.read_text())
     found = []
     for resource in template["Resources"].values():
-        if resource["Type"] != "AWS::IAM::Policy":
+        if resource["Type"] != "AWS::IAM::Policy" or role_contains not in json.dumps(resource["Properties"]["Roles"]):
             continue
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -60,7 +61,9 @@ def started(assembly: Path, work_dir: Path) -> Iterator[tuple[LocalProcess, AppC
 
 @pytest.fixture
 def worker_cannot_put_items(tmp_path: Path) -> Iterator[tuple[LocalProcess, AppClient]]:
-    assembly = without_grant(tmp_path / "assembly", "Recognition", "dynamodb:PutItem", "ResultsTable")
+    assembly = without_grant(
+        tmp_path / "assembly", "Recognition", "dynamodb:PutItem", "ResultsTable", "RecognitionWorker"
+    )
     yield from started(assembly, tmp_path / "work")
 
 
