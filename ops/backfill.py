@@ -26,12 +26,13 @@ from typing import Any, TextIO
 import boto3
 
 from image_pipeline.backfill.adapters.runs_table import BackfillRuns
-from image_pipeline.backfill.domain.backfill import RunProgress
+from image_pipeline.backfill.domain.backfill import BacklogFull, RunProgress
 from ops.redrive_webhooks import output_value
 from stacks import outputs
 from stacks.config import LIBRARY_PREFIX
 
 BAR_WIDTH = 30
+BACKLOG_FULL = BacklogFull.__name__  # the function's error while the upload queue holds enough work
 FINISHED = "finished"
 
 
@@ -68,15 +69,26 @@ class BatchFailed(RuntimeError):
     pass
 
 
-def invoke_batch(lambda_client: Any, function_name: str, event: dict[str, Any], attempts: int = 3) -> dict[str, int]:
-    """One batch through the backfill function, retried like the map's task (a batch may run twice)."""
+def invoke_batch(
+    lambda_client: Any,
+    function_name: str,
+    event: dict[str, Any],
+    attempts: int = 3,
+    on_backlog: Callable[[], None] = lambda: time.sleep(1),
+) -> dict[str, int]:
+    """One batch through the backfill function, retried like the map's task (a batch may run twice): while the
+    upload queue is full enough (BacklogFull) it waits as long as it takes, any other error ``attempts`` times."""
     error: Any = None
-    for _ in range(attempts):
+    failures = 0
+    while failures < attempts:
         response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
         payload = json.loads(response["Payload"].read() or b"null")
         if "FunctionError" not in response:
             return dict(payload)
-        error = payload
+        if isinstance(payload, dict) and payload.get("errorType") == BACKLOG_FULL:
+            on_backlog()
+            continue
+        failures, error = failures + 1, payload
     raise BatchFailed(f"the backfill function failed a batch {attempts} times: {error}")
 
 
@@ -237,9 +249,15 @@ def _local_map(
     s3, lambda_client = _client("s3", local), _client("lambda", local)
     function = output_value(document, outputs.BACKFILL_FUNCTION_NAME)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=batch_input["bucket"], Prefix=batch_input["prefix"])
+    run_id = batch_input["runId"]
+
+    def wait_for_the_worker() -> None:
+        display.show(runs.read(run_id), "running (waiting for the worker)")
+        time.sleep(1)
+
     for event in batches(listed_items(iter(pages)), {k: v for k, v in batch_input.items() if k != "prefix"}, size):
-        invoke_batch(lambda_client, function, event)
-        display.show(runs.read(batch_input["runId"]), "running")
+        invoke_batch(lambda_client, function, event, on_backlog=wait_for_the_worker)
+        display.show(runs.read(run_id), "running")
 
 
 if __name__ == "__main__":

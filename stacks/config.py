@@ -150,12 +150,18 @@ class BackfillConfig:
     items_per_batch: int = 500
     # Batches at once: each only queues work, so a few keep the queue ahead of the worker.
     max_concurrency: int = 5
+    # A batch waits while more messages than this wait on the upload queue (retried every backlog_retry_seconds):
+    # the map stays a little ahead of the worker, and users' uploads never wait behind a whole backfill.
+    max_backlog: int = 2000
+    backlog_retry_seconds: int = 15
     function_memory_mb: int = 256
     function_timeout_seconds: int = 300
 
     def __post_init__(self) -> None:
         if not 1 <= self.items_per_batch <= 1000 or not 1 <= self.max_concurrency <= 100:
             raise ValueError("backfill: items_per_batch 1..1000 and max_concurrency 1..100")
+        if self.max_backlog < 1 or not 1 <= self.backlog_retry_seconds <= 300:
+            raise ValueError("backfill: max_backlog >= 1 and backlog_retry_seconds 1..300")
         for source in self.source_buckets:
             bucket, _, prefix = source.partition("/")
             if not bucket or "*" in source or (prefix and not prefix.endswith("/")):

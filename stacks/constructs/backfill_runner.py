@@ -17,11 +17,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from image_pipeline.backfill.domain.backfill import BacklogFull
 from image_pipeline.backfill.settings import BackfillSettings
 from stacks.config import LIBRARY_PREFIX, EnvironmentConfig
 from stacks.constructs.pipeline_function import PipelineFunction
 
 TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+# The error the backfill function raises while the upload queue is full enough (its exception's name).
+BACKLOG_FULL = BacklogFull.__name__
 
 
 class BackfillRunner(Construct):
@@ -60,6 +63,7 @@ class BackfillRunner(Construct):
                 queue_url=queue.queue_url,
                 allowed_sources=[f"{name}/{prefix}" for name, prefix in sources],
                 default_features=config.default_features,
+                max_backlog=settings.max_backlog,
             ),
         )
         function = self.lambda_.function
@@ -85,6 +89,14 @@ class BackfillRunner(Construct):
             lambda_function=function,
             payload_response_only=True,
             retry_on_service_exceptions=True,
+        )
+        # The queue holds enough waiting work: the batch waits (the first matching retrier applies), for as long as
+        # the worker needs; 99,999,999 is Step Functions' largest MaxAttempts.
+        batch.add_retry(
+            errors=[BACKLOG_FULL],
+            interval=Duration.seconds(settings.backlog_retry_seconds),
+            max_attempts=99_999_999,
+            backoff_rate=1,
         )
         # A batch can be run again: images already made are found, messages sent twice are analysed once.
         batch.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(5), max_attempts=3, backoff_rate=2)

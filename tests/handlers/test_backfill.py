@@ -11,7 +11,7 @@ import pytest
 from image_pipeline.backfill import composition as backfill_composition
 from image_pipeline.backfill import handler as backfill
 from image_pipeline.backfill.adapters.runs_table import BackfillRuns
-from image_pipeline.backfill.domain.backfill import RunProgress
+from image_pipeline.backfill.domain.backfill import BacklogFull, RunProgress
 from ops.backfill import batches, listed_items, run_input
 from stacks.config import LIBRARY_PREFIX
 from tests.handlers.conftest import BACKFILL_HANDLER, Harness
@@ -102,3 +102,22 @@ def test_a_bucket_outside_the_allowed_sources_is_refused(library: Harness) -> No
     }
     assert backfill.handler(event, LambdaContext())["failed"] == 1
     assert library.receive_raw() == []
+
+
+def test_a_batch_is_refused_while_the_upload_queue_holds_more_than_the_backlog_allows(
+    library: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a backfill allowed a backlog of 2 and 3 uploads waiting on the queue
+    monkeypatch.setenv("MAX_BACKLOG", "2")
+    backfill_composition.components.cache_clear()
+    for _ in range(3):
+        library.pipeline.sqs.send_message(QueueUrl=library.pipeline.queue_url, MessageBody="{}")
+    s3, bucket = library.pipeline.s3, library.pipeline.bucket
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=LIBRARY_PREFIX)
+    batch_input = {"runId": "run-1", "bucket": bucket, "owner": "anonymous", "features": ""}
+    [event] = batches(listed_items(iter(pages)), batch_input, 10)
+    # When the map hands it a batch, then it fails with the error the state machine retries later
+    with pytest.raises(BacklogFull):
+        backfill.handler(event, LambdaContext())
+    assert library.images() == []
+    assert progress(library, "run-1") == RunProgress("run-1")

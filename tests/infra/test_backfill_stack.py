@@ -78,6 +78,14 @@ def test_each_batch_goes_to_the_backfill_function_with_retries(synthesized: Synt
     task = processor["States"][processor["StartAt"]]
     assert task["Resource"] == f"<{function_id}.Arn>"
     assert any(retry["ErrorEquals"] == ["States.TaskFailed"] for retry in task["Retry"])
+    # While the upload queue holds enough work the batch waits, for as long as it takes: that retrier comes before
+    # States.TaskFailed's, which would match it too (the first matching retrier applies)
+    errors = [retry["ErrorEquals"] for retry in task["Retry"]]
+    assert errors.index(["BacklogFull"]) < errors.index(["States.TaskFailed"])
+    [waiting] = [retry for retry in task["Retry"] if retry["ErrorEquals"] == ["BacklogFull"]]
+    config = synthesized.pipeline.config.backfill
+    assert (waiting["IntervalSeconds"], waiting["BackoffRate"]) == (config.backlog_retry_seconds, 1)
+    assert waiting["MaxAttempts"] == 99_999_999
     assert processor["States"][task["Next"]] == {"Type": "Pass", "Parameters": {}, "End": True}
 
 

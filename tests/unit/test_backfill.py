@@ -10,6 +10,7 @@ import pytest
 from image_pipeline.backfill.domain.backfill import (
     Backfill,
     BackfillJob,
+    BacklogFull,
     BatchCounts,
     ListedObject,
     RunProgress,
@@ -52,6 +53,9 @@ class Queue:
 
     def send_all(self, bodies: list[str]) -> None:
         self.bodies.extend(bodies)
+
+    def backlog(self) -> int:
+        return len(self.bodies)
 
 
 @dataclass
@@ -104,15 +108,15 @@ class World:
     worker: ImageAnalysis
 
     def run(self, run_id: str, features: FeatureSet = LABELS_TEXT, owner: str = "anonymous") -> dict[str, int]:
-        """One run: the listing in batches of 2, then the worker takes every queued message."""
+        """One run: the listing in batches of 2, the worker taking what was queued after each."""
         job = BackfillJob(run_id=run_id, bucket="library-bucket", owner=owner, features=features)
         listing = self.bucket.listing()
         for start in range(0, len(listing), 2):
             self.backfill.run_batch(job, listing[start : start + 2])
-        while self.queue.bodies:
-            for work in parse_work(self.queue.bodies.pop(0)):
-                assert isinstance(work, BackfillRequest)
-                self.worker.backfill(work)
+            while self.queue.bodies:
+                for work in parse_work(self.queue.bodies.pop(0)):
+                    assert isinstance(work, BackfillRequest)
+                    self.worker.backfill(work)
         return {"done": 0, **self.ledger.runs[run_id]}
 
 
@@ -129,7 +133,11 @@ def world() -> World:
     )
     catalog, queue, ledger, recognizer = Catalog(), Queue(), Ledger(), Recognizer()
     backfill = Backfill(
-        catalog=catalog, queue=queue, ledger=ledger, sources=[SourceLocation.parse("library-bucket/photos/")]
+        catalog=catalog,
+        queue=queue,
+        ledger=ledger,
+        sources=[SourceLocation.parse("library-bucket/photos/")],
+        max_backlog=3,
     )
     worker = ImageAnalysis(
         objects=bucket,
@@ -260,3 +268,18 @@ def test_a_backfilled_object_is_never_removed_even_when_another_object_claimed_i
     assert listed.key in world.bucket.blobs
     assert world.ledger.runs["run-1"]["failed"] == 1
     assert world.recognizer.calls == []
+
+
+def test_a_batch_waits_while_the_queue_holds_more_than_the_backlog_allows(world: World) -> None:
+    # Given more messages waiting than the backfill may add to (3 in this world)
+    world.queue.bodies.extend(["an upload"] * 4)
+    job = BackfillJob(run_id="run-1", bucket="library-bucket", owner="anonymous", features=LABELS_TEXT)
+    # When a batch comes, then it is refused before anything is made, queued or counted (the map retries it later)
+    with pytest.raises(BacklogFull):
+        world.backfill.run_batch(job, world.bucket.listing())
+    assert world.catalog.images == {}
+    assert world.queue.bodies == ["an upload"] * 4
+    assert world.ledger.runs == {}
+    # And once the worker has taken the work, the same batch goes through
+    world.queue.bodies.clear()
+    assert world.backfill.run_batch(job, world.bucket.listing()).queued == 4

@@ -122,6 +122,25 @@ class FlakyLambda:
         return response
 
 
+class BusyLambda(FlakyLambda):
+    """Answers BacklogFull ``busy`` times (the upload queue holds enough work), then queues the batch."""
+
+    def __init__(self, busy: int) -> None:
+        super().__init__(failures=busy)
+
+    def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        response = super().invoke(FunctionName, Payload)
+        if "FunctionError" in response:
+            response["Payload"] = io.BytesIO(json.dumps({"errorType": "BacklogFull", "errorMessage": "full"}).encode())
+        return response
+
+
+def test_a_batch_waits_for_the_worker_as_long_as_the_queue_is_full_without_using_up_its_attempts() -> None:
+    waits: list[int] = []
+    assert invoke_batch(BusyLambda(busy=5), "fn", {}, attempts=3, on_backlog=lambda: waits.append(1)) == {"queued": 1}
+    assert len(waits) == 5
+
+
 def test_a_failed_batch_is_retried_like_the_maps_task_then_stops_the_run() -> None:
     assert invoke_batch(FlakyLambda(failures=2), "fn", {}) == {"queued": 1}
     with pytest.raises(BatchFailed, match="boom"):

@@ -31,5 +31,6 @@ def components() -> BackfillComponents:
         queue=SqsWorkQueue(boto3.client("sqs"), settings.queue_url),
         ledger=BackfillRuns(dynamodb, settings.table_name),
         sources=[SourceLocation.parse(source) for source in settings.sources()],
+        max_backlog=settings.max_backlog,
     )
     return BackfillComponents(backfill=service, default_features=parse_features(settings.default_features, frozenset()))

@@ -54,3 +54,12 @@ class SqsWorkQueue:
             response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
             if response.get("Failed"):
                 raise RuntimeError(f"could not queue {len(response['Failed'])} backfill messages: {response['Failed']}")
+
+    def backlog(self) -> int:
+        response = self._sqs.get_queue_attributes(
+            QueueUrl=self._queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+        )
+        attributes = response["Attributes"]
+        visible = attributes.get("ApproximateNumberOfMessages", "0")
+        return int(visible) + int(attributes.get("ApproximateNumberOfMessagesDelayed", "0"))

@@ -22,7 +22,7 @@ from image_pipeline.recognition.domain.features import FeatureSet
 from image_pipeline.recognition.domain.image_header import MAX_IMAGE_BYTES
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.results.domain.records import ImageRecord, Status, now_iso
-from image_pipeline.shared.errors import InvalidRequest
+from image_pipeline.shared.errors import InvalidRequest, RetryableError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -107,6 +107,11 @@ class SourceLocation:
         return cls(bucket=bucket, prefix=prefix)
 
 
+class BacklogFull(RetryableError):
+    """The upload queue already holds the backfill's share of waiting work: the batch is tried again later (the
+    state machine's retry), so that uploads never wait behind more than that."""
+
+
 class BackfillCatalog(Protocol):
     def get_image(self, image_id: str) -> ImageRecord | None: ...
 
@@ -126,6 +131,10 @@ class WorkQueue(Protocol):
         """Queues every body (the worker's messages); raises if any could not be sent."""
         ...
 
+    def backlog(self) -> int:
+        """Messages waiting on the queue (visible or delayed), approximately."""
+        ...
+
 
 class RunLedger(Protocol):
     def add(self, run_id: str, counts: BatchCounts) -> None:
@@ -141,18 +150,27 @@ class Backfill:
         queue: WorkQueue,
         ledger: RunLedger,
         sources: Iterable[SourceLocation],
+        max_backlog: int,
         max_object_bytes: int = MAX_IMAGE_BYTES,
     ) -> None:
         self._catalog = catalog
         self._queue = queue
         self._ledger = ledger
         self._sources = tuple(sources)
+        self._max_backlog = max_backlog
         self._max_bytes = max_object_bytes
 
     def allowed(self, bucket: str, key: str) -> bool:
         return any(source.contains(bucket, key) for source in self._sources)
 
     def run_batch(self, job: BackfillJob, objects: Sequence[ListedObject]) -> BatchCounts:
+        """Raises BacklogFull, before touching anything, while the queue holds more than ``max_backlog`` messages:
+        the map only ever runs a little ahead of the worker, and users' uploads wait behind at most that."""
+        waiting = self._queue.backlog()
+        if waiting > self._max_backlog:
+            raise BacklogFull(
+                f"{waiting} messages wait on the upload queue (at most {self._max_backlog} for a backfill)"
+            )
         ignored = skipped = failed = 0
         bodies: list[str] = []
         for listed in objects:
