@@ -27,24 +27,17 @@ from image_pipeline.recognition.domain.reanalysis import parse_work
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.results.domain.records import ImageRecord, Status
 from image_pipeline.shared.errors import InvalidRequest
-from tests.support.fake_results import FakeResults
 from tests.support.images import image_bytes
+from tests.unit.test_reanalysis import Catalog as ReanalysisCatalog
 from tests.unit.test_reanalysis import Publisher, Recognizer
 
 LABELS_TEXT = frozenset({Feature.LABELS, Feature.TEXT})
 
 
 @dataclass
-class Catalog(FakeResults):
+class Catalog(ReanalysisCatalog):
     def create_pending(self, record: ImageRecord) -> None:
         self.images.setdefault(record.image_id, record)
-
-    def replace_image(self, record: ImageRecord, *, expected: ImageRecord) -> bool:
-        current = self.images.get(record.image_id)
-        if current is None or (current.status, current.updated_at) != (expected.status, expected.updated_at):
-            return False
-        self.images[record.image_id] = record
-        return True
 
 
 @dataclass
