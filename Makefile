@@ -9,7 +9,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: install browser fonts test lint unit synth deploy destroy diff bootstrap clean openapi redrive seal-secrets doctor lock smoke ci-stack
+.PHONY: install browser fonts test lint unit synth deploy destroy diff bootstrap clean openapi redrive seal-secrets doctor lock smoke ci-stack backfill
 
 # Everything from requirements-dev.lock (dev tools, CDK app, Lambda runtime, analyzer), every file checked
 # against its hash. The locks come from the requirements files: `make lock` after changing one.
@@ -122,6 +122,19 @@ redrive: $(VENV)/.installed
 # Seals webhook secrets stored plain by a deployment older than the webhook secrets key (once, after deploy).
 seal-secrets: $(VENV)/.installed
 	PYTHONPATH=.:lambdas $(PY) -m ops.seal_secrets --outputs $(OUTPUTS)
+
+# Analyses every JPEG/PNG already under a prefix (README "Backfill"): starts the backfill state machine and shows
+# its progress; OUTPUTS=.local/cdk-outputs.json runs it against `make local` (the pipeline's bucket, library/).
+# BUCKET (default: the pipeline's image bucket), PREFIX, OWNER (default anonymous), FEATURES, RUN (follow a run).
+BUCKET ?=
+PREFIX ?=
+OWNER ?= anonymous
+FEATURES ?=
+RUN ?=
+backfill: $(VENV)/.installed
+	PYTHONPATH=.:lambdas $(PY) -m ops.backfill --outputs $(OUTPUTS) --owner '$(OWNER)' \
+	  $(if $(BUCKET),--bucket '$(BUCKET)') $(if $(PREFIX),--prefix '$(PREFIX)') \
+	  $(if $(FEATURES),--features '$(FEATURES)') $(if $(RUN),--run '$(RUN)')
 
 # The e2e suite against a deployment's outputs file, as a Cognito user made for it and removed afterwards
 # (ops/smoke_user.py; needs cognito-idp admin rights on the pool). The deploy workflow runs it.

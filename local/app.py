@@ -159,6 +159,8 @@ class LocalMode:
         if failures:
             raise RuntimeError(f"functions failed to initialise: {failures}")
 
+        # Lambda Invoke against the emulator runs the local functions (make backfill's local mode uses it).
+        moto.invoker = self.functions.invoke
         sqs = clients["sqs"]
         for mapping in provisioned.mappings:
             function = self.functions.by_arn(mapping.function_arn)

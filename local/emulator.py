@@ -8,16 +8,20 @@ it for its whole wait: it is answered outside the lock instead, by receiving wit
 in short steps, the lock released between them, woken by :class:`Activity` as soon as any request may
 have put a message on a queue, until a message arrives or the wait ends.
 Presigned POST uploads are checked as S3 checks them (local.s3_post_policy) before moto stores them.
+Lambda's ``Invoke`` (request-response) runs the local functions (moto would run them in Docker), outside the lock:
+a function's own calls come back into moto while it runs.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -167,6 +171,41 @@ def serialised(app: WsgiApp, activity: Activity | None = None, *, long_poll_step
     return application
 
 
+# Lambda's Invoke: POST /2015-03-31/functions/{name or ARN}/invocations, the event as the body.
+_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
+# (function name or ARN, event) -> (payload, error as Lambda reports it, or None)
+Invoker = Callable[[str, Any], tuple[Any, dict[str, Any] | None]]
+
+
+def lambda_invocations(app: WsgiApp, invoker: Callable[[], Invoker | None]) -> WsgiApp:
+    """Answers Lambda ``Invoke`` with the local functions (``invoker()`` once they run); everything else goes to
+    ``app``. A function error is answered as Lambda does: 200, ``X-Amz-Function-Error: Unhandled``, the error."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        match = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
+        invoke = invoker() if match and environ.get("REQUEST_METHOD") == "POST" else None
+        if match is None or invoke is None:
+            return app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            payload, error = invoke(unquote(match.group(1)), json.loads(raw) if raw else {})
+        except KeyError as missing:
+            body = json.dumps({"Type": "User", "Message": str(missing)}).encode()
+            start_response(
+                "404 Not Found",
+                [("Content-Type", "application/json"), ("X-Amzn-ErrorType", "ResourceNotFoundException")],
+            )
+            return [body]
+        headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
+        if error is not None:
+            headers.append(("X-Amz-Function-Error", "Unhandled"))
+        start_response("200 OK", headers)
+        return [json.dumps(error if error is not None else payload).encode()]
+
+    return application
+
+
 class _QuietRequestHandler(MotoRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # no line per request on the console
@@ -178,10 +217,12 @@ class SerialisedMotoServer(ThreadedMotoServer):
         super().__init__(ip_address=host, port=port, verbose=False)
         self._secrets = secrets if secrets is not None else {}  # looked up per upload: sessions come and go
         self.activity = Activity()
+        self.invoker: Invoker | None = None  # set by the local mode once its functions run
 
     def _server_entry(self) -> None:
         moto = DomainDispatcherApplication(create_backend_app)
         app = serialised(enforce_iam(enforce_post_policies(moto, self._secrets)), self.activity)
+        app = lambda_invocations(app, lambda: self.invoker)
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=_QuietRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()

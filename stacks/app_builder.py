@@ -97,6 +97,7 @@ def build_app(app: App, *, account: str | None = None, region: str | None = None
         pipeline_alarms=(
             *recognition.monitoring.alarms,
             *recognition.quota_alarms.alarms,
+            recognition.backfill.failed_alarm,
             *integration.monitoring.alarms,
         ),
         env=env,

@@ -13,6 +13,8 @@ from aws_cdk import aws_logs as logs
 
 FEATURES = ("labels", "text", "faces", "moderation", "celebrities")
 UPLOAD_PREFIX = "uploads/"
+# Where existing images wait in the pipeline's own bucket for `make backfill` (uploads/ is analysed on arrival).
+LIBRARY_PREFIX = "library/"
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,36 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class BackfillConfig:
+    """`make backfill` (README "Backfill"): a Step Functions Distributed Map lists a prefix and hands batches of
+    keys to the backfill function, which queues them for the worker (the worker's rate limiter sets the pace)."""
+
+    # Buckets besides the pipeline's own (under LIBRARY_PREFIX) a backfill may read: ``name`` or ``name/prefix/``.
+    # The worker is granted s3:GetObject there and the state machine s3:ListBucket, nothing wider.
+    source_buckets: tuple[str, ...] = ()
+    # Objects per batch (one function invocation); a batch's listing stays well under Step Functions' 256 KiB.
+    items_per_batch: int = 500
+    # Batches at once: each only queues work, so a few keep the queue ahead of the worker.
+    max_concurrency: int = 5
+    # A batch waits while more messages than this wait on the upload queue (retried every backlog_retry_seconds):
+    # the map stays a little ahead of the worker, and users' uploads never wait behind a whole backfill.
+    max_backlog: int = 2000
+    backlog_retry_seconds: int = 15
+    function_memory_mb: int = 256
+    function_timeout_seconds: int = 300
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.items_per_batch <= 1000 or not 1 <= self.max_concurrency <= 100:
+            raise ValueError("backfill: items_per_batch 1..1000 and max_concurrency 1..100")
+        if self.max_backlog < 1 or not 1 <= self.backlog_retry_seconds <= 300:
+            raise ValueError("backfill: max_backlog >= 1 and backlog_retry_seconds 1..300")
+        for source in self.source_buckets:
+            bucket, _, prefix = source.partition("/")
+            if not bucket or "*" in source or (prefix and not prefix.endswith("/")):
+                raise ValueError(f"backfill: source {source!r} must be a bucket name or bucket/prefix/ (no wildcard)")
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     name: str
     # Worker function
@@ -187,6 +219,7 @@ class EnvironmentConfig:
     # e.g. the local mode's page; set with ``-c extraCorsOrigins=https://a,https://b``.
     extra_cors_origins: tuple[str, ...] = ()
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
+    backfill: BackfillConfig = field(default_factory=BackfillConfig)
     # AWS Budgets: the environment's monthly cost (USD) that alerts the alarm e-mail at 80 % and 100 %.
     monthly_budget_usd: int = 50
     # How long an image may wait inside the worker for a token of the rate limiter before it is put back

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import IConstruct
 
 from image_pipeline.results.domain.documents import RESULTS_PREFIX
 from stacks.api_stack import ApiStack
-from stacks.config import UPLOAD_PREFIX
+from stacks.config import LIBRARY_PREFIX, UPLOAD_PREFIX
 from stacks.data_stack import DataStack
 from stacks.integration_stack import IntegrationStack
 from stacks.recognition_stack import RecognitionStack
@@ -61,6 +61,7 @@ def acknowledge_findings(*, data: DataStack, recognition: RecognitionStack, api:
         "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
         "Publishing to the encrypted events topic needs GenerateDataKey on its key only (CDK's topic grant).",
     )
+    acknowledge_backfill(recognition, data=data)
     acknowledge(
         _bucket_notifications_role(recognition),
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
@@ -137,4 +138,45 @@ def acknowledge_integration(integration: IntegrationStack, *, data: DataStack) -
             "AwsSolutions-SMG4",
             "The signing secret is shared with the third-party receiver, so it cannot change on a schedule "
             "without it: it is rotated by hand with a 24 h overlap (new and old value space-separated, both sign).",
+        )
+
+
+def acknowledge_backfill(recognition: RecognitionStack, *, data: DataStack) -> None:
+    backfill = recognition.backfill
+    sources = [(data.export_name("ImageBucketName"), LIBRARY_PREFIX)]
+    sources += [(name, prefix) for name, _, prefix in (s.partition("/") for s in backfill.source_buckets)]
+    for name, prefix in sources:
+        acknowledge(
+            backfill.worker_read_policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{name}/{prefix}*]",
+            "The worker reads the objects a backfill queued (s3:GetObject, s3:GetObjectVersion) under the allowed "
+            "backfill sources only (stacks/config.py BackfillConfig); their keys are not known in advance.",
+        )
+    acknowledge(
+        backfill.lambda_.role.node.find_child("DefaultPolicy"),
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
+    )
+    machine_policy = backfill.state_machine.role.node.find_child("DefaultPolicy")
+    acknowledge(
+        machine_policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Step Functions' log delivery (logs:*LogDelivery*, DescribeLogGroups) and X-Ray support no resource-level "
+        "permissions (CDK's grants for LogOptions and tracing).",
+    )
+    acknowledge(
+        machine_policy,
+        "AwsSolutions-IAM5[Resource::<BackfillQueuerFunction244691C4.Arn>:*]",
+        "Invocation of the backfill function and its versions only (CDK's LambdaInvoke grant).",
+    )
+    region = "<AWS::Region>" if Token.is_unresolved(recognition.region) else recognition.region
+    account = "<AWS::AccountId>" if Token.is_unresolved(recognition.account) else recognition.account
+    machine = '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"BackfillStateMachine395F6B27"}]}]}'
+    execution = f"arn:<AWS::Partition>:states:{region}:{account}:execution:{machine}"
+    for suffix in (":*", "/*:*"):
+        acknowledge(
+            backfill.state_machine.node.find_child("DistributedMapPolicy"),
+            f"AwsSolutions-IAM5[Resource::{execution}{suffix}]",
+            "The Distributed Map starts, describes and stops the child executions of this state machine only "
+            "(CDK's grant; their names are made at run time).",
         )

@@ -13,6 +13,7 @@ from constructs import Construct
 from image_pipeline.api.settings import ApiSettings
 from stacks import outputs
 from stacks.config import EnvironmentConfig
+from stacks.constructs.backfill_runner import BackfillRunner
 from stacks.constructs.messaging import encrypted_topic, pipeline_key
 from stacks.constructs.monitoring import AlarmTexts, QueueConsumerMonitoring
 from stacks.constructs.quota_monitoring import RekognitionQuotaAlarms
@@ -72,8 +73,21 @@ class RecognitionStack(Stack):
             queue=fanout.queue,
             backlog_age=Duration.minutes(15),
         )
+        # make backfill: existing objects under a prefix, through the same queue and worker.
+        self.backfill = BackfillRunner(
+            self,
+            "Backfill",
+            config=config,
+            bucket=bucket,
+            table=table,
+            queue=fanout.queue,
+            worker_role=worker.role,
+            alarm_topic=self.monitoring.topic,
+        )
         self.fanout = fanout
         self.worker = worker
+        CfnOutput(self, outputs.BACKFILL_STATE_MACHINE_ARN, value=self.backfill.state_machine.state_machine_arn)
+        CfnOutput(self, outputs.BACKFILL_FUNCTION_NAME, value=self.backfill.function.function_name)
         CfnOutput(self, outputs.UPLOAD_QUEUE_URL, value=fanout.queue.queue_url)
         CfnOutput(self, outputs.DEAD_LETTER_QUEUE_URL, value=fanout.dead_letter_queue.queue_url)
         CfnOutput(self, outputs.IMAGE_EVENTS_TOPIC_ARN, value=self.image_events.topic_arn)

@@ -336,6 +336,11 @@ class LocalFunctions:
                 return function
         raise KeyError(f"no local function {arn}")
 
+    def invoke(self, name: str, event: Any) -> tuple[Any, dict[str, Any] | None]:
+        """Lambda's Invoke from outside (local.emulator): KeyError for an unknown function."""
+        result = self.by_arn(name).invoke(event)
+        return result.payload, result.error
+
     def close(self) -> None:
         for function in self.functions.values():
             function.close()

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from local.provisioners import apigateway, cloudfront, cognito, dynamodb, iam, kms, lambda_functions, s3, sns, sqs
+from local.provisioners import (
+    apigateway,
+    cloudfront,
+    cognito,
+    dynamodb,
+    iam,
+    kms,
+    lambda_functions,
+    s3,
+    sns,
+    sqs,
+    stepfunctions,
+)
 from local.provisioners.base import ResourceProvisioner
 
 PROVISIONERS: dict[str, ResourceProvisioner] = {
@@ -16,4 +28,5 @@ PROVISIONERS: dict[str, ResourceProvisioner] = {
     **apigateway.PROVISIONERS,
     **cloudfront.PROVISIONERS,
     **kms.PROVISIONERS,
+    **stepfunctions.PROVISIONERS,
 }

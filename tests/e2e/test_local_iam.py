@@ -12,9 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from local.tools.client import AppClient
+from ops import backfill as ops_backfill
+from ops.redrive_webhooks import output_value
+from stacks import outputs
 from tests.support.images import image_bytes
 from tests.support.local_process import LocalProcess
 from tests.support.synth import synthesize
@@ -22,8 +26,9 @@ from tests.support.synth import synthesize
 pytestmark = pytest.mark.e2e
 
 
-def without_grant(target: Path, stack_part: str, action: str, resource_contains: str) -> Path:
-    """The dev assembly with ``action`` dropped from the one policy statement that grants it on that resource."""
+def without_grant(target: Path, stack_part: str, action: str, resource_contains: str, role_contains: str = "") -> Path:
+    """The dev assembly with ``action`` dropped from the one policy statement that grants it on that resource (to a
+    role whose logical id contains ``role_contains``)."""
     source = synthesize("dev").outdir
     target.mkdir()
     for entry in source.iterdir():
@@ -34,7 +39,7 @@ def without_grant(target: Path, stack_part: str, action: str, resource_contains:
     template = json.loads(template_path.read_text())
     found = []
     for resource in template["Resources"].values():
-        if resource["Type"] != "AWS::IAM::Policy":
+        if resource["Type"] != "AWS::IAM::Policy" or role_contains not in json.dumps(resource["Properties"]["Roles"]):
             continue
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -60,7 +65,9 @@ def started(assembly: Path, work_dir: Path) -> Iterator[tuple[LocalProcess, AppC
 
 @pytest.fixture
 def worker_cannot_put_items(tmp_path: Path) -> Iterator[tuple[LocalProcess, AppClient]]:
-    assembly = without_grant(tmp_path / "assembly", "Recognition", "dynamodb:PutItem", "ResultsTable")
+    assembly = without_grant(
+        tmp_path / "assembly", "Recognition", "dynamodb:PutItem", "ResultsTable", "RecognitionWorker"
+    )
     yield from started(assembly, tmp_path / "work")
 
 
@@ -100,3 +107,28 @@ def test_api_without_put_object_cannot_presign_an_upload_s3_accepts(
     assert answer.status == 403
     assert b"<Code>AccessDenied</Code>" in answer.body
     assert b"s3:PutObject" in answer.body
+
+
+@pytest.fixture
+def worker_cannot_read_the_library(tmp_path: Path) -> Iterator[tuple[LocalProcess, AppClient]]:
+    assembly = without_grant(tmp_path / "assembly", "Recognition", "s3:GetObject", "/library/*", "RecognitionWorker")
+    yield from started(assembly, tmp_path / "work")
+
+
+def test_worker_without_the_backfill_read_grant_cannot_read_a_backfilled_object(
+    worker_cannot_read_the_library: tuple[LocalProcess, AppClient],
+) -> None:
+    local, _ = worker_cannot_read_the_library
+    document = json.loads(local.outputs_file.read_text())
+    endpoint = document["Local"]["AwsEndpointUrl"]
+    s3 = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="l", aws_secret_access_key="l"
+    )
+    bucket = output_value(document, outputs.UPLOAD_BUCKET_NAME)
+    s3.put_object(Bucket=bucket, Key="library/cat.png", Body=image_bytes(fmt="PNG"))
+    # When make backfill queues the object (the function's own grants are intact)
+    ops_backfill.main(["--outputs", str(local.outputs_file), "--stall-seconds", "0", "--poll-seconds", "0.1"])
+    # Then the worker's read of the source is refused as AWS refuses it (a HEAD's 403 carries no error code)
+    local.wait_for("HeadObject operation: Forbidden", timeout=120)
+    refused = [line for line in local.lines if "HeadObject operation: Forbidden" in line]
+    assert all("Worker" in line.split("|")[0] for line in refused), refused

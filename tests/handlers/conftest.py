@@ -21,6 +21,7 @@ from tests.support.local_stacks import LocalStacks, provision_for
 from tests.support.synth import Synthesized, synthesize
 
 WORKER_HANDLER = "image_pipeline.handlers.worker.handler"
+BACKFILL_HANDLER = "image_pipeline.handlers.backfill.handler"
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +48,7 @@ class Pipeline:
 
 
 def pipeline(synth: Synthesized) -> Pipeline:
-    stacks = provision_for(synth, WORKER_HANDLER)
+    stacks = provision_for(synth, WORKER_HANDLER, BACKFILL_HANDLER)
     environment = stacks.environment(WORKER_HANDLER)
     mapping = stacks.mapping(WORKER_HANDLER)
     dead_letter_url, max_receive_count = stacks.redrive(mapping.queue_url)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from image_pipeline.api.settings import ApiSettings
+from image_pipeline.backfill.settings import BackfillSettings
 from image_pipeline.recognition.settings import WorkerSettings
 from image_pipeline.shared.settings import EnvironmentSettings
 from image_pipeline.webhooks.settings import DispatcherSettings, WebhookApiSettings
@@ -18,6 +19,7 @@ MODELS: dict[str, tuple[type[EnvironmentSettings], ...]] = {
     "image_pipeline.handlers.worker.handler": (WorkerSettings,),
     "image_pipeline.handlers.dispatcher.handler": (DispatcherSettings,),
     "image_pipeline.handlers.api.handler": (ApiSettings, WebhookApiSettings),
+    "image_pipeline.handlers.backfill.handler": (BackfillSettings,),
 }
 # Read by Powertools itself (set once, by the Lambda factory).
 POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}

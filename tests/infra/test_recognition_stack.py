@@ -176,8 +176,9 @@ def test_worker_role_is_least_privilege(synthesized: Synthesized) -> None:
         "rekognition:DetectText",
         "rekognition:RecognizeCelebrities",
     ]
-    # S3: object reads, and removal of exactly an object (version) no image owns, under the upload prefix only;
-    # result documents too large for an event written under the results prefix only
+    # S3: removal of exactly an object (version) no image owns, under the upload prefix only; object reads there
+    # and under the backfill's library prefix (test_backfill_stack.py: the configured backfill sources); result
+    # documents too large for an event written under the results prefix only
     s3_actions = sorted(a for a in by_action if a.startswith("s3:"))
     assert s3_actions == [
         "s3:DeleteObject",
@@ -186,9 +187,15 @@ def test_worker_role_is_least_privilege(synthesized: Synthesized) -> None:
         "s3:GetObjectVersion",
         "s3:PutObject",
     ]
-    for action in s3_actions:
-        prefix = "results" if action == "s3:PutObject" else "uploads"
-        assert json.dumps(by_action[action]["Resource"]).endswith(f'"/{prefix}/*"]]}}'), action
+    for statement in statements:
+        resource = json.dumps(statement["Resource"])
+        for action in _actions(statement):
+            if action.startswith("s3:Delete"):
+                assert resource.endswith('"/uploads/*"]]}'), action
+            elif action == "s3:PutObject":
+                assert resource.endswith('"/results/*"]]}'), (action, resource)
+            elif action.startswith("s3:"):
+                assert resource.endswith(('"/uploads/*"]]}', '"/library/*"]]}')), (action, resource)
     # DynamoDB: item reads and writes on the table itself: no Scan, no Query, no index
     table_actions = sorted(a for a in by_action if a.startswith("dynamodb:"))
     assert table_actions == [

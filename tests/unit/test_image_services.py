@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -249,6 +249,9 @@ class FakeSigner:
     def remove(self, key: str) -> None:
         self.removed.append(key)
 
+    def holds(self, bucket: str, key: str) -> bool:
+        return bucket == "images" and key.startswith("uploads/")
+
 
 def stored(image_id: str, owner: str, created_at: str, labels: list[dict[str, Any]] | None = None) -> ImageRecord:
     return ImageRecord(
@@ -351,6 +354,33 @@ def test_delete_removes_the_object_and_the_result_of_the_owners_image_only(
         service.delete("alice", "b0")
     assert "b0" in catalog.images
     assert signer.removed == removed
+
+
+def test_deleting_a_backfilled_image_keeps_its_source_object(
+    library: tuple[ImageLibrary, FakeCatalog, FakeSigner],
+) -> None:
+    # Given an image that make backfill made for an object of another bucket (and one of the library prefix)
+    service, catalog, signer = library
+    for image_id, bucket, key in (("bf1", "archive", "uploads/alice/a0.jpg"), ("bf2", "images", "library/x.jpg")):
+        catalog.images[image_id] = replace(
+            stored(image_id, "alice", "2026-11-30T00:00:00Z"), object={"bucket": bucket, "key": key}
+        )
+        # When its owner deletes it
+        service.delete("alice", image_id)
+    # Then the results are gone and the objects, which belong to their buckets' owners, are not touched
+    assert catalog.deleted == ["bf1", "bf2"]
+    assert signer.removed == []
+
+
+def test_a_backfilled_image_has_no_display_link(library: tuple[ImageLibrary, FakeCatalog, FakeSigner]) -> None:
+    # The API may not read the source bucket: a link would only answer 403
+    service, catalog, _ = library
+    catalog.images["bf1"] = replace(
+        stored("bf1", "alice", "2026-11-30T00:00:00Z"), object={"bucket": "archive", "key": "photos/a.jpg"}
+    )
+    with pytest.raises(NotFound, match="backfilled"):
+        service.display_url("alice", "bf1")
+    assert service.display_url("alice", "a0")[0] == "https://display.example/uploads/alice/a0.jpg"
 
 
 @dataclass

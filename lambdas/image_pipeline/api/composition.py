@@ -79,7 +79,7 @@ def components() -> ApiComponents:
     )
     library = ImageLibrary(
         catalog=results,
-        objects=S3ImageObjects(s3, settings.bucket_name),
+        objects=S3ImageObjects(s3, settings.bucket_name, settings.upload_prefix),
         display_seconds=settings.display_url_seconds,
     )
     reanalyses = Reanalyses(catalog=results, queue=UploadQueue(boto3.client("sqs"), settings.upload_queue_url))

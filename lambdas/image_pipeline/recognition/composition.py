@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
+from image_pipeline.backfill.adapters.runs_table import BackfillRuns
 from image_pipeline.events.adapters.sns_events import SnsEventPublisher
 from image_pipeline.recognition.adapters.rate_ledger import DynamoSlotLedger
 from image_pipeline.recognition.adapters.rekognition import RecognitionOptions, RekognitionRecognizer
@@ -73,6 +74,7 @@ def components() -> WorkerComponents:
             default_features=parse_features(settings.default_features, frozenset()), lock_seconds=settings.lock_seconds
         ),
         documents=S3ResultDocuments(s3, settings.results_bucket_name),
+        progress=BackfillRuns(dynamodb, settings.table_name),
     )
     return WorkerComponents(
         analysis=analysis,

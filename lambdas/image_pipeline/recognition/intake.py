@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from image_pipeline.recognition.domain.analysis import AnalysisOutcome, ImageAnalysis
+from image_pipeline.recognition.domain.backfill import BackfillRequest
 from image_pipeline.recognition.domain.ports import Requeue
 from image_pipeline.recognition.domain.reanalysis import ReanalysisRequest, parse_work
 from image_pipeline.shared.errors import ObjectSuperseded, RecognitionDeferred
@@ -35,6 +36,8 @@ def process_message(service: ImageAnalysis, body: str) -> list[str]:
             try:
                 if isinstance(work, ReanalysisRequest):
                     outcomes.append(service.reanalyse(work).value)
+                elif isinstance(work, BackfillRequest):
+                    outcomes.append(service.backfill(work).value)
                 else:
                     outcomes.append(service.process(work).value)
             except ObjectSuperseded as gone:

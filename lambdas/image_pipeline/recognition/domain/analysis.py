@@ -12,6 +12,7 @@ from typing import Any
 
 from image_pipeline.events.domain.events import build_event
 from image_pipeline.recognition.domain import image_header
+from image_pipeline.recognition.domain.backfill import BackfillProgress, BackfillRequest, NoProgress
 from image_pipeline.recognition.domain.features import FeatureSet, feature_key, parse_features
 from image_pipeline.recognition.domain.image_header import ImageFacts, NeedMoreBytes
 from image_pipeline.recognition.domain.ports import (
@@ -85,8 +86,11 @@ class ImageAnalysis:
         publisher: EventPublisher,
         settings: AnalysisSettings,
         documents: ResultDocuments | None = None,
+        progress: BackfillProgress | None = None,
     ) -> None:
-        """``documents`` keeps results too large for an event (their event then carries a reference to them)."""
+        """``documents`` keeps results too large for an event (their event then carries a reference to them);
+        ``progress`` counts a backfilled image toward its run."""
+        self._progress = progress or NoProgress()
         self._objects = objects
         self._documents = documents
         self._recognizer = recognizer
@@ -94,19 +98,20 @@ class ImageAnalysis:
         self._publisher = publisher
         self._settings = settings
 
-    def process(self, ref: ObjectRef) -> AnalysisOutcome:
+    def process(self, ref: ObjectRef, assigned: UploadIdentity | None = None) -> AnalysisOutcome:
+        """``assigned``: the image id, owner and features of a backfilled object (its metadata is not ours)."""
         started = time.perf_counter()
         info = self._objects.describe(ref)  # ObjectSuperseded propagates: the caller skips the record
         pinned = replace(ref, etag=info.etag, version_id=info.version_id or ref.version_id)
-        upload = identify(pinned, info)
+        upload = assigned or identify(pinned, info)
         logger.thread_safe_append_keys(correlation_id=upload.image_id, object_key=ref.key)
         previous = self._repository.get_image(upload.image_id)
         if self._already_done(previous, pinned):
             return AnalysisOutcome.DUPLICATE
         if previous is None and self._repository.was_deleted(upload.image_id):
-            self._discard(pinned, "its image was deleted")
+            self._discard(pinned, "its image was deleted", keep=assigned is not None)
             raise ObjectSuperseded(f"image {upload.image_id} was deleted: its late upload is not analysed")
-        if self._ticket_spent(previous, pinned):
+        if self._ticket_spent(previous, pinned, keep=assigned is not None):
             return AnalysisOutcome.TICKET_SPENT
         token = uuid.uuid4().hex
         if not self._repository.acquire_lock(upload.image_id, token, self._settings.lock_seconds):
@@ -119,7 +124,11 @@ class ImageAnalysis:
                 return AnalysisOutcome.DUPLICATE
             if previous is not None and not self._repository.claim_upload(upload.image_id, pinned.identity):
                 self._repository.release_lock(upload.image_id, token)
-                self._discard(pinned, "its upload ticket was spent by another object, or its image was deleted")
+                self._discard(
+                    pinned,
+                    "its upload ticket was spent by another object, or its image was deleted",
+                    keep=assigned is not None,
+                )
                 return AnalysisOutcome.TICKET_SPENT
             record, content, outcome = self._analyse(pinned, info, upload, previous, token)
             # A failed save (throttled, refused) gives the lock back at once: a redelivery need not wait for it.
@@ -136,19 +145,42 @@ class ImageAnalysis:
         logger.info("Image processed", extra={"outcome": outcome.value, "status": record.status.value})
         return outcome
 
-    def _ticket_spent(self, previous: ImageRecord | None, ref: ObjectRef) -> bool:
+    def backfill(self, request: BackfillRequest) -> AnalysisOutcome:
+        """Analyses a backfilled object for the PENDING image the backfill made, and counts it for its run once it
+        is finished (held back by the quota or retried, it is counted when it comes back)."""
+        assigned = UploadIdentity(
+            image_id=request.image_id,
+            owner=request.owner,
+            features_raw=",".join(sorted(feature.value for feature in request.features)),
+        )
+        try:
+            if request.requested_at is not None:
+                reanalysis = ReanalysisRequest(request.image_id, request.features, False, request.requested_at)
+                outcome = self.reanalyse(reanalysis)
+            else:
+                outcome = self.process(request.ref, assigned)
+        except ObjectSuperseded:
+            self._progress.finished(request.run_id, request.image_id, succeeded=False)
+            raise
+        succeeded = outcome in (AnalysisOutcome.ANALYZED, AnalysisOutcome.REUSED, AnalysisOutcome.DUPLICATE)
+        self._progress.finished(request.run_id, request.image_id, succeeded=succeeded)
+        return outcome
+
+    def _ticket_spent(self, previous: ImageRecord | None, ref: ObjectRef, *, keep: bool = False) -> bool:
         """One ``POST /images`` buys one analysis: an object that lands on the image's key after the ticket was
         spent (by the first object that arrived) is removed unread; the image and its result stay as they are."""
         if previous is None or not previous.object_identity or previous.object_identity == ref.identity:
             return False
-        self._discard(ref, "its upload ticket was spent by an earlier object")
+        self._discard(ref, "its upload ticket was spent by an earlier object", keep=keep)
         return True
 
-    def _discard(self, ref: ObjectRef, reason: str) -> None:
-        """An object no image will own: removed, so that nothing is kept out of its owner's reach."""
-        self._objects.remove(ref)
+    def _discard(self, ref: ObjectRef, reason: str, *, keep: bool = False) -> None:
+        """An object no image will own: removed, so that nothing is kept out of its owner's reach. ``keep``: a
+        backfilled object, which belongs to the bucket's owner, is never removed."""
+        if not keep:
+            self._objects.remove(ref)
         count("UploadsDiscarded")
-        logger.info("Upload discarded", extra={"reason": reason})
+        logger.info("Upload discarded", extra={"reason": reason, "object_kept": keep})
 
     def _already_done(self, previous: ImageRecord | None, ref: ObjectRef) -> bool:
         if previous is None or not previous.is_terminal or previous.object_identity != ref.identity:

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from image_pipeline.recognition.domain.backfill import BackfillRequest, parse_backfill
 from image_pipeline.recognition.domain.features import Feature, FeatureSet
 from image_pipeline.recognition.domain.ports import Requeue
 from image_pipeline.recognition.domain.s3_events import ObjectRef, parse_notification
@@ -53,10 +54,11 @@ def parse_request(message: Any) -> ReanalysisRequest | None:
     )
 
 
-def parse_work(body: str) -> list[ObjectRef | ReanalysisRequest]:
-    """What one upload-queue message asks for: a reanalysis, or the uploads of an S3 event."""
+def parse_work(body: str) -> list[ObjectRef | ReanalysisRequest | BackfillRequest]:
+    """What one upload-queue message asks for: a reanalysis, a backfilled object, or the uploads of an S3 event."""
     try:
-        request = parse_request(json.loads(body))
+        decoded = json.loads(body)
+        request = parse_request(decoded) or parse_backfill(decoded)
     except (TypeError, ValueError, KeyError):
         request = None  # parse_notification says what is wrong with the body
     if request is not None:

@@ -13,9 +13,13 @@ _DELETE_BATCH = 1000
 
 
 class S3ImageObjects:
-    def __init__(self, client: S3Client, bucket: str) -> None:
+    def __init__(self, client: S3Client, bucket: str, upload_prefix: str) -> None:
         self._s3 = client
         self._bucket = bucket
+        self._upload_prefix = upload_prefix
+
+    def holds(self, bucket: str, key: str) -> bool:
+        return bucket == self._bucket and key.startswith(self._upload_prefix)
 
     def presign_display(self, *, key: str, version_id: str | None, expires_in: int) -> str:
         params = {"Bucket": self._bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}

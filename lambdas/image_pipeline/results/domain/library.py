@@ -54,6 +54,11 @@ class ImageObjects(Protocol):
         """The object under ``key`` and every version of it."""
         ...
 
+    def holds(self, bucket: str, key: str) -> bool:
+        """The object is one the pipeline stores (an upload), not a backfilled image's source, which belongs to its
+        bucket's owner."""
+        ...
+
 
 class ImageCatalog(Protocol):
     def get_image(self, image_id: str) -> ImageRecord | None: ...
@@ -115,8 +120,11 @@ class ImageLibrary:
 
     def display_url(self, owner: str, image_id: str) -> tuple[str, str]:
         record = self.get(owner, image_id)
+        bucket, key = str(record.object.get("bucket", "")), str(record.object["key"])
+        if not self._objects.holds(bucket, key):
+            raise NotFound(f"image {image_id} was backfilled from s3://{bucket}/{key}: there is no display link for it")
         url = self._objects.presign_display(
-            key=str(record.object["key"]),
+            key=key,
             version_id=record.object.get("versionId"),
             expires_in=self._display_seconds,
         )
@@ -124,6 +132,9 @@ class ImageLibrary:
 
     def delete(self, owner: str, image_id: str) -> None:
         record = self.get(owner, image_id)
-        self._objects.remove(str(record.object["key"]))
+        key = str(record.object["key"])
+        # Only what the pipeline stores: a backfilled image's source object belongs to its bucket's owner.
+        if self._objects.holds(str(record.object.get("bucket", "")), key):
+            self._objects.remove(key)
         self._objects.remove(results_key(record.owner, record.image_id))  # a large result's document, if any
         self._catalog.delete_image(record)
