@@ -13,13 +13,15 @@ _DELETE_BATCH = 1000
 
 
 class S3ImageObjects:
-    def __init__(self, client: S3Client, bucket: str, upload_prefix: str) -> None:
+    def __init__(self, client: S3Client, bucket: str, upload_prefix: str | None = None) -> None:
+        """``upload_prefix``: where the objects the pipeline stores (and may remove) live; None for a caller
+        that only reads (the dispatcher's result links): it holds nothing."""
         self._s3 = client
         self._bucket = bucket
         self._upload_prefix = upload_prefix
 
     def holds(self, bucket: str, key: str) -> bool:
-        return bucket == self._bucket and key.startswith(self._upload_prefix)
+        return self._upload_prefix is not None and bucket == self._bucket and key.startswith(self._upload_prefix)
 
     def presign_display(self, *, key: str, version_id: str | None, expires_in: int) -> str:
         params = {"Bucket": self._bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
