@@ -367,9 +367,10 @@ def test_deleting_a_backfilled_image_keeps_its_source_object(
         )
         # When its owner deletes it
         service.delete("alice", image_id)
-    # Then the results are gone and the objects, which belong to their buckets' owners, are not touched
+    # Then the results are gone (with a large result's document, which the pipeline stores) and the objects,
+    # which belong to their buckets' owners, are not touched
     assert catalog.deleted == ["bf1", "bf2"]
-    assert signer.removed == []
+    assert signer.removed == ["results/alice/bf1.json", "results/alice/bf2.json"]
 
 
 def test_a_backfilled_image_has_no_display_link(library: tuple[ImageLibrary, FakeCatalog, FakeSigner]) -> None:
