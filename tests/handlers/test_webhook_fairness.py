@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from moto import mock_aws
 from image_pipeline.webhooks import composition as dispatcher_composition
 from image_pipeline.webhooks import handler as dispatcher
 from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
+from image_pipeline.webhooks.adapters.sqs_jobs import SqsJobQueue
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.dispatch import Dispatcher, DispatchSettings
 from image_pipeline.webhooks.domain.fairness import Deferral, FairnessSettings, FlowControl, Lease
@@ -399,3 +401,53 @@ def test_a_flood_for_a_slow_owner_costs_one_read_of_the_store_not_one_per_job(cl
     now[0] += one_slot.remember_seconds
     assert isinstance(flows.admit(others[2], now[0]), Deferral)
     assert len(reads) == 4  # the first and the third read both scopes; the second read none
+
+
+def test_jobs_of_an_owner_found_busy_a_moment_ago_go_back_together_without_a_read(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued: list[list[str]] = []
+    looked_up: list[str] = []
+    enqueue, get_subscription = SqsJobQueue.enqueue, WebhookStore.get_subscription
+
+    def counted_enqueue(self: SqsJobQueue, jobs: list[DeliveryJob], now: float) -> None:
+        queued.append([job.webhook_id for job in jobs])
+        enqueue(self, jobs, now)
+
+    def counted_lookup(self: WebhookStore, webhook_id: str) -> Subscription | None:
+        looked_up.append(webhook_id)
+        return get_subscription(self, webhook_id)
+
+    monkeypatch.setattr(SqsJobQueue, "enqueue", counted_enqueue)
+    monkeypatch.setattr(WebhookStore, "get_subscription", counted_lookup)
+    # Given mallory's one slot held for five seconds already by another instance's attempt (a slow endpoint)
+    mallorys = fleet.subscribe("mallory", f"{SLOW}/1")
+    now = time.time()
+    assert fleet.table.take_slot(FlowScope("owner", "mallory"), 0, "another-instance", now - 5, now + 15, None)
+    # and this instance, having just put one of her jobs back for that reason
+    service = fleet.service()
+    service.send_test("mallory", mallorys.webhook_id)
+    assert fleet.invoke() == 1
+    # When a batch brings nine more of her jobs and bob's image event
+    for _ in range(9):
+        _one_test_job(fleet, mallorys)
+    bobs = fleet.subscribe("bob", "/bob")
+    fleet.stacks.sqs.send_message(QueueUrl=fleet.queue_url, MessageBody=json.dumps(image_event(owner="bob")))
+    queued.clear()
+    looked_up.clear()
+    assert fleet.invoke() == 10
+    # Then her nine jobs went back to the queue in one write, without reading her subscription or slots
+    assert [mallorys.webhook_id] * 9 in queued
+    assert mallorys.webhook_id not in looked_up
+    # and bob's event was fanned out as usual; his delivery follows at once, owing nothing to hers
+    while fleet.invoke():
+        if fleet.endpoints.fast:
+            break
+    assert [url for url, _, _ in fleet.endpoints.fast] == [bobs.url]
+    assert fleet.endpoints.slow_started == 0
+
+
+def _one_test_job(fleet: Fleet, subscription: Subscription) -> None:
+    """Queues one delivery job to ``subscription`` as a test send does (the API's per-minute limit aside)."""
+    service = fleet.stacks.webhook_service(DISPATCHER_HANDLER, test_sends_per_minute=100)
+    service.send_test(subscription.owner, subscription.webhook_id)

@@ -21,6 +21,17 @@ from image_pipeline.webhooks.composition import components
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     current = components()
+    records = event.get("Records", [])
+    # Jobs of an owner or endpoint this instance found busy a moment ago go back to the queue together first.
+    put_back: set[int] = set()
+    try:
+        put_back = current.dispatcher.put_back_remembered([_message(record) for record in records])
+    except Exception:  # the queue refused: every record goes its usual way, one by one
+        logger.exception("Could not put back the batch's waiting jobs together")
+    if put_back:
+        event = {**event, "Records": [record for n, record in enumerate(records) if n not in put_back]}
+        if not event["Records"]:
+            return {"batchItemFailures": []}
 
     async def one(record: SQSRecord) -> str:
         # Deliveries wait on the network: the batch's records run side by side on a bounded pool.
@@ -33,3 +44,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
         event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=cast(logging.Logger, logger)
     )
     return async_process_partial_response(event=event, record_handler=one, processor=batch, context=context)
+
+
+def _message(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's message, or {} when it is not a JSON object (its own processing then reports it)."""
+    try:
+        message = json.loads(record["body"])
+    except (KeyError, TypeError, ValueError):
+        return {}
+    return message if isinstance(message, dict) else {}

@@ -33,6 +33,8 @@ from image_pipeline.webhooks.domain.model import ENVIRONMENT_WEBHOOK_ID, Failure
 from image_pipeline.webhooks.domain.ports import BreakerChange, FlowScope, FlowState, FlowStore
 
 # Failures that say the endpoint is not answering (and so holds slots for long): they count toward the breaker.
+# Verdicts and webhook owners an instance keeps at most (forgotten all at once beyond: they only save reads).
+_REMEMBERED_MAX = 10_000
 BREAKER_FAILURES = frozenset({Failure.TIMEOUT, Failure.REFUSED, Failure.CONNECTION, Failure.TLS, Failure.DNS})
 
 
@@ -106,6 +108,9 @@ class FlowControl:
         # it read lately: scope -> (reason, the time the wait is counted from, when it was read).
         self._held: set[str] = set()
         self._verdicts: dict[FlowScope, tuple[str, float, float]] = {}
+        # Whose endpoint each webhook is (learned at admission), so a verdict on its owner applies before the
+        # subscription is read again.
+        self._owners: dict[str, FlowScope] = {}
         self._held_lock = threading.Lock()
 
     def admit(self, subscription: Subscription, now: float) -> Lease | Deferral:
@@ -124,6 +129,10 @@ class FlowControl:
         settings = self._settings
         endpoint = FlowScope("endpoint", subscription.webhook_id)
         owner = owner_scope(subscription)
+        with self._held_lock:
+            if len(self._owners) >= _REMEMBERED_MAX:
+                self._owners.clear()
+            self._owners[subscription.webhook_id] = owner
         for scope in (endpoint, owner):
             remembered = self._remembered(scope, now)
             if remembered is not None:
@@ -158,6 +167,17 @@ class FlowControl:
         with self._held_lock:
             self._held.add(token)
         return Lease(endpoint, endpoint_slot, owner, owner_slot, token, state.failures)
+
+    def remembered_for(self, webhook_id: str, now: float) -> Deferral | None:
+        """The deferral a job for this webhook gets from a verdict this instance read less than
+        ``remember_seconds`` ago (on the endpoint or its owner), without reading anything; None if there is none."""
+        with self._held_lock:
+            owner = self._owners.get(webhook_id)
+        for scope in (FlowScope("endpoint", webhook_id), owner):
+            remembered = None if scope is None else self._remembered(scope, now)
+            if remembered is not None:
+                return remembered
+        return None
 
     def release(self, lease: Lease, failure: Failure | None, status: int | None, now: float) -> None:
         """Frees both slots; the endpoint's breaker learns how the attempt went."""
@@ -216,6 +236,8 @@ class FlowControl:
     def _verdict(self, scope: FlowScope, reason: str, base: float, now: float) -> Deferral:
         """A deferral counted from ``base``, remembered for ``remember_seconds`` for the scope's next jobs."""
         with self._held_lock:
+            if len(self._verdicts) >= _REMEMBERED_MAX:
+                self._verdicts.clear()
             self._verdicts[scope] = (reason, base, now)
         return self._deferral(reason, base)
 
@@ -255,3 +277,6 @@ class Unbounded:
         return Lease(scope, 0, scope, 0, "", 0)
 
     def release(self, lease: Lease, failure: Failure | None, status: int | None, now: float) -> None: ...
+
+    def remembered_for(self, webhook_id: str, now: float) -> None:
+        return None
