@@ -8,16 +8,11 @@ from typing import Any
 
 import pytest
 
-from image_pipeline.recognition import composition as worker_composition
 from image_pipeline.recognition.domain.features import Feature
 from tests.handlers.conftest import Harness
 from tests.handlers.test_reanalyze import analysed_with_labels, reanalyses
+from tests.handlers.test_worker import _attempts
 from tests.support.images import image_bytes
-
-
-def _attempts(monkeypatch: pytest.MonkeyPatch, attempts: int) -> None:
-    monkeypatch.setenv("REKOGNITION_MAX_ATTEMPTS", str(attempts))
-    worker_composition.components.cache_clear()
 
 
 def _receive_until_dead_lettered(harness: Harness) -> list[dict[str, Any]]:
