@@ -32,7 +32,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     slots = asyncio.Semaphore(worker.image_concurrency)
 
     async def record_handler(record: SQSRecord) -> list[str]:
-        receives = int(record.attributes.approximate_receive_count or 1)
+        receives = int(record.attributes.get("ApproximateReceiveCount") or 1)
         message = QueuedMessage(
             body=record.body,
             deferrals=deferrals_of(record.message_attributes),
