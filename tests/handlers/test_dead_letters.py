@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from image_pipeline.recognition.domain.features import Feature
+from image_pipeline.results.adapters.results_table import ResultsStore
 from tests.handlers.conftest import Harness
 from tests.handlers.test_reanalyze import analysed_with_labels, reanalyses
 from tests.handlers.test_worker import _attempts
@@ -117,3 +118,18 @@ def test_a_failed_receive_before_the_last_leaves_the_image_pending(
     harness.expire_visibility(batch)
     harness.drain()
     assert harness.only_image()["status"] == "COMPLETED"
+
+
+def test_the_last_receive_leaves_an_image_another_delivery_is_analysing_to_that_delivery(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a reanalysis whose image another delivery holds (its lock) through every receive
+    image_id = analysed_with_labels(harness)
+    reanalyses(harness).request("alice", image_id, frozenset({Feature.FACES}), force=False)
+    store = ResultsStore(harness.pipeline.dynamodb, harness.pipeline.table)
+    assert store.acquire_lock(image_id, "the-other-delivery", 600)
+    # When every receive fails on that lock and the message is dead-lettered
+    _receive_until_dead_lettered(harness)
+    # Then the image is left to the delivery that holds it: still PENDING, nothing published
+    assert harness.only_image()["status"] == "PENDING"
+    assert harness.events() == []
