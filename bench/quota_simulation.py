@@ -258,7 +258,7 @@ def simulate(
     ledger = InMemorySlotLedger()
     queue = Queue(shape.max_receive_count, clock, requeue=shape.limited)
     table = FakeResults()
-    backlog = int(quota * (seconds + 5) * 1.5)
+    backlog = int(quota * (warmup + seconds + 5) * 1.5)  # never runs out during the run
     for index in range(backlog):
         queue.send(_notification(f"uploads/bench/img-{index:06d}.jpg"))
     options = RecognitionOptions(
