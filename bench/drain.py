@@ -220,6 +220,7 @@ def _simulation(seconds: float, latencies: list[float], time_scale: float) -> st
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Bench")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bench")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # instances still in a batch after a run print too
     from bench.quota_simulation import BEFORE, prod_fleet, simulate, warmup_for
 
     after = prod_fleet()
