@@ -14,8 +14,8 @@ and the table shows both side by side.
 
 Part 2, the prod config at its 50 TPS (bench/quota_simulation.py): the worker's own flow-control code in
 one process (the emulator on two cores cannot carry 50 images per second), for ``--sim-seconds`` per
-scenario after a 3 s warm-up, before (today's 10 x 4 concurrency caps, no limiter) and after (25 x 10 with
-the limiter).
+scenario after a warm-up of five median latencies (at least 3 s), before (the prod fleet before the sizing
+rule: 50 x 10, token wait 10 s) and after (the prod config as stacks/config.py has it), one after the other.
 
 Prints per scenario: the share of the quota used (the least used operation, over the run), paid calls per
 image, throttled answers, dead letters, images per second; and the limiter's cost per 1,000 images.
@@ -220,41 +220,49 @@ def _simulation(seconds: float, latencies: list[float], time_scale: float) -> st
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Bench")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bench")
-    from bench.quota_simulation import AFTER, BEFORE, simulate
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # instances still in a batch after a run print too
+    from bench.quota_simulation import BEFORE, prod_fleet, simulate, warmup_for
 
+    after = prod_fleet()
     head = (
-        "| median latency | quota used (before -> after) | calls/image | throttled | dead letters | "
-        "images/s | deferrals | ledger writes/image | Lambda s/image |"
+        "| median latency | quota used (before -> after) | calls/image | throttled | dead letters | images/s | "
+        "put-backs | ledger writes/image | Lambda s/image | tokens taken / void | load |"
     )
-    rows = [head, "|---|---|---|---|---|---|---|---|---|"]
+    rows = [head, "|---|---|---|---|---|---|---|---|---|---|---|"]
     costs = []
     for median in latencies:
         real_stdout = sys.stdout
+        warmup = warmup_for(median)
         with contextlib.redirect_stdout(io.StringIO()):  # the worker's EMF metrics and logs
-            old = simulate(BEFORE, PROD_QUOTA, median, seconds, time_scale=time_scale)
-            new = simulate(AFTER, PROD_QUOTA, median, seconds, time_scale=time_scale)
+            old = simulate(BEFORE, PROD_QUOTA, median, seconds, warmup=warmup, time_scale=time_scale)
+            load_old = os.getloadavg()[0]
+            new = simulate(after, PROD_QUOTA, median, seconds, warmup=warmup, time_scale=time_scale)
+            load_new = os.getloadavg()[0]
         sys.stdout = real_stdout
         rows.append(
             f"| {median} s | {_percent(old.min_quota_used)} -> {_percent(new.min_quota_used)} | "
             f"{old.calls_per_image:.2f} -> {new.calls_per_image:.2f} (max {new.max_calls_per_image}) | "
             f"{old.throttled} -> {new.throttled} | {old.dead_letters} -> {new.dead_letters} | "
-            f"{old.images_per_second:.1f} -> {new.images_per_second:.1f} | {new.deferrals} | "
-            f"{new.ledger_writes_per_image:.2f} | {old.billed_seconds_per_image:.2f} -> "
-            f"{new.billed_seconds_per_image:.2f} |"
+            f"{old.images_per_second:.1f} -> {new.images_per_second:.1f} | {old.deferrals} -> {new.deferrals} | "
+            f"{old.ledger_writes_per_image:.2f} -> {new.ledger_writes_per_image:.2f} | "
+            f"{old.billed_seconds_per_image:.2f} -> {new.billed_seconds_per_image:.2f} | "
+            f"{_percent(old.slots_filled)} / {old.wasted_tokens} -> {_percent(new.slots_filled)} / "
+            f"{new.wasted_tokens} | {load_old:.0f}, {load_new:.0f} |"
         )
-        costs.append((median, new, old))
-    lines = ["\n".join(rows), ""]
-    for median, new, old in costs:
+        costs.append((median, new))
+    shape = f"{after.instances} x {after.image_concurrency}, token wait {after.token_wait_seconds:.0f} s"
+    lines = [f"before: 50 x 10, token wait 10 s; after: {shape}", "\n".join(rows), ""]
+    for median, new in costs:
         writes = 1000 * new.ledger_writes_per_image * DYNAMODB_PER_WRITE
         requeue = 1000 * new.deferrals / max(1, new.finished) * 3 * SQS_PER_REQUEST  # send, receive, delete
-        extra_lambda = max(0.0, new.billed_seconds_per_image - old.billed_seconds_per_image)
-        waiting = 1000 * extra_lambda * PROD_MEMORY_GB * LAMBDA_PER_GB_SECOND
+        # The whole Lambda time of the worker: an upper bound of what waiting for tokens costs.
+        lambda_time = 1000 * new.billed_seconds_per_image * PROD_MEMORY_GB * LAMBDA_PER_GB_SECOND
         bill = 1000 * 4 * REKOGNITION_PER_CALL  # four features per image
-        total = writes + requeue + waiting
+        total = writes + requeue + lambda_time
         lines.append(
-            f"limiter cost at {median} s per 1,000 images: ${total:.5f} (ledger writes ${writes:.5f}, put-backs "
-            f"${requeue:.5f}, Lambda time above before ${waiting:.5f}) = {100 * total / bill:.3f}% of "
-            f"the Rekognition bill (${bill:.2f})"
+            f"limiter cost at {median} s per 1,000 images: at most ${total:.5f} (ledger writes ${writes:.5f}, "
+            f"put-backs ${requeue:.5f}, all the worker's Lambda time ${lambda_time:.5f}) = {100 * total / bill:.3f}% "
+            f"of the Rekognition bill (${bill:.2f})"
         )
     return "\n".join(lines)
 

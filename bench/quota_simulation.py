@@ -8,9 +8,15 @@ Rekognition is the double (bench/rekognition_double.py) in process; the queue is
 visibility and maxReceiveCount; the table is a dict. Every instance polls like the SQS event source: up to
 ``batch_size`` messages, ``image_concurrency`` at a time.
 
-``before`` replaces the limiter by a gate that always opens, keeps today's concurrency caps (10 x 4) and
-fails the record back to the queue when the retries run out (a receive used up, as today's code does; its
-retries are the recognizer's 8 immediate attempts instead of botocore's adaptive backoff).
+``AFTER`` is the prod config's fleet as stacks/config.py sizes it; ``BEFORE`` the prod fleet before the sizing
+rule (the same 50 x 10, a token wait of 10 s). ``UNLIMITED`` replaces the limiter by a gate that always opens,
+keeps the concurrency caps of the code before the limiter (10 x 4) and fails the record back to the queue when
+the retries run out.
+
+One process stands for the whole fleet (50 instances: ~2,500 threads), so the machine's CPU can starve it: a
+token taken in a slot is void if its thread does not get to call within that slot (half a second of the run's
+time). ``slots_filled`` (tokens taken from the ledger) well above ``quota_used`` (calls made), with calls
+waiting all along, is that starvation, not the flow control: run with a larger ``time_scale``.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from image_pipeline.recognition.adapters.rekognition import RecognitionOptions, 
 from image_pipeline.recognition.domain.analysis import AnalysisSettings, ImageAnalysis
 from image_pipeline.recognition.domain.features import Feature
 from image_pipeline.recognition.domain.ports import ObjectInfo
-from image_pipeline.recognition.domain.rate_limit import RateLimiter
+from image_pipeline.recognition.domain.rate_limit import RateLimiter, SlotPlan
 from image_pipeline.recognition.domain.s3_events import ObjectRef
 from image_pipeline.recognition.intake import QueuedMessage, receive
 from image_pipeline.results.domain.records import Status
@@ -57,8 +63,27 @@ class FleetShape:
     max_receive_count: int = 5
 
 
-AFTER = FleetShape(instances=50, image_concurrency=10)
-BEFORE = FleetShape(instances=10, image_concurrency=4, limited=False)
+def prod_fleet() -> FleetShape:
+    from stacks.config import ENVIRONMENTS  # the CDK library loads only when asked
+
+    prod = ENVIRONMENTS["prod"]
+    return FleetShape(
+        instances=prod.max_concurrency,
+        image_concurrency=prod.image_concurrency,
+        batch_size=prod.batch_size,
+        max_attempts=prod.rekognition_max_attempts,
+        token_wait_seconds=prod.rekognition_token_wait_seconds,
+        max_receive_count=prod.max_receive_count,
+    )
+
+
+BEFORE = FleetShape(instances=50, image_concurrency=10, token_wait_seconds=10.0)
+UNLIMITED = FleetShape(instances=10, image_concurrency=4, limited=False)
+
+
+def warmup_for(median_seconds: float) -> float:
+    """Long enough for the first wave (every instance's first batch at once) to be over: about five batches."""
+    return max(3.0, 5 * median_seconds)
 
 
 class DoubleClient:
@@ -100,6 +125,9 @@ class Objects:
 
     def read_range(self, ref: ObjectRef, first: int, last: int) -> bytes:
         return self._bytes[first : last + 1]
+
+    def remove(self, ref: ObjectRef) -> None:
+        pass
 
 
 class Events:
@@ -183,6 +211,15 @@ class SimulationResult:
     waited_seconds: float
     billed_seconds: float  # Lambda duration of every invocation of the run (warm-up included)
     finished: int  # images completed in the whole run
+    # Where the time went, averaged over the measuring window (sampled every 0.05 s of the run's time):
+    # calls waiting for a token (all operations), images being analysed, image slots of busy instances left
+    # idle by a batch's stragglers, instances between batches, and the share of the ledger's slots filled.
+    waiting_calls: float = 0.0
+    images_in_flight: float = 0.0
+    straggler_idle_slots: float = 0.0
+    idle_instances: float = 0.0
+    slots_filled: float = 0.0
+    wasted_tokens: int = 0  # taken from the ledger but not spent within their slot
 
     @property
     def ledger_writes_per_image(self) -> float:
@@ -221,7 +258,7 @@ def simulate(
     ledger = InMemorySlotLedger()
     queue = Queue(shape.max_receive_count, clock, requeue=shape.limited)
     table = FakeResults()
-    backlog = int(quota * (seconds + 5) * 1.5)
+    backlog = int(quota * (warmup + seconds + 5) * 1.5)  # never runs out during the run
     for index in range(backlog):
         queue.send(_notification(f"uploads/bench/img-{index:06d}.jpg"))
     options = RecognitionOptions(
@@ -234,6 +271,7 @@ def simulate(
     )
     settings = AnalysisSettings(default_features=frozenset({Feature.LABELS}), lock_seconds=60)
     stop = threading.Event()
+    activity = _Activity()
     limiters: list[RateLimiter] = []
     billed: list[float] = []  # one Lambda invocation's duration per batch
 
@@ -252,10 +290,13 @@ def simulate(
         )
 
         def handle(message: _Message) -> None:
+            activity.add(images=1)
             try:
                 receive(service, queue, QueuedMessage(message.body, message.deferrals))
             except Exception:
                 queue.fail(message)
+            finally:
+                activity.add(images=-1)
 
         while not stop.is_set():
             batch = queue.receive(shape.batch_size)
@@ -263,7 +304,9 @@ def simulate(
                 time.sleep(0.05)
                 continue
             invoked = clock()
+            activity.add(instances=1)
             list(images.map(handle, batch))
+            activity.add(instances=-1)
             billed.append(clock() - invoked)
         calls.shutdown(wait=False, cancel_futures=True)
         images.shutdown(wait=False, cancel_futures=True)
@@ -274,12 +317,21 @@ def simulate(
         thread.start()
     sleep(warmup)
     done_at_warmup = len(table.images)
-    stop.wait(seconds * time_scale)
+    samples: list[tuple[float, float, float, float]] = []
+    measure_end = clock() + seconds
+    while clock() < measure_end:
+        waiting = sum(gate.waiting for limiter in list(limiters) for gate in limiter._gates.values())
+        with activity.lock:
+            busy, in_flight = activity.instances, activity.images
+        straggling = busy * shape.image_concurrency - in_flight
+        samples.append((waiting, in_flight, max(0, straggling), shape.instances - busy))
+        sleep(0.05)
     end = clock()
     completed = len(table.images) - done_at_warmup
     stop.set()
+    give_up = time.monotonic() + 30  # instances still in a batch finish it on their own (daemon threads)
     for thread in fleet:
-        thread.join(timeout=30)
+        thread.join(timeout=max(0.0, give_up - time.monotonic()))
     finished = [record for record in table.images.values() if record.status is Status.COMPLETED]
     paid = [client.paid[str(record.object["key"])] for record in finished]
     return SimulationResult(
@@ -298,4 +350,36 @@ def simulate(
         waited_seconds=sum(limiter.stats.waited_seconds for limiter in limiters),
         billed_seconds=sum(billed),
         finished=len(finished),
+        wasted_tokens=sum(limiter.stats.wasted for limiter in limiters),
+        **_where_time_went(samples, ledger, quota, started + warmup, end),
     )
+
+
+class _Activity:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.instances = 0  # instances inside a batch (an invocation)
+        self.images = 0  # images being analysed
+
+    def add(self, *, images: int = 0, instances: int = 0) -> None:
+        with self.lock:
+            self.images += images
+            self.instances += instances
+
+
+def _where_time_went(
+    samples: list[tuple[float, float, float, float]], ledger: InMemorySlotLedger, quota: int, start: float, end: float
+) -> dict[str, float]:
+    count = max(1, len(samples))
+    waiting, in_flight, straggling, idle = (sum(column) / count for column in zip(*samples, strict=True))
+    plan = SlotPlan(quota)
+    slots = range(plan.slot_at(start) + 1, plan.slot_at(end))
+    capacity = sum(plan.capacity(slot) for slot in slots) * len(FEATURES)
+    used = sum(ledger.used[key, slot] for key in FEATURES for slot in slots)
+    return {
+        "waiting_calls": waiting,
+        "images_in_flight": in_flight,
+        "straggler_idle_slots": straggling,
+        "idle_instances": idle,
+        "slots_filled": used / max(1, capacity),
+    }

@@ -38,6 +38,13 @@ OPERATIONS = {
 }
 
 
+# How long a batch lasts at the slowest median latency planned for (2.5 s): an invocation holds its instance
+# until its slowest image is done, and the slowest of a batch's 40 calls (10 images x 4 features, lognormal
+# latency with sigma 0.5) takes about 3.1 x the median. The fleet must keep quota x that many images in
+# flight to use the quota (bench/quota_simulation.py measures it: prod uses 99% of it at 2.5 s).
+SLOWEST_BATCH_SECONDS = 3.1 * 2.5
+
+
 @dataclass(frozen=True)
 class RekognitionQuotas:
     """The account's Rekognition quota per operation in the target region (transactions per second), as the
@@ -189,8 +196,7 @@ class EnvironmentConfig:
     max_concurrency: int
     # Images of one batch analysed at once inside one invocation. Concurrency is no longer bounded by the
     # quota (the rate limiter keeps the fleet within it): it is sized so that Rekognition's latency does not
-    # cap the rate. A batch lasts as long as its slowest image (about 3.5 x the median latency with 10 images
-    # of 4 features), so max_concurrency x image_concurrency >= quota x 9 s covers a median of 2.5 s.
+    # cap the rate (see SLOWEST_BATCH_SECONDS; __post_init__ refuses a fleet too small for its quota).
     image_concurrency: int
     # The account's Rekognition quota per operation in the target region.
     rekognition_quotas: RekognitionQuotas
@@ -224,7 +230,9 @@ class EnvironmentConfig:
     monthly_budget_usd: int = 50
     # How long an image may wait inside the worker for a token of the rate limiter before it is put back
     # on the queue (with a delay, as a new message: no receive is counted towards the dead-letter queue).
-    rekognition_token_wait_seconds: int = 10
+    # In a backlog an image waits about (images in flight / quota) for its turn: 1.5 times that leaves the
+    # put-backs to the unlucky few.
+    rekognition_token_wait_seconds: int = 15
 
     def __post_init__(self) -> None:
         unknown = set(self.default_features) - set(FEATURES)
@@ -243,6 +251,12 @@ class EnvironmentConfig:
         wait = self.rekognition_token_wait_seconds
         if not 0 <= wait <= self.worker_timeout.to_seconds() // 4:
             raise ValueError(f"{self.name}: rekognition_token_wait_seconds must be 0..worker timeout / 4")
+        needed = max(self.rekognition_quotas.per_feature().values()) * SLOWEST_BATCH_SECONDS
+        if self.in_flight_calls_per_operation < needed:
+            raise ValueError(
+                f"{self.name}: max_concurrency x image_concurrency must be at least quota x {SLOWEST_BATCH_SECONDS} s "
+                f"({needed:.0f} images in flight), or a slow Rekognition leaves the quota unused"
+            )
 
     @property
     def in_flight_calls_per_operation(self) -> int:
@@ -298,8 +312,8 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         worker_timeout=Duration.seconds(60),
         batch_size=10,
         max_batching_window=Duration.seconds(2),
-        # 50 TPS x a batch that lasts as long as its slowest image (~9 s at a median latency of 2.5 s): 450
-        # images in flight; 50 x 10 leaves room.
+        # 50 TPS x SLOWEST_BATCH_SECONDS (7.75 s): 388 images in flight at least; 50 x 10 leaves room for the
+        # token waits (in a backlog, images in flight / quota = 10 s each: the token wait is 15 s).
         max_concurrency=50,
         image_concurrency=10,
         rekognition_quotas=RekognitionQuotas(labels=50, text=50, faces=50, moderation=50, celebrities=50),

@@ -69,6 +69,7 @@ class RecognitionWorker(Construct):
                 rekognition_quotas=config.rekognition_quotas.environment_value(),
                 token_wait_seconds=config.rekognition_token_wait_seconds,
                 lock_seconds=int(config.worker_timeout.to_seconds()),
+                max_receive_count=config.max_receive_count,
             ),
         )
         function = self.lambda_.function

@@ -4,17 +4,25 @@ import dataclasses
 
 import pytest
 
-from stacks.config import ENVIRONMENTS, RekognitionQuotas, config_for
+from stacks.config import ENVIRONMENTS, SLOWEST_BATCH_SECONDS, RekognitionQuotas, config_for
 
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
 def test_concurrency_leaves_latency_no_say_in_the_rate(name: str) -> None:
-    # Images in flight must cover quota x 9 s (a batch lasts as long as its slowest image: ~3.5 x a median
-    # latency of 2.5 s, the slowest we plan for), or a slow Rekognition would leave the quota unused; the
-    # rate limiter keeps any concurrency within the quota.
+    # Images in flight must cover quota x the slowest batch (~3.1 x a median latency of 2.5 s, the slowest we
+    # plan for), or a slow Rekognition would leave the quota unused; the rate limiter keeps any concurrency
+    # within the quota. In a backlog an image waits about images in flight / quota for its turn: the token
+    # wait leaves room for it.
     config = ENVIRONMENTS[name]
     for quota in config.rekognition_quotas.per_feature().values():
-        assert config.in_flight_calls_per_operation >= quota * 9
+        assert config.in_flight_calls_per_operation >= quota * SLOWEST_BATCH_SECONDS
+        assert config.rekognition_token_wait_seconds >= config.in_flight_calls_per_operation / quota
+
+
+def test_a_fleet_too_small_to_use_its_quota_at_a_slow_rekognition_is_refused() -> None:
+    # 50 TPS with 20 x 10 images in flight: at a median of 2.5 s the fleet could use about half the quota
+    with pytest.raises(ValueError, match="images in flight"):
+        dataclasses.replace(ENVIRONMENTS["prod"], max_concurrency=20)
 
 
 def test_raising_concurrency_past_the_quota_is_allowed_now() -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 class WorkerComponents:
     analysis: ImageAnalysis
     image_concurrency: int
+    max_receive_count: int  # 0: unknown (no receive is known to be the last)
     requeue: UploadQueue
     limiter: RateLimiter
     # One thread per image in flight (asyncio's default pool has only a few per CPU).
@@ -79,6 +80,7 @@ def components() -> WorkerComponents:
     return WorkerComponents(
         analysis=analysis,
         image_concurrency=settings.image_concurrency,
+        max_receive_count=settings.max_receive_count,
         requeue=UploadQueue(boto3.client("sqs"), settings.queue_url),
         limiter=limiter,
         images=ThreadPoolExecutor(max_workers=settings.image_concurrency, thread_name_prefix="image"),

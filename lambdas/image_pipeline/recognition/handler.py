@@ -32,7 +32,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     slots = asyncio.Semaphore(worker.image_concurrency)
 
     async def record_handler(record: SQSRecord) -> list[str]:
-        message = QueuedMessage(body=record.body, deferrals=deferrals_of(record.message_attributes))
+        receives = int(record.attributes.get("ApproximateReceiveCount") or 1)
+        message = QueuedMessage(
+            body=record.body,
+            deferrals=deferrals_of(record.message_attributes),
+            last_receive=0 < worker.max_receive_count <= receives,
+        )
         async with slots:
             return await asyncio.get_running_loop().run_in_executor(
                 worker.images, receive, worker.analysis, worker.requeue, message

@@ -19,6 +19,8 @@ MAX_DEFERRAL_DELAY_SECONDS = 900
 class QueuedMessage:
     body: str
     deferrals: int = 0  # how many times the quota has put it back already
+    # This receive is the queue's last (maxReceiveCount): if it fails, SQS moves the message to the DLQ.
+    last_receive: bool = False
 
 
 def deferral_delay(deferrals: int) -> int:
@@ -56,13 +58,36 @@ def process_message(service: ImageAnalysis, body: str) -> list[str]:
 def receive(service: ImageAnalysis, requeue: Requeue, message: QueuedMessage) -> list[str]:
     """Processes one queued message. One held back by the quota is sent again as a new message with a delay
     and a carried count, and this one counts as done: throttling never uses up a receive towards the DLQ
-    (the uploads it named that were finished come back as cheap duplicates)."""
+    (the uploads it named that were finished come back as cheap duplicates). Any other failure fails the record
+    (SQS receives it again); on its last receive the images it was for are marked FAILED first (``abandon``)."""
     try:
         return process_message(service, message.body)
     except RecognitionDeferred as held_back:
-        deferrals = message.deferrals + 1
-        delay = deferral_delay(deferrals)
-        requeue.put_back(message.body, deferrals, delay)
-        count("MessagesDeferred")
-        logger.info("Held back by the quota: put back", extra={"reason": str(held_back), "deferrals": deferrals})
-        return [AnalysisOutcome.DEFERRED.value]
+        return _put_back(requeue, message, held_back)
+    except Exception as fault:
+        if message.last_receive:
+            abandon(service, message.body, str(fault) or type(fault).__name__)
+        raise
+
+
+def abandon(service: ImageAnalysis, body: str, reason: str) -> None:
+    """The message's last receive failed: every image it was for that still waits for it is marked FAILED (its
+    results kept, image.failed published) instead of staying PENDING while the message rests in the DLQ."""
+    try:
+        works = parse_work(body)
+    except Exception:  # a body that names no image: nothing waits for it
+        return
+    for work in works:
+        try:
+            service.give_up(work, reason)
+        except Exception:
+            logger.exception("Could not mark the image of a dead-lettered message as FAILED")
+
+
+def _put_back(requeue: Requeue, message: QueuedMessage, held_back: RecognitionDeferred) -> list[str]:
+    deferrals = message.deferrals + 1
+    delay = deferral_delay(deferrals)
+    requeue.put_back(message.body, deferrals, delay)
+    count("MessagesDeferred")
+    logger.info("Held back by the quota: put back", extra={"reason": str(held_back), "deferrals": deferrals})
+    return [AnalysisOutcome.DEFERRED.value]

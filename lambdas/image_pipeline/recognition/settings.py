@@ -25,6 +25,8 @@ class WorkerSettings(EnvironmentSettings):
     rekognition_quotas: str = Field(alias="REKOGNITION_QUOTAS", pattern=r"^[a-z]+=[1-9][0-9]*(,[a-z]+=[1-9][0-9]*)*$")
     token_wait_seconds: float = Field(alias="REKOGNITION_TOKEN_WAIT_SECONDS", default=5.0, ge=0, le=60)
     lock_seconds: int = Field(alias="LOCK_SECONDS", default=60, ge=1)
+    # The upload queue's maxReceiveCount: a record received this often goes to the DLQ if it fails (0: unknown).
+    max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", default=0, ge=0)
 
     def quotas(self) -> dict[str, int]:
         """Per feature; every feature must have one."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -35,6 +36,10 @@ MAX_HEADER_READ_BYTES = 4 * 1024 * 1024
 IMAGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 OWNER_PATTERN = re.compile(r"^[A-Za-z0-9._@+=:-]{1,128}$")
 ANONYMOUS = "anonymous"
+# The error code of an image whose work message was dead-lettered (its last receive failed): a redrive of that
+# message analyses it again; the request a dead-lettered reanalysis was for is kept in the record.
+DEAD_LETTERED = "DEAD_LETTERED"
+DEAD_LETTERED_REQUEST = "deadLetteredRequest"
 _IMAGE_ID_NAMESPACE = uuid.UUID("0b9f7c1e-8f3a-4d52-9e61-2c7a4b5d6e8f")
 
 
@@ -74,6 +79,11 @@ def identify(ref: ObjectRef, info: ObjectInfo) -> UploadIdentity:
     if not OWNER_PATTERN.match(owner):
         owner = ANONYMOUS
     return UploadIdentity(image_id=image_id, owner=owner, features_raw=info.metadata.get("features"))
+
+
+def dead_lettered(record: ImageRecord) -> bool:
+    """FAILED because its work message was dead-lettered, not because of the image: a redrive may analyse it."""
+    return record.status is Status.FAILED and (record.error or {}).get("code") == DEAD_LETTERED
 
 
 class ImageAnalysis:
@@ -185,6 +195,8 @@ class ImageAnalysis:
     def _already_done(self, previous: ImageRecord | None, ref: ObjectRef) -> bool:
         if previous is None or not previous.is_terminal or previous.object_identity != ref.identity:
             return False
+        if dead_lettered(previous):
+            return False  # a redrive of its message: analyse it again
         self._announce(previous)
         count("DuplicatesSkipped")
         logger.info("Duplicate delivery: already analysed", extra={"status": previous.status.value})
@@ -220,17 +232,21 @@ class ImageAnalysis:
                     content,
                     AnalysisOutcome.REUSED,
                 )
-            results = self._recognise(ref, upload.image_id, features, token)
+            kept = previous.results if previous is not None and dead_lettered(previous) else None
+            results = self._recognise(ref, upload.image_id, features, token, kept=kept)
             return replace(base, status=Status.COMPLETED, results=results), content, AnalysisOutcome.ANALYZED
         except ImageRejected as rejection:
             logger.warning("Image rejected", extra={"code": rejection.code, "reason": rejection.message})
             error = {"code": rejection.code, "message": rejection.message}
             return replace(base, status=Status.FAILED, error=error), None, AnalysisOutcome.FAILED
 
-    def _recognise(self, ref: ObjectRef, image_id: str, features: FeatureSet, token: str) -> dict[str, Any]:
-        """Every requested feature's result, calling Rekognition only for those no earlier pass stored: a paid
-        call per feature, however often the image is held back by the quota."""
-        stored = self._repository.get_partial(image_id, ref.identity)
+    def _recognise(
+        self, ref: ObjectRef, image_id: str, features: FeatureSet, token: str, kept: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Every requested feature's result, calling Rekognition only for those no earlier pass stored (nor the
+        dead-lettered pass whose results ``kept`` holds): a paid call per feature, however often the image is held
+        back by the quota."""
+        stored = {**(kept or {}), **self._repository.get_partial(image_id, ref.identity)}
         done: dict[str, Any] = {f.value: stored[f.value] for f in features if f.value in stored}
         missing = frozenset(feature for feature in features if feature.value not in done)
         recognition = self._recognizer.analyze(ref, missing) if missing else Recognition(results={})
@@ -270,8 +286,12 @@ class ImageAnalysis:
         return AnalysisOutcome.ANALYZED if record.status is Status.COMPLETED else AnalysisOutcome.FAILED
 
     def _reanalysis_due(self, request: ReanalysisRequest, current: ImageRecord | None) -> bool:
-        """The image still waits for exactly this request (not deleted, not done by an earlier delivery)."""
+        """The image still waits for exactly this request (not deleted, not done by an earlier delivery), or this
+        request was dead-lettered and is now redriven."""
         if current is not None and current.status is Status.PENDING and current.updated_at == request.requested_at:
+            return True
+        redriven = current is not None and current.extra.get(DEAD_LETTERED_REQUEST) == request.requested_at
+        if current is not None and redriven and dead_lettered(current):
             return True
         if current is not None and current.is_terminal:
             self._announce(current)  # mends a crash between save and publish
@@ -290,7 +310,8 @@ class ImageAnalysis:
             size=None,
         )
         features = tuple(sorted({*previous.features, *(feature.value for feature in request.features)}))
-        base = replace(previous, updated_at=now_iso(), features=features, event_published=False)
+        extra = {key: value for key, value in previous.extra.items() if key != DEAD_LETTERED_REQUEST}
+        base = replace(previous, updated_at=now_iso(), features=features, event_published=False, extra=extra)
         try:
             fresh = self._recognise(ref, previous.image_id, missing, token) if missing else {}
         except ImageRejected as rejection:
@@ -299,6 +320,88 @@ class ImageAnalysis:
         reused_from = previous.reused_from if not fresh else None
         results = {**stored, **fresh}
         return replace(base, status=Status.COMPLETED, results=results, error=None, reused_from=reused_from)
+
+    def give_up(self, work: ObjectRef | ReanalysisRequest, reason: str) -> bool:
+        """The last receive of the message asking for ``work`` failed: SQS moves it to the dead-letter queue. If the
+        image still waits for that work, it becomes FAILED (``DEAD_LETTERED``, with ``reason``), keeps every result
+        it has, and image.failed is published; a redrive of the message analyses it again. True when it was marked;
+        False when nothing waits for the work any more, or another delivery holds the image (it will finish it)."""
+        if isinstance(work, ReanalysisRequest):
+            return self._mark_dead_lettered(
+                work.image_id, reason, lambda current: self._abandoned_request(work, current)
+            )
+        try:
+            info = self._objects.describe(work)
+        except ObjectSuperseded:
+            return False
+        pinned = replace(work, etag=info.etag, version_id=info.version_id or work.version_id)
+        upload = identify(pinned, info)
+        return self._mark_dead_lettered(
+            upload.image_id, reason, lambda current: self._abandoned_upload(pinned, info, upload, current)
+        )
+
+    def _mark_dead_lettered(
+        self, image_id: str, reason: str, abandoned: Callable[[ImageRecord | None], ImageRecord | None]
+    ) -> bool:
+        token = uuid.uuid4().hex
+        if not self._repository.acquire_lock(image_id, token, self._settings.lock_seconds):
+            return False
+        try:
+            current = self._repository.get_image(image_id)
+            record = abandoned(current)
+            if record is None:
+                self._repository.release_lock(image_id, token)
+                return False
+            error = {"code": DEAD_LETTERED, "message": f"analysis abandoned after its last attempt: {reason}"}
+            failed = replace(record, status=Status.FAILED, error=error, updated_at=now_iso(), event_published=False)
+            self._repository.save(failed, previous=current, content=None, lock_token=token)
+        except Exception:
+            self._repository.release_lock(image_id, token)
+            raise
+        self._announce(failed)
+        count("ImagesDeadLettered")
+        logger.warning("Image marked FAILED: its message goes to the dead-letter queue", extra={"reason": reason})
+        return True
+
+    @staticmethod
+    def _abandoned_request(request: ReanalysisRequest, current: ImageRecord | None) -> ImageRecord | None:
+        """The image, if it still waits for this reanalysis, remembering the request so that a redrive runs it."""
+        if current is None or current.status is not Status.PENDING or current.updated_at != request.requested_at:
+            return None
+        return replace(current, extra={**current.extra, DEAD_LETTERED_REQUEST: request.requested_at})
+
+    def _abandoned_upload(
+        self, ref: ObjectRef, info: ObjectInfo, upload: UploadIdentity, current: ImageRecord | None
+    ) -> ImageRecord | None:
+        """The image, if it still waits for this upload, with the results of the features it got."""
+        if current is None and self._repository.was_deleted(upload.image_id):
+            return None
+        if current is not None and (current.is_terminal or current.object_identity not in ("", ref.identity)):
+            return None
+        obj: dict[str, str | None] = {
+            "bucket": ref.bucket,
+            "key": ref.key,
+            "etag": info.etag,
+            "versionId": info.version_id,
+        }
+        if current is None:  # an upload that came without POST /images
+            now = now_iso()
+            try:
+                features = parse_features(upload.features_raw, self._settings.default_features)
+            except ImageRejected:
+                features = self._settings.default_features
+            current = ImageRecord(
+                image_id=upload.image_id,
+                owner=upload.owner,
+                status=Status.PENDING,
+                created_at=now,
+                updated_at=now,
+                object=obj,
+                object_identity=ref.identity,
+                features=tuple(sorted(feature.value for feature in features)),
+            )
+        results = {**(current.results or {}), **self._repository.get_partial(upload.image_id, ref.identity)}
+        return replace(current, object=obj, object_identity=ref.identity, results=results or None)
 
     def _inspect(self, ref: ObjectRef, size: int) -> ImageFacts:
         """Format, dimensions and completeness from the first and last bytes, before any paid call."""
