@@ -15,6 +15,8 @@ from image_pipeline.backfill.domain.backfill import BacklogFull, RunProgress
 from ops.backfill import batches, listed_items, run_input
 from stacks.config import LIBRARY_PREFIX
 from tests.handlers.conftest import BACKFILL_HANDLER, Harness
+from tests.handlers.test_dead_letters import _receive_until_dead_lettered
+from tests.handlers.test_worker import _attempts
 from tests.support.images import image_bytes
 from tests.support.lambda_sqs import LambdaContext
 
@@ -121,3 +123,32 @@ def test_a_batch_is_refused_while_the_upload_queue_holds_more_than_the_backlog_a
         backfill.handler(event, LambdaContext())
     assert library.images() == []
     assert progress(library, "run-1") == RunProgress("run-1")
+
+
+def test_a_dead_lettered_backfill_fails_its_image_and_counts_it_as_failed_for_the_run(
+    library: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given one photo under the prefix, and DetectLabels failing on every attempt the queue allows
+    s3, bucket = library.pipeline.s3, library.pipeline.bucket
+    for key in ("b.jpeg", "c.JPG", "d.png", "readme.txt"):
+        s3.delete_object(Bucket=bucket, Key=f"{LIBRARY_PREFIX}{key}")
+    _attempts(monkeypatch, 1)
+    library.rekognition.fail(
+        "DetectLabels", "InternalServerError", times=library.pipeline.max_receive_count, status=500
+    )
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=LIBRARY_PREFIX)
+    batch_input = run_input("run-dl", bucket, LIBRARY_PREFIX, "archive", "labels")
+    del batch_input["prefix"]
+    for event in batches(listed_items(iter(pages)), batch_input, 2):
+        backfill.handler(event, LambdaContext())
+    # When every receive of its message fails and the message goes to the dead-letter queue
+    dead = _receive_until_dead_lettered(library)
+    # Then the image is not left PENDING: FAILED (DEAD_LETTERED), announced, and the run counts it as failed
+    # (it settles instead of waiting for an image that will not come)
+    assert len(dead) == 1
+    image = library.only_image()
+    assert (image["status"], image["error"]["code"], image["owner"]) == ("FAILED", "DEAD_LETTERED", "archive")
+    assert [event["type"] for event in library.events()] == ["image.failed"]
+    assert progress(library, "run-dl") == RunProgress("run-dl", listed=1, queued=1, failed=1)
+    # And its source object, which belongs to the bucket's owner, is still there
+    assert s3.head_object(Bucket=bucket, Key=f"{LIBRARY_PREFIX}a.jpg")["ContentLength"] > 0

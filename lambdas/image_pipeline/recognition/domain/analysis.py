@@ -86,6 +86,15 @@ def dead_lettered(record: ImageRecord) -> bool:
     return record.status is Status.FAILED and (record.error or {}).get("code") == DEAD_LETTERED
 
 
+def _assigned_identity(request: BackfillRequest) -> UploadIdentity:
+    """What a backfilled object is analysed as: the image the backfill made for it (its metadata is not ours)."""
+    return UploadIdentity(
+        image_id=request.image_id,
+        owner=request.owner,
+        features_raw=",".join(sorted(feature.value for feature in request.features)),
+    )
+
+
 class ImageAnalysis:
     def __init__(
         self,
@@ -158,11 +167,7 @@ class ImageAnalysis:
     def backfill(self, request: BackfillRequest) -> AnalysisOutcome:
         """Analyses a backfilled object for the PENDING image the backfill made, and counts it for its run once it
         is finished (held back by the quota or retried, it is counted when it comes back)."""
-        assigned = UploadIdentity(
-            image_id=request.image_id,
-            owner=request.owner,
-            features_raw=",".join(sorted(feature.value for feature in request.features)),
-        )
+        assigned = _assigned_identity(request)
         try:
             if request.requested_at is not None:
                 reanalysis = ReanalysisRequest(request.image_id, request.features, False, request.requested_at)
@@ -321,21 +326,38 @@ class ImageAnalysis:
         results = {**stored, **fresh}
         return replace(base, status=Status.COMPLETED, results=results, error=None, reused_from=reused_from)
 
-    def give_up(self, work: ObjectRef | ReanalysisRequest, reason: str) -> bool:
+    def give_up(self, work: ObjectRef | ReanalysisRequest | BackfillRequest, reason: str) -> bool:
         """The last receive of the message asking for ``work`` failed: SQS moves it to the dead-letter queue. If the
         image still waits for that work, it becomes FAILED (``DEAD_LETTERED``, with ``reason``), keeps every result
         it has, and image.failed is published; a redrive of the message analyses it again. True when it was marked;
-        False when nothing waits for the work any more, or another delivery holds the image (it will finish it)."""
+        False when nothing waits for the work any more, or another delivery holds the image (it will finish it).
+        A backfilled image marked so counts as failed for its run (a redrive that completes it later is not
+        counted again: the run's counts are final)."""
+        if isinstance(work, BackfillRequest):
+            marked = self._give_up_backfill(work, reason)
+            if marked:
+                self._progress.finished(work.run_id, work.image_id, succeeded=False)
+            return marked
         if isinstance(work, ReanalysisRequest):
             return self._mark_dead_lettered(
                 work.image_id, reason, lambda current: self._abandoned_request(work, current)
             )
+        return self._give_up_object(work, None, reason)
+
+    def _give_up_backfill(self, request: BackfillRequest, reason: str) -> bool:
+        if request.requested_at is not None:  # a backfilled image analysed before without some features
+            return self.give_up(
+                ReanalysisRequest(request.image_id, request.features, False, request.requested_at), reason
+            )
+        return self._give_up_object(request.ref, _assigned_identity(request), reason)
+
+    def _give_up_object(self, ref: ObjectRef, assigned: UploadIdentity | None, reason: str) -> bool:
         try:
-            info = self._objects.describe(work)
+            info = self._objects.describe(ref)
         except ObjectSuperseded:
             return False
-        pinned = replace(work, etag=info.etag, version_id=info.version_id or work.version_id)
-        upload = identify(pinned, info)
+        pinned = replace(ref, etag=info.etag, version_id=info.version_id or ref.version_id)
+        upload = assigned or identify(pinned, info)
         return self._mark_dead_lettered(
             upload.image_id, reason, lambda current: self._abandoned_upload(pinned, info, upload, current)
         )
