@@ -6,7 +6,8 @@ Everything runs in this process, on the real dispatcher handler: moto (in-proces
 holds the webhooks table and the dispatch queue built from the synthesized dev templates, with the dev
 dispatcher's settings (attempt time limit, endpoint bound, owner share, breaker). ``--instances`` pollers
 (dev: 2, the event source's maximum concurrency) each feed the handler a batch of up to 10 and wait for
-it, as one Lambda instance does; the handler's pool has 10 threads per instance.
+it, as one Lambda instance does; each has its own composition (as a process of its own would: its pool of 10
+threads, the slot leases it holds, the verdicts it remembers), built before the phase starts (warm instances).
 
 Bob's endpoint is the example receiver on loopback. Alone: bob's images finish one every 0.25 s and their
 events go through the queue (fan-out, then the delivery job). Flooded: the same, while mallory has 5 webhooks
@@ -30,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import cast
 
 import pytest
 from moto import mock_aws
@@ -133,16 +135,30 @@ def fleet(synth: Synthesized, instances: int, fair: bool, outcomes: Counter[tupl
         stacks = provision_for(synth, DISPATCHER_HANDLER)
         for name, value in stacks.environment(DISPATCHER_HANDLER).items():
             patch.setenv(name, value)
-        patch.setenv("DELIVERY_CONCURRENCY", str(10 * instances))  # 10 threads per instance
+        patch.setenv("DELIVERY_CONCURRENCY", "10")  # threads per instance
         patch.setenv("POWERTOOLS_LOG_LEVEL", "CRITICAL")
         patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
         if not fair:
             patch.setattr(dispatcher_composition, "FlowControl", lambda **_: Unbounded())
         dispatcher_composition.components.cache_clear()
+        # Each poller is one Lambda instance: a process of its own, so its own composition (pool, slot
+        # leases it holds, verdicts it remembers), built before the phase starts (a warm instance).
+        instance = threading.local()
+        build = dispatcher_composition.components.__wrapped__
+
+        def own_components() -> dispatcher_composition.DispatcherComponents:
+            if not hasattr(instance, "components"):
+                instance.components = build()
+            return cast(dispatcher_composition.DispatcherComponents, instance.components)
+
+        patch.setattr(dispatcher, "components", own_components)
         done = threading.Event()
+        ready = threading.Barrier(instances + 1)
         mapping = stacks.mapping(DISPATCHER_HANDLER)
 
         def poll() -> None:
+            own_components()
+            ready.wait()
             while not done.is_set():
                 if feed_once(stacks.sqs, mapping.queue_url, dispatcher.handler, mapping.batch_size, 0).received == 0:
                     time.sleep(0.05)  # what a long poll's wake-up costs; keeps idle pollers off moto's lock
@@ -150,6 +166,7 @@ def fleet(synth: Synthesized, instances: int, fair: bool, outcomes: Counter[tupl
         pollers = [threading.Thread(target=poll, daemon=True) for _ in range(instances)]
         for thread in pollers:
             thread.start()
+        ready.wait()
         try:
             yield stacks
         finally:
