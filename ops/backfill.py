@@ -23,11 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import boto3
-
 from image_pipeline.backfill.adapters.runs_table import BackfillRuns
 from image_pipeline.backfill.domain.backfill import BacklogFull, RunProgress
-from ops.redrive_webhooks import output_value
+from ops.deployment import client_for, output_value
 from stacks import outputs
 from stacks.config import LIBRARY_PREFIX
 
@@ -155,18 +153,6 @@ def follow(
         sleep(poll_seconds)
 
 
-def _client(service: str, local: dict[str, Any] | None) -> Any:
-    if local is None:
-        return boto3.client(service)
-    return boto3.client(
-        service,
-        endpoint_url=local["AwsEndpointUrl"],
-        region_name=local.get("Region", "us-east-1"),
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--outputs", type=Path, required=True, help="cdk deploy --outputs-file, or the local mode's")
@@ -181,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     document = json.loads(arguments.outputs.read_text())
     local = document.get("Local")
-    runs = BackfillRuns(_client("dynamodb", local), output_value(document, outputs.RESULTS_TABLE_NAME))
+    runs = BackfillRuns(client_for(document, "dynamodb"), output_value(document, outputs.RESULTS_TABLE_NAME))
     bucket = arguments.bucket or output_value(document, outputs.UPLOAD_BUCKET_NAME)
     prefix = arguments.prefix or (LIBRARY_PREFIX if not arguments.bucket else "")
     run_id = arguments.run or new_run_id()
@@ -196,12 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"backfill run {run_id}: s3://{bucket}/{prefix} for {arguments.owner}", flush=True)
         batch_input = run_input(run_id, bucket, prefix, arguments.owner, arguments.features)
         if local is None:
-            sfn = _client("stepfunctions", None)
+            sfn = client_for(document, "stepfunctions")
             machine = output_value(document, outputs.BACKFILL_STATE_MACHINE_ARN)
             sfn.start_execution(stateMachineArn=machine, name=run_id, input=json.dumps(batch_input))
             listing = _execution_state(document, run_id)
         else:
-            _local_map(local, document, batch_input, arguments.batch_size, runs, display)
+            _local_map(document, batch_input, arguments.batch_size, runs, display)
             listing = lambda: FINISHED  # noqa: E731
     try:
         progress = follow(
@@ -226,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _execution_state(document: dict[str, Any], run_id: str) -> Callable[[], str]:
     """The Distributed Map's state: running, finished, or how it ended otherwise (failed, aborted, timed out)."""
-    sfn = _client("stepfunctions", None)
+    sfn = client_for(document, "stepfunctions")
     machine = output_value(document, outputs.BACKFILL_STATE_MACHINE_ARN)
     execution = machine.replace(":stateMachine:", ":execution:") + f":{run_id}"
 
@@ -238,7 +224,6 @@ def _execution_state(document: dict[str, Any], run_id: str) -> Callable[[], str]
 
 
 def _local_map(
-    local: dict[str, Any],
     document: dict[str, Any],
     batch_input: dict[str, str],
     size: int,
@@ -246,7 +231,7 @@ def _local_map(
     display: Display,
 ) -> None:
     """What the Distributed Map does in AWS: list the prefix and hand each batch to the backfill function."""
-    s3, lambda_client = _client("s3", local), _client("lambda", local)
+    s3, lambda_client = client_for(document, "s3"), client_for(document, "lambda")
     function = output_value(document, outputs.BACKFILL_FUNCTION_NAME)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=batch_input["bucket"], Prefix=batch_input["prefix"])
     run_id = batch_input["runId"]

@@ -24,7 +24,7 @@ from pathlib import Path
 from image_pipeline.webhooks.adapters.kms_secrets import KmsSecrets
 from image_pipeline.webhooks.adapters.webhooks_table import WebhookStore
 from image_pipeline.webhooks.domain.secrets import seal_plain_secrets
-from ops.redrive_webhooks import client_for, output_value
+from ops.deployment import client_for, output_value
 from stacks import outputs
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import boto3
 
-from ops.redrive_webhooks import output_value
+from ops.deployment import output_value
 from stacks import outputs
 
 

@@ -12,11 +12,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from image_pipeline.shared.dynamo import from_item
-from ops.redrive_webhooks import output_value
+from ops.deployment import client_for, output_value
 from stacks import outputs
 from stacks.config import LIBRARY_PREFIX
 
@@ -29,17 +28,6 @@ def _local(outputs_file: Path) -> dict[str, Any]:
     if "Local" not in document:
         pytest.skip("backfill's e2e test writes into the bucket: local mode only")
     return dict(document)
-
-
-def _client(document: dict[str, Any], service: str) -> Any:
-    local = document["Local"]
-    return boto3.client(
-        service,
-        endpoint_url=local["AwsEndpointUrl"],
-        region_name=local["Region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
 
 
 def _backfill(outputs_file: Path, prefix: str) -> subprocess.CompletedProcess[str]:
@@ -55,7 +43,7 @@ def test_backfill_analyses_every_image_under_the_prefix_once(outputs_file: Path,
     document = _local(outputs_file)
     bucket = output_value(document, outputs.UPLOAD_BUCKET_NAME)
     prefix = f"{LIBRARY_PREFIX}e2e-{uuid.uuid4().hex[:8]}/"
-    s3 = _client(document, "s3")
+    s3 = client_for(document, "s3")
     for name, body in photos.items():
         s3.put_object(Bucket=bucket, Key=f"{prefix}{name}", Body=body)
     s3.put_object(Bucket=bucket, Key=f"{prefix}notes.txt", Body=b"not an image")
@@ -69,7 +57,7 @@ def test_backfill_analyses_every_image_under_the_prefix_once(outputs_file: Path,
     assert lines[-1].endswith("3 analysed, 0 skipped, 0 failed, 1 not JPEG/PNG, of 4 listed"), first.stdout
     assert any(line.startswith("[") and "remaining" in line for line in lines)
     table = output_value(document, outputs.RESULTS_TABLE_NAME)
-    items = [from_item(item) for item in _client(document, "dynamodb").scan(TableName=table)["Items"]]
+    items = [from_item(item) for item in client_for(document, "dynamodb").scan(TableName=table)["Items"]]
     images = [i for i in items if i["sk"] == "IMAGE" and str(i["object"]["key"]).startswith(prefix)]
     assert sorted(str(image["object"]["key"]).removeprefix(prefix) for image in images) == sorted(photos)
     assert {(image["status"], image["owner"]) for image in images} == {("COMPLETED", "e2e-archive")}

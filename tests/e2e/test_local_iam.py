@@ -17,7 +17,7 @@ import pytest
 
 from local.tools.client import AppClient
 from ops import backfill as ops_backfill
-from ops.redrive_webhooks import output_value
+from ops.deployment import output_value
 from stacks import outputs
 from tests.support.images import image_bytes
 from tests.support.local_process import LocalProcess

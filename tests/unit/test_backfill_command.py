@@ -187,7 +187,7 @@ def test_in_aws_it_starts_the_state_machine_for_a_new_run_and_follows_it(
         )
         sfn = FakeStepFunctions(BackfillRuns(dynamodb, "results"), status)
         monkeypatch.setattr(
-            ops_backfill, "_client", lambda service, local: {"dynamodb": dynamodb, "stepfunctions": sfn}[service]
+            ops_backfill, "client_for", lambda document, service: {"dynamodb": dynamodb, "stepfunctions": sfn}[service]
         )
         document = {
             "ImagePipeline-prod-Data": {"ResultsTableName": "results", "UploadBucketName": "images"},
