@@ -12,6 +12,7 @@ from moto import mock_aws
 from image_pipeline.recognition.adapters.rate_ledger import DynamoSlotLedger
 from image_pipeline.recognition.domain.rate_limit import RateLimiter
 from tests.support.fake_ledger import ManualClock
+from tests.support.tables import create_keyed_table
 
 SLOT_START = 1_700_000_000.0
 
@@ -20,15 +21,7 @@ SLOT_START = 1_700_000_000.0
 def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="results",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_keyed_table(client, "results")
         yield client
 
 

@@ -15,6 +15,7 @@ from image_pipeline.backfill.adapters.runs_table import BackfillRuns
 from image_pipeline.backfill.domain.backfill import BatchCounts, RunProgress
 from ops import backfill as ops_backfill
 from ops.backfill import FINISHED, BatchFailed, Display, batches, describe, follow, invoke_batch, listed_items
+from tests.support.tables import create_keyed_table
 
 PAGES = [
     {"Contents": [{"Key": "a.jpg", "ETag": '"1"', "Size": 10, "StorageClass": "STANDARD"}]},
@@ -176,15 +177,7 @@ def test_in_aws_it_starts_the_state_machine_for_a_new_run_and_follows_it(
 ) -> None:
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="results",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_keyed_table(dynamodb, "results")
         sfn = FakeStepFunctions(BackfillRuns(dynamodb, "results"), status)
         monkeypatch.setattr(
             ops_backfill, "client_for", lambda document, service: {"dynamodb": dynamodb, "stepfunctions": sfn}[service]
