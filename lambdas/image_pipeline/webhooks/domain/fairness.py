@@ -133,10 +133,9 @@ class FlowControl:
             if len(self._owners) >= _REMEMBERED_MAX:
                 self._owners.clear()
             self._owners[subscription.webhook_id] = owner
-        for scope in (endpoint, owner):
-            remembered = self._remembered(scope, now)
-            if remembered is not None:
-                return remembered
+        remembered = self.remembered_for(subscription.webhook_id, now)
+        if remembered is not None:
+            return remembered
         state = self._store.flow_state(endpoint)
         if state.open_until is not None and state.open_until > now:
             # (not remembered: POST /webhooks/{id}/enable closes the breaker, and the next job must see it at once)
