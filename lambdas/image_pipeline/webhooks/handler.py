@@ -22,21 +22,25 @@ from image_pipeline.webhooks.composition import components
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     current = components()
     records = event.get("Records", [])
+    # Each body is parsed once; one that is not a JSON object stays None and fails in its own processing.
+    messages = [_message(record) for record in records]
     # Jobs of an owner or endpoint this instance found busy a moment ago go back to the queue together first.
     put_back: set[int] = set()
     try:
-        put_back = current.dispatcher.put_back_remembered([_message(record) for record in records])
+        put_back = current.dispatcher.put_back_remembered([message or {} for message in messages])
     except Exception:  # the queue refused: every record goes its usual way, one by one
         logger.exception("Could not put back the batch's waiting jobs together")
+    parsed = {record.get("messageId"): message for record, message in zip(records, messages, strict=True)}
     if put_back:
         event = {**event, "Records": [record for n, record in enumerate(records) if n not in put_back]}
         if not event["Records"]:
             return {"batchItemFailures": []}
 
     async def one(record: SQSRecord) -> str:
+        message = parsed.get(record.message_id)
         # Deliveries wait on the network: the batch's records run side by side on a bounded pool.
         return await asyncio.get_running_loop().run_in_executor(
-            current.pool, current.dispatcher.handle, json.loads(record.body)
+            current.pool, current.dispatcher.handle, message if message is not None else json.loads(record.body)
         )
 
     # One processor per invocation: its state is the batch's (an invocation never shares it with another).
@@ -46,10 +50,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     return async_process_partial_response(event=event, record_handler=one, processor=batch, context=context)
 
 
-def _message(record: dict[str, Any]) -> dict[str, Any]:
-    """A record's message, or {} when it is not a JSON object (its own processing then reports it)."""
+def _message(record: dict[str, Any]) -> dict[str, Any] | None:
+    """A record's message, or None when it is not a JSON object (its own processing then reports it)."""
     try:
         message = json.loads(record["body"])
     except (KeyError, TypeError, ValueError):
-        return {}
-    return message if isinstance(message, dict) else {}
+        return None
+    return message if isinstance(message, dict) else None
